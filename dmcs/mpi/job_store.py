@@ -1,0 +1,332 @@
+"""The SQLite job store: every job's record, per-item results, and who to signal to stop it.
+
+One file shared by the CLI, the supervisors and a CSC. Each call opens its own short
+connection (WAL mode), so several processes and threads can use it at once without sharing
+connection objects.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+STORE_ENV = "DMCS_JOB_STORE"
+HOME_ENV = "DMCS_HOME"
+_STORE_FILE_NAME = "jobs.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT PRIMARY KEY,
+    pipeline TEXT NOT NULL,
+    data_query TEXT NOT NULL,
+    config TEXT NOT NULL,
+    items TEXT NOT NULL,
+    ranks INTEGER NOT NULL,
+    launch TEXT NOT NULL,
+    timeout_s REAL,
+    retry_of TEXT REFERENCES jobs(job_id),
+    job_dir TEXT NOT NULL,
+    provenance TEXT NOT NULL,
+    status TEXT NOT NULL,
+    command TEXT,
+    supervisor_pid INTEGER,
+    mpi_pid INTEGER,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    exit_code INTEGER,
+    error TEXT,
+    summary TEXT,
+    submitted_at REAL NOT NULL,
+    started_at REAL,
+    ended_at REAL
+);
+CREATE TABLE IF NOT EXISTS item_results (
+    job_id TEXT NOT NULL REFERENCES jobs(job_id),
+    item TEXT NOT NULL,
+    succeeded INTEGER NOT NULL,
+    rank INTEGER NOT NULL,
+    seconds REAL NOT NULL,
+    result TEXT,
+    error TEXT,
+    traceback TEXT,
+    PRIMARY KEY (job_id, item)
+);
+"""
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    TIMEOUT = "timeout"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self not in (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+class UnknownJobError(LookupError):
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"unknown job id {job_id!r}")
+        self.job_id = job_id
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """One item's outcome as persisted when it arrived."""
+
+    item: str
+    succeeded: bool
+    rank: int
+    seconds: float
+    result: dict[str, Any] | None
+    error: str | None
+    traceback: str | None
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """Everything known about one job: request, provenance, state and outcome."""
+
+    job_id: str
+    pipeline: str
+    data_query: str
+    config: dict[str, Any]
+    items: list[str]
+    ranks: int
+    launch: dict[str, Any]
+    timeout_s: float | None
+    retry_of: str | None
+    job_dir: Path
+    provenance: dict[str, Any]
+    status: JobStatus
+    command: list[str] | None
+    supervisor_pid: int | None
+    mpi_pid: int | None
+    cancel_requested: bool
+    exit_code: int | None
+    error: str | None
+    summary: dict[str, Any] | None
+    submitted_at: float
+    started_at: float | None
+    ended_at: float | None
+    item_results: dict[str, ItemResult] = field(default_factory=dict)
+
+    @property
+    def failed_items(self) -> list[str]:
+        return [item for item, each in self.item_results.items() if not each.succeeded]
+
+    @property
+    def unfinished_items(self) -> list[str]:
+        """Items that have not succeeded: failed ones and ones a crash or cancel cut off."""
+        return [
+            item
+            for item in self.items
+            if item not in self.item_results or not self.item_results[item].succeeded
+        ]
+
+    @property
+    def outputs(self) -> list[str]:
+        return [
+            path
+            for each in self.item_results.values()
+            if each.result is not None
+            for path in each.result.get("outputs", [])
+        ]
+
+
+def default_store_path() -> Path:
+    """$DMCS_JOB_STORE, else $DMCS_HOME/jobs.sqlite, else ~/.local/share/dmcs/jobs.sqlite."""
+    if os.environ.get(STORE_ENV):
+        return Path(os.environ[STORE_ENV])
+    home = os.environ.get(HOME_ENV) or Path.home() / ".local" / "share" / "dmcs"
+    return Path(home) / _STORE_FILE_NAME
+
+
+_JSON_COLUMNS = ("config", "items", "launch", "provenance", "command", "summary")
+
+
+class JobStore:
+    """Reads and writes job records; job directories live in `jobs/` beside the database."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.jobs_root = path.parent / "jobs"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        connection = sqlite3.connect(self.path, timeout=30)
+        connection.row_factory = sqlite3.Row
+        try:
+            with connection:
+                yield connection
+        finally:
+            connection.close()
+
+    def create(
+        self,
+        *,
+        job_id: str,
+        pipeline: str,
+        data_query: str,
+        config: dict[str, Any],
+        items: list[str],
+        ranks: int,
+        launch: dict[str, Any],
+        timeout_s: float | None,
+        retry_of: str | None,
+        provenance: dict[str, Any],
+        submitted_at: float,
+    ) -> JobRecord:
+        job_dir = self.jobs_root / job_id
+        with self._connect() as connection:
+            connection.execute(
+                "INSERT INTO jobs (job_id, pipeline, data_query, config, items, ranks, launch,"
+                " timeout_s, retry_of, job_dir, provenance, status, submitted_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    job_id,
+                    pipeline,
+                    data_query,
+                    json.dumps(config),
+                    json.dumps(items),
+                    ranks,
+                    json.dumps(launch),
+                    timeout_s,
+                    retry_of,
+                    str(job_dir),
+                    json.dumps(provenance),
+                    JobStatus.QUEUED.value,
+                    submitted_at,
+                ),
+            )
+        return self.get(job_id)
+
+    def get(self, job_id: str) -> JobRecord:
+        with self._connect() as connection:
+            row = connection.execute("SELECT * FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise UnknownJobError(job_id)
+            item_rows = connection.execute(
+                "SELECT * FROM item_results WHERE job_id = ? ORDER BY rowid", (job_id,)
+            ).fetchall()
+        return _job_from_row(row, item_rows)
+
+    def list_jobs(self, limit: int = 50) -> list[JobRecord]:
+        """Most recent first, without per-item results (a table needs only the counts)."""
+        with self._connect() as connection:
+            rows = connection.execute(
+                "SELECT * FROM jobs ORDER BY submitted_at DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [_job_from_row(row, []) for row in rows]
+
+    def item_counts(self, job_id: str) -> tuple[int, int]:
+        """(succeeded, failed) items recorded so far."""
+        with self._connect() as connection:
+            row = connection.execute(
+                "SELECT COALESCE(SUM(succeeded), 0), COUNT(*) - COALESCE(SUM(succeeded), 0)"
+                " FROM item_results WHERE job_id = ?",
+                (job_id,),
+            ).fetchone()
+        return int(row[0]), int(row[1])
+
+    def set_supervisor(self, job_id: str, pid: int) -> None:
+        self._update(job_id, supervisor_pid=pid)
+
+    def mark_running(self, job_id: str, command: list[str], mpi_pid: int, at: float) -> None:
+        self._update(
+            job_id,
+            status=JobStatus.RUNNING.value,
+            command=json.dumps(command),
+            mpi_pid=mpi_pid,
+            started_at=at,
+        )
+
+    def record_item(self, job_id: str, outcome: ItemResult) -> None:
+        with self._connect() as connection:
+            connection.execute(
+                "INSERT OR REPLACE INTO item_results"
+                " (job_id, item, succeeded, rank, seconds, result, error, traceback)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    job_id,
+                    outcome.item,
+                    int(outcome.succeeded),
+                    outcome.rank,
+                    outcome.seconds,
+                    None if outcome.result is None else json.dumps(outcome.result),
+                    outcome.error,
+                    outcome.traceback,
+                ),
+            )
+
+    def record_summary(self, job_id: str, summary: dict[str, Any]) -> None:
+        self._update(job_id, summary=json.dumps(summary))
+
+    def request_cancel(self, job_id: str) -> None:
+        self.get(job_id)
+        self._update(job_id, cancel_requested=1)
+
+    def cancel_requested(self, job_id: str) -> bool:
+        with self._connect() as connection:
+            row = connection.execute(
+                "SELECT cancel_requested FROM jobs WHERE job_id = ?", (job_id,)
+            ).fetchone()
+        return bool(row and row[0])
+
+    def finish(
+        self, job_id: str, status: JobStatus, exit_code: int | None, error: str | None, at: float
+    ) -> bool:
+        """Record the outcome unless another process already did; True if this call did."""
+        with self._connect() as connection:
+            cursor = connection.execute(
+                "UPDATE jobs SET status = ?, exit_code = ?, error = ?, ended_at = ?"
+                " WHERE job_id = ? AND status IN (?, ?)",
+                (status.value, exit_code, error, at, job_id, *ACTIVE_STATUSES),
+            )
+        return cursor.rowcount == 1
+
+    def _update(self, job_id: str, **columns: Any) -> None:
+        assignments = ", ".join(f"{name} = ?" for name in columns)
+        with self._connect() as connection:
+            connection.execute(
+                f"UPDATE jobs SET {assignments} WHERE job_id = ?", (*columns.values(), job_id)
+            )
+
+
+def _job_from_row(row: sqlite3.Row, item_rows: list[sqlite3.Row]) -> JobRecord:
+    values = dict(row)
+    for column in _JSON_COLUMNS:
+        if values[column] is not None:
+            values[column] = json.loads(values[column])
+    values["job_dir"] = Path(values["job_dir"])
+    values["status"] = JobStatus(values["status"])
+    values["cancel_requested"] = bool(values["cancel_requested"])
+    item_results = {
+        item_row["item"]: ItemResult(
+            item=item_row["item"],
+            succeeded=bool(item_row["succeeded"]),
+            rank=item_row["rank"],
+            seconds=item_row["seconds"],
+            result=None if item_row["result"] is None else json.loads(item_row["result"]),
+            error=item_row["error"],
+            traceback=item_row["traceback"],
+        )
+        for item_row in item_rows
+    }
+    return JobRecord(**values, item_results=item_results)

@@ -1,0 +1,72 @@
+"""The command line that starts a job's ranks: mpiexec, srun under Slurm, or a hostfile.
+
+Kept apart from the supervisor so each site's variant can be checked without launching.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+WORKER_MODULE = "dmcs.mpi.worker"
+
+
+class Launcher(StrEnum):
+    MPIEXEC = "mpiexec"
+    SRUN = "srun"
+    HOSTFILE = "hostfile"
+
+
+def _default_mpiexec() -> str:
+    """The mpiexec beside this Python (the venv's MPICH), else the one on PATH."""
+    beside_python = Path(sys.executable).parent / "mpiexec"
+    if beside_python.exists():
+        return str(beside_python)
+    return shutil.which("mpiexec") or "mpiexec"
+
+
+@dataclass(frozen=True)
+class LaunchSettings:
+    """How to start ranks on this site; stored with the job so a retry launches the same way."""
+
+    launcher: Launcher = Launcher.MPIEXEC
+    hostfile: str | None = None
+    mpiexec: str = field(default_factory=_default_mpiexec)
+    srun: str = "srun"
+    python: str = sys.executable
+    extra_args: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.launcher is Launcher.HOSTFILE and not self.hostfile:
+            raise ValueError("the hostfile launcher needs a hostfile")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "launcher": self.launcher.value, "extra_args": self.extra_args}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LaunchSettings:
+        return cls(
+            **{
+                **data,
+                "launcher": Launcher(data["launcher"]),
+                "extra_args": tuple(data["extra_args"]),
+            }
+        )
+
+
+def build_command(settings: LaunchSettings, ranks: int, spec_path: Path) -> list[str]:
+    """Argv for `ranks` copies of the worker reading `spec_path`."""
+    if ranks < 1:
+        raise ValueError(f"ranks must be at least 1, got {ranks}")
+    worker = [settings.python, "-m", WORKER_MODULE, str(spec_path)]
+    if settings.launcher is Launcher.SRUN:
+        launch = [settings.srun, f"--ntasks={ranks}", "--kill-on-bad-exit=1"]
+    elif settings.launcher is Launcher.HOSTFILE:
+        launch = [settings.mpiexec, "-f", str(settings.hostfile), "-n", str(ranks)]
+    else:
+        launch = [settings.mpiexec, "-n", str(ranks)]
+    return [*launch, *settings.extra_args, *worker]

@@ -1,0 +1,163 @@
+"""The supervisor: one process per job that launches the ranks and watches them to the end.
+
+It mirrors each item outcome from the progress stream into the job store as it arrives,
+enforces the timeout, honours cancel requests written to the store by any process, and
+notices a rank that died when MPI itself does not end the job. It always records a final
+status and appends `job_ended` to the stream, so followers never wait forever.
+Run detached as `python -m dmcs.mpi.supervisor --store PATH JOB_ID`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dmcs.mpi.crash_report import explain_crash
+from dmcs.mpi.job_spec import MPI_LOG_FILE_NAME, JobSpec
+from dmcs.mpi.job_store import ItemResult, JobRecord, JobStatus, JobStore
+from dmcs.mpi.launch_command import LaunchSettings, build_command
+from dmcs.mpi.processes import pid_alive, terminate_tree
+from dmcs.mpi.progress import ProgressReader, ProgressTally, ProgressWriter
+
+_POLL_INTERVAL_S = 0.1
+RANK_DEATH_GRACE_S = 3.0
+KILL_GRACE_S = 3.0
+
+
+@dataclass
+class _Ending:
+    status: JobStatus
+    error: str | None = None
+
+
+class Supervisor:
+    """Runs one job from `queued` to a terminal status; see the module docstring."""
+
+    def __init__(self, store: JobStore, job_id: str) -> None:
+        self._store = store
+        self._job = store.get(job_id)
+        self._spec = JobSpec(
+            job_id=self._job.job_id,
+            pipeline=self._job.pipeline,
+            config=self._job.config,
+            items=self._job.items,
+            job_dir=self._job.job_dir,
+        )
+        self._reader = ProgressReader(self._spec.progress_path)
+        self._tally = ProgressTally()
+        self._host = socket.gethostname()
+
+    def run(self) -> JobRecord:
+        job_id = self._job.job_id
+        self._store.set_supervisor(job_id, os.getpid())
+        command = build_command(
+            LaunchSettings.from_dict(self._job.launch), self._job.ranks, self._spec.write()
+        )
+        log_path = self._spec.job_dir / MPI_LOG_FILE_NAME
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self._store.mark_running(job_id, command, process.pid, time.time())
+        ending = self._watch(process)
+        self._absorb_new_events()
+        exit_code = process.returncode
+        if ending is None:
+            ending = self._ending_from_stream(exit_code, log_path.read_text(errors="replace"))
+        self._store.finish(job_id, ending.status, exit_code, ending.error, time.time())
+        record = self._store.get(job_id)
+        writer = ProgressWriter(self._spec.progress_path)
+        writer.emit(
+            "job_ended", status=record.status.value, exit_code=record.exit_code, error=record.error
+        )
+        writer.close()
+        return record
+
+    def _watch(self, process: subprocess.Popen[bytes]) -> _Ending | None:
+        """Wait for the ranks to end; returns an ending only if the supervisor ended them."""
+        timeout_s = self._job.timeout_s
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        first_dead_seen: float | None = None
+        while process.poll() is None:
+            self._absorb_new_events()
+            ending: _Ending | None = None
+            if self._store.cancel_requested(self._job.job_id):
+                ending = _Ending(JobStatus.CANCELLED, "cancelled by request")
+            elif deadline is not None and time.monotonic() > deadline:
+                ending = _Ending(JobStatus.TIMEOUT, f"timed out after {timeout_s:g} s")
+            elif dead_pids := self._dead_rank_pids():
+                first_dead_seen = first_dead_seen or time.monotonic()
+                if time.monotonic() - first_dead_seen > RANK_DEATH_GRACE_S:
+                    log = (self._spec.job_dir / MPI_LOG_FILE_NAME).read_text(errors="replace")
+                    reason = explain_crash(self._tally, None, log, dead_pids)
+                    ending = _Ending(JobStatus.FAILED, f"{reason}; MPI kept running, so stopped")
+            if ending is not None:
+                terminate_tree(process.pid, KILL_GRACE_S)
+                process.wait()
+                return ending
+            time.sleep(_POLL_INTERVAL_S)
+        return None
+
+    def _dead_rank_pids(self) -> list[int]:
+        """Local ranks that vanished while items were still outstanding."""
+        if self._tally.all_items_reported:
+            return []
+        return [
+            info["pid"]
+            for info in self._tally.ranks.values()
+            if info["host"] == self._host and not pid_alive(info["pid"])
+        ]
+
+    def _absorb_new_events(self) -> None:
+        for event in self._reader.read_new():
+            self._tally.add(event)
+            if event["event"] in ("item_done", "item_failed"):
+                self._store.record_item(self._job.job_id, _item_result(event))
+            elif event["event"] == "job_finished":
+                self._store.record_summary(self._job.job_id, event["summary"])
+
+    def _ending_from_stream(self, exit_code: int, mpi_log: str) -> _Ending:
+        """The ranks ended by themselves: decide from what rank 0 reported."""
+        tally = self._tally
+        if tally.finished is not None and not tally.failed_items:
+            return _Ending(JobStatus.SUCCEEDED)
+        if tally.finished is not None:
+            failed = ", ".join(tally.failed_items)
+            return _Ending(
+                JobStatus.FAILED, f"{tally.failed} of {tally.total} items failed: {failed}"
+            )
+        if tally.job_error is not None:
+            return _Ending(JobStatus.FAILED, tally.job_error["error"])
+        return _Ending(JobStatus.FAILED, explain_crash(tally, exit_code, mpi_log, []))
+
+
+def _item_result(event: dict[str, Any]) -> ItemResult:
+    return ItemResult(
+        item=event["item"],
+        succeeded=event["event"] == "item_done",
+        rank=event["rank"],
+        seconds=event["seconds"],
+        result=event.get("result"),
+        error=event.get("error"),
+        traceback=event.get("traceback"),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Launch and supervise one dmcs batch job.")
+    parser.add_argument("--store", type=Path, required=True, help="job store (SQLite) path")
+    parser.add_argument("job_id")
+    arguments = parser.parse_args(argv)
+    record = Supervisor(JobStore(arguments.store), arguments.job_id).run()
+    return 0 if record.status is JobStatus.SUCCEEDED else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
