@@ -211,7 +211,7 @@ def _plan(pipeline: str, config: dict[str, Any], data_query: str, output_dir: Pa
 
 
 def _new_job_id() -> str:
-    return f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+    return f"{time.strftime('%y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
 
 
 def _provenance(launch: LaunchSettings) -> dict[str, Any]:

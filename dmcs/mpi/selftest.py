@@ -2,7 +2,8 @@
 
 Items compute a deterministic digest (so runs with different rank counts can be compared),
 and the config can make chosen items sleep, raise, raise only on their first attempt, or
-kill their own rank with SIGKILL — the failures the machinery must survive, made real.
+kill their own rank with SIGKILL, or vanish (exit quietly, which MPI may not notice) —
+the failures the machinery must survive, made real.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ _DEFAULTS: dict[str, Any] = {
     "fail_once_items": [],
     "marker_dir": None,
     "kill_items": [],
+    "vanish_items": [],
+    "fail_setup": False,
 }
 _COUNT_QUERY = re.compile(r"^\s*count\s*=\s*(\d+)\s*$")
 
@@ -43,6 +46,10 @@ class SelftestPipeline:
         self.fail_items = set(_item_list(settings, "fail_items"))
         self.fail_once_items = set(_item_list(settings, "fail_once_items"))
         self.kill_items = set(_item_list(settings, "kill_items"))
+        self.vanish_items = set(_item_list(settings, "vanish_items"))
+        if not isinstance(settings["fail_setup"], bool):
+            raise ValueError("config field 'fail_setup' must be true or false")
+        self.fail_setup = settings["fail_setup"]
         marker_dir = settings["marker_dir"]
         if self.fail_once_items and not marker_dir:
             raise ValueError("config field 'marker_dir' is required with 'fail_once_items'")
@@ -56,16 +63,20 @@ class SelftestPipeline:
             return [f"item-{index:03d}" for index in range(int(match.group(1)))]
         items = [part.strip() for part in data_query.split(",") if part.strip()]
         if not items or any(not re.fullmatch(r"[\w.-]+", item) for item in items):
-            raise ValueError(f"bad data query {data_query!r}: expected 'count=N' or 'id1,id2,...'")
+            raise ValueError(f"expected 'count=N' or 'id1,id2,...', got {data_query!r}")
         return items
 
     def setup(self) -> None:
-        self.output_dir.mkdir(parents=True, exist_ok=True)
         time.sleep(self.setup_s)
+        if self.fail_setup:
+            raise RuntimeError("selftest setup failed as configured")
+        self.output_dir.mkdir(parents=True, exist_ok=True)
 
     def run_item(self, item: str) -> dict[str, Any]:
         if item in self.kill_items:
             os.kill(os.getpid(), signal.SIGKILL)
+        if item in self.vanish_items:
+            os._exit(0)
         if item in self.fail_items:
             raise RuntimeError(f"selftest item {item} failed as configured")
         if item in self.fail_once_items and self.marker_dir is not None:

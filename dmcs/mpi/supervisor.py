@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dmcs.mpi.crash_report import explain_crash
+from dmcs.mpi.crash_report import explain_crash, explain_vanished_rank
 from dmcs.mpi.job_spec import MPI_LOG_FILE_NAME, JobSpec
 from dmcs.mpi.job_store import ItemResult, JobRecord, JobStatus, JobStore
 from dmcs.mpi.launch_command import LaunchSettings, build_command
@@ -95,9 +95,8 @@ class Supervisor:
             elif dead_pids := self._dead_rank_pids():
                 first_dead_seen = first_dead_seen or time.monotonic()
                 if time.monotonic() - first_dead_seen > RANK_DEATH_GRACE_S:
-                    log = (self._spec.job_dir / MPI_LOG_FILE_NAME).read_text(errors="replace")
-                    reason = explain_crash(self._tally, None, log, dead_pids)
-                    ending = _Ending(JobStatus.FAILED, f"{reason}; MPI kept running, so stopped")
+                    reason = explain_vanished_rank(self._tally, dead_pids[0])
+                    ending = _Ending(JobStatus.FAILED, reason)
             if ending is not None:
                 terminate_tree(process.pid, KILL_GRACE_S)
                 process.wait()
@@ -135,7 +134,7 @@ class Supervisor:
             )
         if tally.job_error is not None:
             return _Ending(JobStatus.FAILED, tally.job_error["error"])
-        return _Ending(JobStatus.FAILED, explain_crash(tally, exit_code, mpi_log, []))
+        return _Ending(JobStatus.FAILED, explain_crash(tally, exit_code, mpi_log))
 
 
 def _item_result(event: dict[str, Any]) -> ItemResult:
