@@ -79,12 +79,12 @@ class JobManager:
         items = original.unfinished_items
         if not items:
             raise JobRequestError(f"job {job_id} has no failed or unfinished items to retry")
-        job_id = _new_job_id()
-        output_dir = self.store.jobs_root / job_id / "outputs"
+        new_job_id = _new_job_id()
+        output_dir = self.store.jobs_root / new_job_id / "outputs"
         await asyncio.to_thread(_validated_pipeline, original.pipeline, original.config, output_dir)
         _check_ranks(ranks or original.ranks)
         self._start(
-            job_id,
+            new_job_id,
             original.pipeline,
             original.data_query,
             original.config,
@@ -94,7 +94,7 @@ class JobManager:
             LaunchSettings.from_dict(original.launch),
             retry_of=job_id,
         )
-        return job_id
+        return new_job_id
 
     def get(self, job_id: str) -> JobRecord:
         """The job's record; a job whose supervisor vanished is marked failed on sight."""
