@@ -81,10 +81,11 @@ async def test_rank_vanishing_under_a_hung_launcher_is_stopped_by_the_supervisor
         if event["event"] == "item_done":
             break
     record = manager.get(job_id)
-    assert record.mpi_pid is not None
+    mpiexec = record.mpi_pid
+    assert mpiexec is not None
     proxy = next(
         pid
-        for pid in descendants(record.mpi_pid)
+        for pid in descendants(mpiexec)
         if b"hydra_pmi_proxy" in Path(f"/proc/{pid}/cmdline").read_bytes()
     )
     rank_1 = next(
@@ -99,7 +100,7 @@ async def test_rank_vanishing_under_a_hung_launcher_is_stopped_by_the_supervisor
     assert f"rank 1 (pid {rank_1}" in record.error
     assert "MPI did not end the job, so the supervisor stopped it" in record.error
     assert item_values(record)
-    assert not any(pid_alive(pid) for pid in (proxy, record.mpi_pid))
+    assert not any(pid_alive(pid) for pid in (proxy, mpiexec))
 
 
 async def test_timeout_stops_the_job_and_records_timeout(manager: JobManager) -> None:
