@@ -1,0 +1,95 @@
+"""Source measurement on stamps: Gaussian-weighted centroids, PSF fluxes, flags.
+
+All sources are measured at once on (n, k, k) stamp stacks. The centroid is the fixed point of
+a Gaussian-weighted first moment re-centred each iteration (unbiased for symmetric sources);
+the PSF flux is the linear least-squares amplitude of the pixel-integrated PSF at that centroid.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dmcs.payloads.exposure import MaskBit
+from dmcs.payloads.psf import psf_stamps
+
+SOURCE_DTYPE = np.dtype(
+    [
+        ("x", "f8"),
+        ("y", "f8"),
+        ("psf_flux", "f8"),
+        ("psf_flux_err", "f8"),
+        ("snr", "f8"),
+        ("significance", "f8"),
+        ("flags", "i4"),
+    ]
+)
+FLAG_BITS = int(MaskBit.BAD | MaskBit.SAT | MaskBit.CR | MaskBit.EDGE)
+MAX_CENTROID_SHIFT = 2.0
+
+
+def stamp_half_width(psf_sigma: float) -> int:
+    return max(3, int(np.ceil(3 * psf_sigma)))
+
+
+def extract_stamps(
+    plane: np.ndarray, x: np.ndarray, y: np.ndarray, half_width: int, fill: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stamps of ``plane`` centred on integer pixels (x, y); also whether each pixel is inside."""
+    offsets = np.arange(-half_width, half_width + 1)
+    rows = y[:, None, None] + offsets[None, :, None]
+    cols = x[:, None, None] + offsets[None, None, :]
+    inside = (rows >= 0) & (rows < plane.shape[0]) & (cols >= 0) & (cols < plane.shape[1])
+    values = plane[np.clip(rows, 0, plane.shape[0] - 1), np.clip(cols, 0, plane.shape[1] - 1)]
+    return np.where(inside, values, fill), inside
+
+
+def measure_sources(
+    image: np.ndarray,
+    variance: np.ndarray,
+    mask: np.ndarray,
+    x_peak: np.ndarray,
+    y_peak: np.ndarray,
+    psf_sigma: float,
+    polarity: int = 1,
+) -> np.ndarray:
+    """Centroid, PSF flux (signed), error and flags of sources at integer peak positions."""
+    half = stamp_half_width(psf_sigma)
+    x_peak = np.asarray(x_peak, dtype=np.int64)
+    y_peak = np.asarray(y_peak, dtype=np.int64)
+    data, inside = extract_stamps(image, x_peak, y_peak, half)
+    var, _ = extract_stamps(variance, x_peak, y_peak, half)
+    bits, _ = extract_stamps(mask, x_peak, y_peak, half)
+    grid = np.arange(-half, half + 1, dtype=np.float64)
+    dx, dy = _centroid(polarity * data, grid, psf_sigma)
+    model = psf_stamps(dx, dy, psf_sigma, half) * inside
+    norm = (model**2).sum(axis=(1, 2))
+    flux = (data * model).sum(axis=(1, 2)) / norm
+    error = np.sqrt((var * model**2).sum(axis=(1, 2))) / norm
+    core = (grid[None, :] ** 2 + grid[:, None] ** 2) <= max(2.0, psf_sigma) ** 2
+    flags = np.bitwise_or.reduce(np.where(core[None], bits, 0).astype(np.int64), axis=(1, 2))
+    flags |= np.where(inside.all(axis=(1, 2)), 0, int(MaskBit.EDGE))
+    result = np.zeros(len(x_peak), dtype=SOURCE_DTYPE)
+    result["x"] = x_peak + dx
+    result["y"] = y_peak + dy
+    result["psf_flux"] = flux
+    result["psf_flux_err"] = error
+    result["snr"] = flux / error * polarity
+    result["flags"] = flags & FLAG_BITS
+    return result
+
+
+def _centroid(data: np.ndarray, grid: np.ndarray, psf_sigma: float, iterations: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    dx = np.zeros(len(data))
+    dy = np.zeros(len(data))
+    positive = np.clip(data, 0, None)
+    for _ in range(iterations):
+        u = grid[None, :] - dx[:, None]
+        v = grid[None, :] - dy[:, None]
+        weight = np.exp(-(v[:, :, None] ** 2 + u[:, None, :] ** 2) / (2 * psf_sigma**2)) * positive
+        total = weight.sum(axis=(1, 2))
+        safe = np.where(total > 0, total, 1.0)
+        shift_x = (weight * u[:, None, :]).sum(axis=(1, 2)) / safe
+        shift_y = (weight * v[:, :, None]).sum(axis=(1, 2)) / safe
+        dx = np.clip(dx + np.where(total > 0, shift_x, 0), -MAX_CENTROID_SHIFT, MAX_CENTROID_SHIFT)
+        dy = np.clip(dy + np.where(total > 0, shift_y, 0), -MAX_CENTROID_SHIFT, MAX_CENTROID_SHIFT)
+    return dx, dy

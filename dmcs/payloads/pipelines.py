@@ -1,0 +1,15 @@
+"""The payload registry the MPI layer runs: pipeline name -> pipeline class.
+
+Every class follows the MPI layer's structural ``Pipeline`` protocol: ``__init__(config,
+output_dir)``, ``plan(data_query)``, ``setup()``, ``run_item(item)``, ``finalize(results)``.
+"""
+
+from __future__ import annotations
+
+from dmcs.payloads.calibration_pipelines import BiasPipeline, DarkPipeline, FlatPipeline
+
+PIPELINES: dict[str, type] = {
+    BiasPipeline.name: BiasPipeline,
+    DarkPipeline.name: DarkPipeline,
+    FlatPipeline.name: FlatPipeline,
+}
