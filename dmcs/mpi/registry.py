@@ -1,7 +1,8 @@
 """Which pipelines a job can name: the science payloads plus the machinery's own selftest.
 
-The payload registry is imported lazily, so the MPI layer works (and is testable) before or
-without the science package, and importing dmcs.mpi stays cheap.
+The payload registry is imported lazily and only when a job names a payload, so the MPI layer
+works (and is testable) without the science package, and a selftest rank does not pay for the
+science imports. The machinery's own names are reserved: a payload cannot shadow `selftest`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from dmcs.mpi.selftest import SelftestPipeline
 
 _PAYLOAD_REGISTRY_MODULE = "dmcs.payloads.pipelines"
+_MACHINERY_PIPELINES: dict[str, type] = {SelftestPipeline.name: SelftestPipeline}
 
 
 class UnknownPipelineError(LookupError):
@@ -24,14 +26,14 @@ class UnknownPipelineError(LookupError):
 
 
 def known_pipelines() -> dict[str, type]:
-    """Every runnable pipeline by name; payload pipelines win over ours on a name clash."""
-    pipelines: dict[str, type] = {SelftestPipeline.name: SelftestPipeline}
-    pipelines.update(_payload_pipelines())
-    return dict(sorted(pipelines.items()))
+    """Every runnable pipeline by name."""
+    return dict(sorted({**_payload_pipelines(), **_MACHINERY_PIPELINES}.items()))
 
 
 def pipeline_class(name: str) -> type:
     """The class registered under `name`; UnknownPipelineError lists the alternatives."""
+    if name in _MACHINERY_PIPELINES:
+        return _MACHINERY_PIPELINES[name]
     pipelines = known_pipelines()
     if name not in pipelines:
         raise UnknownPipelineError(name, list(pipelines))
