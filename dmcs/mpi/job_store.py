@@ -94,6 +94,19 @@ class ItemResult:
     error: str | None
     traceback: str | None
 
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> ItemResult:
+        """From an `item_done` or `item_failed` progress event."""
+        return cls(
+            item=event["item"],
+            succeeded=event["event"] == "item_done",
+            rank=event["rank"],
+            seconds=event["seconds"],
+            result=event.get("result"),
+            error=event.get("error"),
+            traceback=event.get("traceback"),
+        )
+
 
 @dataclass(frozen=True)
 class JobRecord:

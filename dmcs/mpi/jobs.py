@@ -26,12 +26,12 @@ from typing import Any
 
 import dmcs
 from dmcs.mpi.job_spec import PROGRESS_FILE_NAME
-from dmcs.mpi.job_store import JobRecord, JobStatus, JobStore, default_store_path
+from dmcs.mpi.job_store import ItemResult, JobRecord, JobStatus, JobStore, default_store_path
 from dmcs.mpi.launch_command import LaunchSettings
 from dmcs.mpi.processes import pid_alive, terminate_tree
-from dmcs.mpi.progress import follow_progress_async
+from dmcs.mpi.progress import ITEM_OUTCOME_EVENTS, ProgressReader, follow_progress_async
 from dmcs.mpi.registry import pipeline_class
-from dmcs.mpi.supervisor import KILL_GRACE_S
+from dmcs.mpi.supervisor import KILL_GRACE_S, record_ending
 
 _SUPERVISOR_MODULE = "dmcs.mpi.supervisor"
 _POLL_INTERVAL_S = 0.2
@@ -177,14 +177,18 @@ class JobManager:
         self.store.set_supervisor(job_id, supervisor.pid)
 
     def _end_orphaned(self, record: JobRecord) -> None:
+        """Stop the ranks of a job whose supervisor died and keep the results they reported."""
         if record.mpi_pid is not None and pid_alive(record.mpi_pid):
             terminate_tree(record.mpi_pid, KILL_GRACE_S)
+        for event in ProgressReader(record.job_dir / PROGRESS_FILE_NAME).read_new():
+            if event["event"] in ITEM_OUTCOME_EVENTS:
+                self.store.record_item(record.job_id, ItemResult.from_event(event))
         status = JobStatus.CANCELLED if record.cancel_requested else JobStatus.FAILED
         error = (
             f"supervisor (pid {record.supervisor_pid}) exited without recording a result;"
             f" see {record.job_dir / 'supervisor.log'}"
         )
-        self.store.finish(record.job_id, status, None, error, time.time())
+        record_ending(self.store, record.job_id, status, None, error)
 
 
 def _check_ranks(ranks: int) -> None:

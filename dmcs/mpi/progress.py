@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 JOB_ENDED = "job_ended"
+ITEM_OUTCOME_EVENTS = ("item_done", "item_failed")
 _POLL_INTERVAL_S = 0.1
 
 
@@ -122,7 +123,7 @@ class ProgressTally:
             self.ranks[event["rank"]] = event
         elif kind == "item_started":
             self.running[event["item"]] = event["rank"]
-        elif kind in ("item_done", "item_failed"):
+        elif kind in ITEM_OUTCOME_EVENTS:
             self.running.pop(event["item"], None)
             self.item_seconds[event["item"]] = event["seconds"]
             if kind == "item_done":

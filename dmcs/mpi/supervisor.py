@@ -17,14 +17,13 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from dmcs.mpi.crash_report import explain_crash, explain_vanished_rank
-from dmcs.mpi.job_spec import MPI_LOG_FILE_NAME, JobSpec
+from dmcs.mpi.job_spec import MPI_LOG_FILE_NAME, PROGRESS_FILE_NAME, JobSpec
 from dmcs.mpi.job_store import ItemResult, JobRecord, JobStatus, JobStore
 from dmcs.mpi.launch_command import LaunchSettings, build_command
 from dmcs.mpi.processes import pid_alive, terminate_tree
-from dmcs.mpi.progress import ProgressReader, ProgressTally, ProgressWriter
+from dmcs.mpi.progress import ITEM_OUTCOME_EVENTS, ProgressReader, ProgressTally, ProgressWriter
 
 _POLL_INTERVAL_S = 0.1
 RANK_DEATH_GRACE_S = 3.0
@@ -71,14 +70,7 @@ class Supervisor:
         exit_code = process.returncode
         if ending is None:
             ending = self._ending_from_stream(exit_code, log_path.read_text(errors="replace"))
-        self._store.finish(job_id, ending.status, exit_code, ending.error, time.time())
-        record = self._store.get(job_id)
-        writer = ProgressWriter(self._spec.progress_path)
-        writer.emit(
-            "job_ended", status=record.status.value, exit_code=record.exit_code, error=record.error
-        )
-        writer.close()
-        return record
+        return record_ending(self._store, job_id, ending.status, exit_code, ending.error)
 
     def _watch(self, process: subprocess.Popen[bytes]) -> _Ending | None:
         """Wait for the ranks to end; returns an ending only if the supervisor ended them."""
@@ -117,8 +109,8 @@ class Supervisor:
     def _absorb_new_events(self) -> None:
         for event in self._reader.read_new():
             self._tally.add(event)
-            if event["event"] in ("item_done", "item_failed"):
-                self._store.record_item(self._job.job_id, _item_result(event))
+            if event["event"] in ITEM_OUTCOME_EVENTS:
+                self._store.record_item(self._job.job_id, ItemResult.from_event(event))
             elif event["event"] == "job_finished":
                 self._store.record_summary(self._job.job_id, event["summary"])
 
@@ -137,16 +129,16 @@ class Supervisor:
         return _Ending(JobStatus.FAILED, explain_crash(tally, exit_code, mpi_log))
 
 
-def _item_result(event: dict[str, Any]) -> ItemResult:
-    return ItemResult(
-        item=event["item"],
-        succeeded=event["event"] == "item_done",
-        rank=event["rank"],
-        seconds=event["seconds"],
-        result=event.get("result"),
-        error=event.get("error"),
-        traceback=event.get("traceback"),
-    )
+def record_ending(
+    store: JobStore, job_id: str, status: JobStatus, exit_code: int | None, error: str | None
+) -> JobRecord:
+    """Record the final status (unless already recorded) and close the progress stream."""
+    if store.finish(job_id, status, exit_code, error, time.time()):
+        record = store.get(job_id)
+        writer = ProgressWriter(record.job_dir / PROGRESS_FILE_NAME)
+        writer.emit("job_ended", status=status.value, exit_code=exit_code, error=error)
+        writer.close()
+    return store.get(job_id)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -140,3 +140,27 @@ async def test_cancel_from_another_process(manager: JobManager, store_path: Path
     assert item_values(record)
     assert live_rank_pids(record) == []
     assert progress_events(record)[-1]["status"] == "cancelled"
+
+
+async def test_killed_supervisor_is_noticed_and_its_ranks_stopped(manager: JobManager) -> None:
+    job_id = await manager.submit(
+        "selftest", data_query="count=20", config={"sleep_s": 0.5}, ranks=2
+    )
+    async for event in manager.follow(job_id):
+        if event["event"] == "item_done":
+            break
+    running = manager.get(job_id)
+    assert running.supervisor_pid is not None
+    os.kill(running.supervisor_pid, signal.SIGKILL)
+    record = await manager.wait(job_id, timeout_s=20)
+
+    assert record.status is JobStatus.FAILED
+    assert record.error is not None
+    assert f"supervisor (pid {running.supervisor_pid}) exited without recording a result" in (
+        record.error
+    )
+    reported = [e["item"] for e in progress_events(record) if e["event"] == "item_done"]
+    assert reported
+    assert sorted(item_values(record)) == sorted(reported), "results reported are kept"
+    assert live_rank_pids(record) == []
+    assert progress_events(record)[-1]["event"] == "job_ended"
