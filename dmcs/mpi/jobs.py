@@ -79,17 +79,18 @@ class JobManager:
         items = original.unfinished_items
         if not items:
             raise JobRequestError(f"job {job_id} has no failed or unfinished items to retry")
+        retry_ranks = ranks or original.ranks
+        _check_ranks(retry_ranks)
         new_job_id = _new_job_id()
         output_dir = self.store.jobs_root / new_job_id / "outputs"
         await asyncio.to_thread(_validated_pipeline, original.pipeline, original.config, output_dir)
-        _check_ranks(ranks or original.ranks)
         self._start(
             new_job_id,
             original.pipeline,
             original.data_query,
             original.config,
             items,
-            ranks or original.ranks,
+            retry_ranks,
             original.timeout_s,
             LaunchSettings.from_dict(original.launch),
             retry_of=job_id,
@@ -97,7 +98,11 @@ class JobManager:
         return new_job_id
 
     def get(self, job_id: str) -> JobRecord:
-        """The job's record; a job whose supervisor vanished is marked failed on sight."""
+        """The job's record; a job whose supervisor vanished is ended on sight.
+
+        Usually milliseconds, but ending an orphaned job waits for its ranks to stop:
+        async callers should use `wait`, which runs this in a thread.
+        """
         record = self.store.get(job_id)
         if record.status.is_terminal or record.supervisor_pid is None:
             return record
@@ -124,7 +129,7 @@ class JobManager:
     async def wait(self, job_id: str, timeout_s: float | None = None) -> JobRecord:
         """Wait until the job reaches a terminal status; TimeoutError if `timeout_s` passes."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        while not (record := self.get(job_id)).status.is_terminal:
+        while not (record := await asyncio.to_thread(self.get, job_id)).status.is_terminal:
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"job {job_id} still {record.status} after {timeout_s} s")
             await asyncio.sleep(_POLL_INTERVAL_S)

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 JOB_ENDED = "job_ended"
 ITEM_OUTCOME_EVENTS = ("item_done", "item_failed")
@@ -31,18 +32,20 @@ _POLL_INTERVAL_S = 0.1
 
 
 class ProgressWriter:
-    """Append-only, line-flushed writer of progress events."""
+    """Append-only writer: one `write` call per event, so a crash cannot tear a line."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._stream: IO[str] = path.open("a", buffering=1)
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        if os.fstat(self._fd).st_size and not path.read_bytes().endswith(b"\n"):
+            os.write(self._fd, b"\n")
 
     def emit(self, event: str, **fields: Any) -> None:
-        self._stream.write(json.dumps({"event": event, "time": time.time(), **fields}) + "\n")
-        self._stream.flush()
+        line = json.dumps({"event": event, "time": time.time(), **fields}) + "\n"
+        os.write(self._fd, line.encode())
 
     def close(self) -> None:
-        self._stream.close()
+        os.close(self._fd)
 
 
 class ProgressReader:
@@ -62,7 +65,16 @@ class ProgressReader:
             return []
         self._offset += len(chunk)
         *lines, self._partial = (self._partial + chunk).split(b"\n")
-        return [json.loads(line) for line in lines if line.strip()]
+        return [event for line in lines if (event := _decode(line)) is not None]
+
+
+def _decode(line: bytes) -> dict[str, Any] | None:
+    """The event on a line; None for a blank line or one torn by a writer that crashed."""
+    try:
+        event: dict[str, Any] = json.loads(line)
+    except ValueError:
+        return None
+    return event
 
 
 def follow_progress(path: Path, poll_s: float = _POLL_INTERVAL_S) -> Iterator[dict[str, Any]]:

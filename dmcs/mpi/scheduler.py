@@ -116,6 +116,7 @@ class Coordinator:
         self._local = _LocalWorker(pipeline)
         self._ranks_to_stop = set(range(1, comm.Get_size()))
         self.outcomes: dict[str, ItemOutcome] = {}
+        self._failed = 0
 
     def run(self) -> dict[str, ItemOutcome]:
         while len(self.outcomes) < self._total or self._ranks_to_stop:
@@ -158,8 +159,8 @@ class Coordinator:
 
     def _record(self, outcome: ItemOutcome) -> None:
         self.outcomes[outcome.item] = outcome
-        failed = sum(not each.succeeded for each in self.outcomes.values())
-        counts = {"done": len(self.outcomes), "failed": failed, "total": self._total}
+        self._failed += not outcome.succeeded
+        counts = {"done": len(self.outcomes), "failed": self._failed, "total": self._total}
         common = {"item": outcome.item, "rank": outcome.rank, "seconds": outcome.seconds}
         if outcome.succeeded:
             self._progress.emit("item_done", **common, result=outcome.result, **counts)
