@@ -29,7 +29,7 @@ from dmcs.mpi.job_spec import PROGRESS_FILE_NAME
 from dmcs.mpi.job_store import ItemResult, JobRecord, JobStatus, JobStore, default_store_path
 from dmcs.mpi.launch_command import LaunchSettings
 from dmcs.mpi.processes import pid_alive, terminate_tree
-from dmcs.mpi.progress import ITEM_OUTCOME_EVENTS, ProgressReader, follow_progress_async
+from dmcs.mpi.progress import ITEM_OUTCOME_EVENTS, JOB_ENDED, ProgressReader
 from dmcs.mpi.registry import pipeline_class
 from dmcs.mpi.supervisor import KILL_GRACE_S, record_ending
 
@@ -122,9 +122,22 @@ class JobManager:
     def progress_path(self, job_id: str) -> Path:
         return self.store.get(job_id).job_dir / PROGRESS_FILE_NAME
 
-    def follow(self, job_id: str) -> AsyncIterator[dict[str, Any]]:
-        """Progress events of the job from its start, ending with `job_ended`."""
-        return follow_progress_async(self.progress_path(job_id))
+    async def follow(self, job_id: str) -> AsyncIterator[dict[str, Any]]:
+        """Progress events of the job from its start, ending with `job_ended`.
+
+        Checks the job's status between reads, so the stream ends even if the supervisor
+        that would have written `job_ended` died.
+        """
+        reader = ProgressReader(self.progress_path(job_id))
+        while True:
+            ended = (await asyncio.to_thread(self.get, job_id)).status.is_terminal
+            for event in reader.read_new():
+                yield event
+                if event["event"] == JOB_ENDED:
+                    return
+            if ended:
+                return
+            await asyncio.sleep(_POLL_INTERVAL_S)
 
     async def wait(self, job_id: str, timeout_s: float | None = None) -> JobRecord:
         """Wait until the job reaches a terminal status; TimeoutError if `timeout_s` passes."""

@@ -17,11 +17,10 @@ Events (all carry `event` and `time`, a Unix timestamp):
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,7 +77,11 @@ def _decode(line: bytes) -> dict[str, Any] | None:
 
 
 def follow_progress(path: Path, poll_s: float = _POLL_INTERVAL_S) -> Iterator[dict[str, Any]]:
-    """Yield events as they are written, ending after `job_ended` (blocking; for scripts)."""
+    """Yield events as they are written, ending after `job_ended`.
+
+    Blocking, for scripts; asyncio code uses `JobManager.follow`, which also ends the
+    stream of a job whose supervisor died.
+    """
     reader = ProgressReader(path)
     while True:
         for event in reader.read_new():
@@ -86,19 +89,6 @@ def follow_progress(path: Path, poll_s: float = _POLL_INTERVAL_S) -> Iterator[di
             if event["event"] == JOB_ENDED:
                 return
         time.sleep(poll_s)
-
-
-async def follow_progress_async(
-    path: Path, poll_s: float = _POLL_INTERVAL_S
-) -> AsyncIterator[dict[str, Any]]:
-    """Like `follow_progress` but sleeps on the event loop, for CSCs."""
-    reader = ProgressReader(path)
-    while True:
-        for event in reader.read_new():
-            yield event
-            if event["event"] == JOB_ENDED:
-                return
-        await asyncio.sleep(poll_s)
 
 
 @dataclass
