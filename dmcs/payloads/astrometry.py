@@ -28,20 +28,26 @@ class AstrometricSolution:
     reference_index: np.ndarray
 
 
-def gnomonic(ra: np.ndarray, dec: np.ndarray, ra0: float, dec0: float) -> tuple[np.ndarray, np.ndarray]:
+def gnomonic(
+    ra: np.ndarray, dec: np.ndarray, ra0: float, dec0: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Standard coordinates (xi, eta) in degrees of points about the tangent point (ra0, dec0)."""
     ra_r, dec_r = np.deg2rad(ra), np.deg2rad(dec)
     ra0_r, dec0_r = np.deg2rad(ra0), np.deg2rad(dec0)
     cos_c = np.sin(dec0_r) * np.sin(dec_r) + np.cos(dec0_r) * np.cos(dec_r) * np.cos(ra_r - ra0_r)
     xi = np.cos(dec_r) * np.sin(ra_r - ra0_r) / cos_c
-    eta = (np.cos(dec0_r) * np.sin(dec_r) - np.sin(dec0_r) * np.cos(dec_r) * np.cos(ra_r - ra0_r)) / cos_c
+    eta = (
+        np.cos(dec0_r) * np.sin(dec_r) - np.sin(dec0_r) * np.cos(dec_r) * np.cos(ra_r - ra0_r)
+    ) / cos_c
     return np.rad2deg(xi), np.rad2deg(eta)
 
 
 def _vote_offset(src: np.ndarray, ref: np.ndarray, search_px: float) -> np.ndarray:
     """The (dx, dy) shift from references to sources supported by the most pairs."""
     pairs = cKDTree(ref).query_ball_tree(cKDTree(src), search_px)
-    offsets = np.array([src[j] - ref[i] for i, found in enumerate(pairs) for j in found]).reshape(-1, 2)
+    offsets = np.array([src[j] - ref[i] for i, found in enumerate(pairs) for j in found]).reshape(
+        -1, 2
+    )
     if len(offsets) == 0:
         raise ValueError("astrometry: no reference stars near any detected source")
     edges = np.arange(-search_px, search_px + 1.0, 1.0)
@@ -66,7 +72,9 @@ def fit_wcs(
     src = np.column_stack([x, y])
     ref = np.column_stack([ref_x, ref_y])
     shift = _vote_offset(src, ref, search_radius_arcsec / PIXEL_SCALE_ARCSEC)
-    distance, nearest = cKDTree(src).query(ref + shift, distance_upper_bound=match_radius_arcsec / PIXEL_SCALE_ARCSEC)
+    distance, nearest = cKDTree(src).query(
+        ref + shift, distance_upper_bound=match_radius_arcsec / PIXEL_SCALE_ARCSEC
+    )
     matched_ref = np.nonzero(np.isfinite(distance))[0]
     matched_src = nearest[matched_ref]
     ra0, dec0 = (float(v) for v in initial.wcs.crval)
@@ -76,7 +84,9 @@ def fit_wcs(
     keep = np.ones(len(matched_src), dtype=bool)
     for _ in range(4):
         if keep.sum() < MIN_MATCHES:
-            raise ValueError(f"astrometry: only {int(keep.sum())} matched stars, need {MIN_MATCHES}")
+            raise ValueError(
+                f"astrometry: only {int(keep.sum())} matched stars, need {MIN_MATCHES}"
+            )
         coefficients, *_ = np.linalg.lstsq(design[keep], target[keep], rcond=None)
         residual = np.linalg.norm(design @ coefficients - target, axis=1) * 3600
         rms = float(np.sqrt(np.mean(residual[keep] ** 2)))

@@ -19,7 +19,9 @@ DEAD_FLAT_LEVEL = 0.5
 HOT_DARK_E_PER_S = 5.0
 
 
-def clipped_mean(stack: np.ndarray, nsigma: float = 3.0, iterations: int = 3) -> tuple[np.ndarray, np.ndarray]:
+def clipped_mean(
+    stack: np.ndarray, nsigma: float = 3.0, iterations: int = 3
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-pixel mean of a (frames, y, x) stack after rejecting outliers such as cosmic rays.
 
     The spread is a per-pixel MAD, floored at its detector-wide median so that a lucky pixel
@@ -36,13 +38,22 @@ def clipped_mean(stack: np.ndarray, nsigma: float = 3.0, iterations: int = 3) ->
     count = keep.sum(axis=0)
     kept = np.where(keep, data, 0.0)
     mean = kept.sum(axis=0) / np.maximum(count, 1)
-    scatter = np.sqrt(np.where(keep, (data - mean) ** 2, 0.0).sum(axis=0) / np.maximum(count - 1, 1))
+    scatter = np.sqrt(
+        np.where(keep, (data - mean) ** 2, 0.0).sum(axis=0) / np.maximum(count - 1, 1)
+    )
     return mean.astype(np.float32), (scatter / np.sqrt(np.maximum(count, 1))).astype(np.float32)
 
 
-def _product(mean: np.ndarray, error: np.ndarray, mask: np.ndarray, kind: str, raws: Sequence[RawExposure]) -> Exposure:
+def _product(
+    mean: np.ndarray, error: np.ndarray, mask: np.ndarray, kind: str, raws: Sequence[RawExposure]
+) -> Exposure:
     first = raws[0].metadata
-    metadata = {"CALIB": kind, "DETECTOR": first["DETECTOR"], "DETINDEX": first["DETINDEX"], "NINPUTS": len(raws)}
+    metadata = {
+        "CALIB": kind,
+        "DETECTOR": first["DETECTOR"],
+        "DETINDEX": first["DETINDEX"],
+        "NINPUTS": len(raws),
+    }
     return Exposure(mean, mask.astype(np.int32), error**2, None, metadata)
 
 
@@ -51,17 +62,25 @@ def provenance_table(inputs: Sequence[str]) -> np.ndarray:
     return np.array([(name.encode(),) for name in inputs], dtype=[("input", "S96")])
 
 
-def master_bias(raws: Sequence[RawExposure], model: CameraModel, gains: np.ndarray, nsigma: float) -> Exposure:
+def master_bias(
+    raws: Sequence[RawExposure], model: CameraModel, gains: np.ndarray, nsigma: float
+) -> Exposure:
     stack = np.stack([assemble(raw, model, gains).electrons for raw in raws])
     mean, error = clipped_mean(stack, nsigma)
     return _product(mean, error, np.zeros(mean.shape), "bias", raws)
 
 
 def master_dark(
-    raws: Sequence[RawExposure], model: CameraModel, gains: np.ndarray, bias: np.ndarray, nsigma: float
+    raws: Sequence[RawExposure],
+    model: CameraModel,
+    gains: np.ndarray,
+    bias: np.ndarray,
+    nsigma: float,
 ) -> Exposure:
     calibs = MasterCalibrations(bias=bias)
-    stack = np.stack([run_isr(raw, model, gains, calibs).image / float(raw.metadata["EXPTIME"]) for raw in raws])
+    stack = np.stack(
+        [run_isr(raw, model, gains, calibs).image / float(raw.metadata["EXPTIME"]) for raw in raws]
+    )
     mean, error = clipped_mean(stack, nsigma)
     hot = np.where(mean > HOT_DARK_E_PER_S, int(MaskBit.BAD), 0)
     return _product(mean, error, hot, "dark", raws)
@@ -87,7 +106,9 @@ def master_flat(
     return _product(mean, error, dead, "flat", raws)
 
 
-def calibrations_from_products(bias: Exposure | None, dark: Exposure | None, flat: Exposure | None) -> MasterCalibrations:
+def calibrations_from_products(
+    bias: Exposure | None, dark: Exposure | None, flat: Exposure | None
+) -> MasterCalibrations:
     """ISR inputs from master products; defects are the union of their BAD masks."""
     defects = None
     for product in (dark, flat):

@@ -35,7 +35,7 @@ def load_master(repository: OutputRepository, kind: str, detector: str) -> Expos
 class CalibrationPipeline(ABC):
     """Shared plan/run/finalize logic; subclasses say which frames and how to combine."""
 
-    name: ClassVar[str]
+    name: str
     kind: ClassVar[str]
     prerequisites: ClassVar[tuple[str, ...]] = ()
 
@@ -48,7 +48,9 @@ class CalibrationPipeline(ABC):
     def plan(self, data_query: str) -> list[str]:
         query = parse_data_query(data_query)
         if query.visits is not None:
-            raise ValueError(f"{self.name} works per detector; data query {data_query!r} must not name visits")
+            raise ValueError(
+                f"{self.name} works per detector; data query {data_query!r} must not name visits"
+            )
         detectors = list(query.detectors) if query.detectors is not None else self.config.detectors
         for detector in detectors:
             if detector not in self.config.detectors:
@@ -82,10 +84,16 @@ class CalibrationPipeline(ABC):
         ]
         gains = self.simulator.signature(detector.index).gains
         product = self.combine(raws, gains, detector.name)
-        inputs = [f"{self.kind} exposure {r.metadata['EXPID']} detector {detector.name}" for r in raws]
-        inputs += [str(find_dataset(self.calibs.calibration(k, detector.name))) for k in self.prerequisites]
+        inputs = [
+            f"{self.kind} exposure {r.metadata['EXPID']} detector {detector.name}" for r in raws
+        ]
+        inputs += [
+            str(find_dataset(self.calibs.calibration(k, detector.name))) for k in self.prerequisites
+        ]
         bundle = exposure_to_bundle(product, {"provenance": provenance_table(inputs)})
-        path = write_bundle(self.output.calibration(self.kind, detector.name), bundle, self.config.output_format)
+        path = write_bundle(
+            self.output.calibration(self.kind, detector.name), bundle, self.config.output_format
+        )
         return {
             "detector": detector.name,
             "outputs": [str(path)],

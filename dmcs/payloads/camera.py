@@ -156,7 +156,9 @@ class CameraSimulator:
         )
         error = rng.normal(0, m.pointing_error_arcsec / 3600, 3)
         reported = Pointing(
-            true.ra + error[0] / np.cos(np.deg2rad(true.dec)), true.dec + error[1], true.rotation + error[2]
+            true.ra + error[0] / np.cos(np.deg2rad(true.dec)),
+            true.dec + error[1],
+            true.rotation + error[2],
         )
         zero_point = m.zero_point_mag + rng.normal(0, m.transparency_scatter_mag)
         sky_mag = m.sky_mag_per_arcsec2 + rng.normal(0, 0.2)
@@ -173,8 +175,21 @@ class CameraSimulator:
         star_x, star_y = wcs.all_world2pix(stars.ra, stars.dec, 0)
         tr_x, tr_y = wcs.all_world2pix(transients.ra, transients.dec, 0)
         return SceneTruth(
-            wcs, conditions, stars.id, star_x, star_y, stars.ra, stars.dec, stars.mags_at(visit),
-            stars.mean_mag, transients.id, tr_x, tr_y, transients.ra, transients.dec, transients.mag,
+            wcs,
+            conditions,
+            stars.id,
+            star_x,
+            star_y,
+            stars.ra,
+            stars.dec,
+            stars.mags_at(visit),
+            stars.mean_mag,
+            transients.id,
+            tr_x,
+            tr_y,
+            transients.ra,
+            transients.dec,
+            transients.mag,
         )
 
     def science_snap(self, visit: int, detector: Detector, snap: int) -> RawExposure:
@@ -185,24 +200,35 @@ class CameraSimulator:
         shape = (m.detector_size, m.detector_size)
         x = np.concatenate([scene.star_x, scene.transient_x])
         y = np.concatenate([scene.star_y, scene.transient_y])
-        flux = scene.flux_e_per_s(np.concatenate([scene.star_mag, scene.transient_mag])) * m.snap_exptime
+        flux = (
+            scene.flux_e_per_s(np.concatenate([scene.star_mag, scene.transient_mag]))
+            * m.snap_exptime
+        )
         sky_and_stars = render_point_sources(shape, x, y, flux, scene.conditions.psf_sigma_pixels)
         sky_and_stars += scene.conditions.sky_e_per_pixel_per_s * m.snap_exptime
         expected = sky_and_stars * signature.flat + signature.dark_current_e_per_s * m.snap_exptime
-        cosmic_rays = cosmic_ray_image(rng, shape, m.cosmic_rays_per_megapixel_per_s * m.snap_exptime)
+        cosmic_rays = cosmic_ray_image(
+            rng, shape, m.cosmic_rays_per_megapixel_per_s * m.snap_exptime
+        )
         electrons = _photon_noise(rng, expected) + cosmic_rays
         raw = self._readout(electrons, signature, rng)
         raw.metadata.update(
             self._header(detector, "science", visit * 10 + snap, m.snap_exptime)
-            | {"VISIT": visit, "SNAP": snap, "RA": scene.conditions.reported_pointing.ra,
-               "DEC": scene.conditions.reported_pointing.dec,
-               "ROTPA": scene.conditions.reported_pointing.rotation}
+            | {
+                "VISIT": visit,
+                "SNAP": snap,
+                "RA": scene.conditions.reported_pointing.ra,
+                "DEC": scene.conditions.reported_pointing.dec,
+                "ROTPA": scene.conditions.reported_pointing.rotation,
+            }
         )
         raw.wcs = self.focal_plane.wcs(detector, scene.conditions.reported_pointing)
         raw.cosmic_rays_e = cosmic_rays
         return raw
 
-    def calibration_exposure(self, kind: str, exposure: int, detector: Detector, exptime: float) -> RawExposure:
+    def calibration_exposure(
+        self, kind: str, exposure: int, detector: Detector, exptime: float
+    ) -> RawExposure:
         """A bias (no light, zero time), dark (no light) or flat (uniform illumination) frame."""
         m = self.model
         signature = self.signature(detector.index)
@@ -218,11 +244,20 @@ class CameraSimulator:
         raw.metadata.update(self._header(detector, kind, exposure, exptime))
         return raw
 
-    def _header(self, detector: Detector, kind: str, exposure: int, exptime: float) -> dict[str, str | int | float | bool]:
-        return {"EXPID": exposure, "IMGTYPE": kind, "DETECTOR": detector.name,
-                "DETINDEX": detector.index, "EXPTIME": exptime}
+    def _header(
+        self, detector: Detector, kind: str, exposure: int, exptime: float
+    ) -> dict[str, str | int | float | bool]:
+        return {
+            "EXPID": exposure,
+            "IMGTYPE": kind,
+            "DETECTOR": detector.name,
+            "DETINDEX": detector.index,
+            "EXPTIME": exptime,
+        }
 
-    def _readout(self, electrons: np.ndarray, signature: DetectorSignature, rng: np.random.Generator) -> RawExposure:
+    def _readout(
+        self, electrons: np.ndarray, signature: DetectorSignature, rng: np.random.Generator
+    ) -> RawExposure:
         m = self.model
         electrons = np.minimum(electrons, m.full_well_e) + signature.bias_structure_e
         amps = []
@@ -236,7 +271,9 @@ class CameraSimulator:
             segment = np.empty((m.amp_height, m.amp_width + m.overscan_columns), dtype=np.float32)
             segment[:, : m.amp_width] = data
             segment[:, m.amp_width :] = 0.0
-            segment += rng.standard_normal(segment.shape, dtype=np.float32) * signature.read_noise_e[amp]
+            segment += (
+                rng.standard_normal(segment.shape, dtype=np.float32) * signature.read_noise_e[amp]
+            )
             segment /= signature.gains[amp]
             ripple = row_drift[amp] * np.sin(np.linspace(0, 3 * np.pi, m.amp_height))[:, None]
             segment += (m.bias_level_adu + 100 * amp + ripple).astype(np.float32)
@@ -251,18 +288,27 @@ class CameraSimulator:
         gains = m.gain_e_per_adu * (1 + 0.05 * rng.standard_normal(n_amps))
         read_noise = m.read_noise_e * (1 + 0.1 * rng.standard_normal(n_amps))
         coords = np.linspace(-1, 1, n)
-        bias_structure = (3.0 * coords[:, None] ** 2 + 2.0 * rng.standard_normal((n, n))).astype(np.float32)
+        bias_structure = (3.0 * coords[:, None] ** 2 + 2.0 * rng.standard_normal((n, n))).astype(
+            np.float32
+        )
         dark = m.dark_current_e_per_s * (1 + 0.3 * coords[None, :]) * np.ones((n, 1))
         hot = rng.random((n, n)) < 5e-4
         dark = np.where(hot, rng.uniform(20, 100, (n, n)), dark).astype(np.float32)
         ramp = rng.normal(0, 0.05, 3)
-        smooth = 1 + ramp[0] * coords[None, :] + ramp[1] * coords[:, None] + ramp[2] * coords[:, None] * coords[None, :]
+        smooth = (
+            1
+            + ramp[0] * coords[None, :]
+            + ramp[1] * coords[:, None]
+            + ramp[2] * coords[:, None] * coords[None, :]
+        )
         flat = smooth * (1 + 0.01 * rng.standard_normal((n, n)))
         bad = np.zeros((n, n), dtype=bool)
         bad[:, rng.integers(0, n, 2)] = True
         flat = np.where(bad, 0.05, flat)
         flat /= np.median(flat)
-        return DetectorSignature(gains, read_noise, bias_structure, dark, flat.astype(np.float32), bad)
+        return DetectorSignature(
+            gains, read_noise, bias_structure, dark, flat.astype(np.float32), bad
+        )
 
 
 def footprint_region(wcs: WCS, size: int, margin_arcsec: float) -> SkyRegion:
@@ -273,12 +319,16 @@ def footprint_region(wcs: WCS, size: int, margin_arcsec: float) -> SkyRegion:
     margin = margin_arcsec / 3600
     ra_margin = margin / max(np.cos(np.deg2rad(np.abs(dec).max())), 1e-3)
     return SkyRegion(
-        float(np.rad2deg(ra.min())) - ra_margin, float(np.rad2deg(ra.max())) + ra_margin,
-        float(dec.min()) - margin, float(dec.max()) + margin,
+        float(np.rad2deg(ra.min())) - ra_margin,
+        float(np.rad2deg(ra.max())) + ra_margin,
+        float(dec.min()) - margin,
+        float(dec.max()) + margin,
     )
 
 
-def cosmic_ray_image(rng: np.random.Generator, shape: tuple[int, int], per_megapixel: float) -> np.ndarray:
+def cosmic_ray_image(
+    rng: np.random.Generator, shape: tuple[int, int], per_megapixel: float
+) -> np.ndarray:
     """Straight cosmic-ray tracks, 1-20 pixels long, a few thousand electrons per pixel."""
     count = rng.poisson(per_megapixel * shape[0] * shape[1] / 1e6)
     image = np.zeros(shape[0] * shape[1], dtype=np.float32)
@@ -294,7 +344,9 @@ def cosmic_ray_image(rng: np.random.Generator, shape: tuple[int, int], per_megap
     cols = np.floor(start[:, 1, None] + along * np.cos(angle)[:, None]).astype(np.int64)
     inside = (rows >= 0) & (rows < shape[0]) & (cols >= 0) & (cols < shape[1])
     track = np.repeat(np.arange(count), steps.size).reshape(inside.shape)
-    pixel_and_track = np.unique(np.stack([(rows * shape[1] + cols)[inside], track[inside]], axis=1), axis=0)
+    pixel_and_track = np.unique(
+        np.stack([(rows * shape[1] + cols)[inside], track[inside]], axis=1), axis=0
+    )
     np.add.at(image, pixel_and_track[:, 0], energy[pixel_and_track[:, 1]].astype(np.float32))
     return image.reshape(shape)
 

@@ -47,17 +47,25 @@ class Characterization:
 def _detect_and_measure(exposure: Exposure, psf_sigma: float, threshold: float) -> np.ndarray:
     significance = significance_map(exposure.image, exposure.variance, psf_sigma)
     peaks = find_peaks(significance, threshold, psf_sigma)
-    sources = measure_sources(exposure.image, exposure.variance, exposure.mask, peaks.x, peaks.y, psf_sigma)
+    sources = measure_sources(
+        exposure.image, exposure.variance, exposure.mask, peaks.x, peaks.y, psf_sigma
+    )
     sources["significance"] = peaks.significance
     return sources
 
 
 def measure_psf_sigma(exposure: Exposure, sources: np.ndarray) -> float:
     """Median adaptive-moment width of bright, unflagged stars."""
-    candidates = sources[(sources["flags"] == 0) & (sources["snr"] > PSF_STAR_SNR[0]) & (sources["snr"] < PSF_STAR_SNR[1])]
+    candidates = sources[
+        (sources["flags"] == 0)
+        & (sources["snr"] > PSF_STAR_SNR[0])
+        & (sources["snr"] < PSF_STAR_SNR[1])
+    ]
     candidates = candidates[:MAX_PSF_STARS]
     if len(candidates) < 3:
-        raise ValueError(f"characterize: only {len(candidates)} stars bright enough to measure the PSF")
+        raise ValueError(
+            f"characterize: only {len(candidates)} stars bright enough to measure the PSF"
+        )
     x = np.rint(candidates["x"]).astype(np.int64)
     y = np.rint(candidates["y"]).astype(np.int64)
     half = stamp_half_width(4.0)
@@ -66,26 +74,37 @@ def measure_psf_sigma(exposure: Exposure, sources: np.ndarray) -> float:
     return float(np.median(sigma))
 
 
-def characterize(exposure: Exposure, reference: ReferenceCatalog, threshold: float, background_cell: int) -> Characterization:
+def characterize(
+    exposure: Exposure, reference: ReferenceCatalog, threshold: float, background_cell: int
+) -> Characterization:
     unusable = (exposure.mask & int(MaskBit.BAD | MaskBit.SAT | MaskBit.CR)) != 0
     first_background = estimate_background(exposure.image, unusable, background_cell)
-    significance = significance_map(exposure.image - first_background, exposure.variance, INITIAL_PSF_SIGMA)
+    significance = significance_map(
+        exposure.image - first_background, exposure.variance, INITIAL_PSF_SIGMA
+    )
     detected = footprint_mask(significance, threshold, grow=int(3 * INITIAL_PSF_SIGMA))
     background = estimate_background(exposure.image, unusable | detected, background_cell)
     image = exposure.image - background
     mask = exposure.mask | np.where(detected, np.int32(MaskBit.DET), np.int32(0))
-    calexp = Exposure(image.astype(np.float32), mask, exposure.variance, exposure.wcs, dict(exposure.metadata))
+    calexp = Exposure(
+        image.astype(np.float32), mask, exposure.variance, exposure.wcs, dict(exposure.metadata)
+    )
 
     psf_sigma = measure_psf_sigma(calexp, _detect_and_measure(calexp, INITIAL_PSF_SIGMA, threshold))
     sources = _detect_and_measure(calexp, psf_sigma, threshold)
     if exposure.wcs is None:
         raise ValueError("characterize: exposure has no initial WCS")
     clean = np.nonzero((sources["flags"] == 0) & (sources["snr"] >= 10))[0]
-    solution = fit_wcs(sources["x"][clean], sources["y"][clean], reference.ra, reference.dec, exposure.wcs)
+    solution = fit_wcs(
+        sources["x"][clean], sources["y"][clean], reference.ra, reference.dec, exposure.wcs
+    )
     matched = clean[solution.source_index]
     exptime = float(exposure.metadata["EXPTIME"])
     zero_point = fit_zero_point(
-        sources["psf_flux"][matched], sources["psf_flux_err"][matched], reference.mag[solution.reference_index], exptime
+        sources["psf_flux"][matched],
+        sources["psf_flux_err"][matched],
+        reference.mag[solution.reference_index],
+        exptime,
     )
     calexp.wcs = solution.wcs
     calexp.metadata |= {
@@ -97,12 +116,24 @@ def characterize(exposure: Exposure, reference: ReferenceCatalog, threshold: flo
         "ASTRMS": solution.rms_arcsec,
         "NASTMTCH": solution.n_matched,
     }
-    return Characterization(calexp, _with_sky(sources, calexp, zero_point, exptime), psf_sigma, solution, zero_point)
+    calibrated = _calibrated(sources, calexp, zero_point, exptime, matched)
+    return Characterization(calexp, calibrated, psf_sigma, solution, zero_point)
 
 
-def _with_sky(sources: np.ndarray, calexp: Exposure, zero_point: ZeroPoint, exptime: float) -> np.ndarray:
+def _calibrated(
+    sources: np.ndarray,
+    calexp: Exposure,
+    zero_point: ZeroPoint,
+    exptime: float,
+    matched: np.ndarray,
+) -> np.ndarray:
+    """Sources with sky position, magnitude and whether they matched a reference star."""
     assert calexp.wcs is not None
     ra, dec = calexp.wcs.all_pix2world(sources["x"], sources["y"], 0)
     positive = np.where(sources["psf_flux"] > 0, sources["psf_flux"], np.nan)
     mag = zero_point.value - 2.5 * np.log10(positive / exptime)
-    return recfunctions.append_fields(sources, ["ra", "dec", "mag"], [ra, dec, mag], usemask=False)
+    reference = np.zeros(len(sources), dtype=np.int8)
+    reference[matched] = 1
+    return recfunctions.append_fields(
+        sources, ["ra", "dec", "mag", "refmatch"], [ra, dec, mag, reference], usemask=False
+    )

@@ -24,14 +24,16 @@ class SimulationConfig(BaseModel):
     detector_size: int = 512
     detectors: list[str] = Field(default_factory=lambda: list(DEFAULT_DETECTORS))
     output_format: Literal["fits", "hdf5"] = "fits"
-    star_density_per_arcmin2: float = Field(25.0, gt=0)
+    star_density_per_arcmin2: float = Field(40.0, gt=0)
     transient_density_per_arcmin2: float = Field(3.0, ge=0)
 
     @field_validator("detector_size")
     @classmethod
     def _size_fits_amplifiers(cls, size: int) -> int:
         if size % 16 or not 128 <= size <= 8192:
-            raise ValueError("must be a multiple of 16 between 128 and 8192 (16 amplifiers per CCD)")
+            raise ValueError(
+                "must be a multiple of 16 between 128 and 8192 (16 amplifiers per CCD)"
+            )
         return size
 
     @field_validator("detectors")
@@ -78,8 +80,8 @@ class AlertProductionConfig(SimulationConfig):
     template_seeing_arcsec: float = Field(0.6, gt=0)
     template_depth_visits: int = Field(10, ge=1)
     kernel_spatial_order: int = Field(1, ge=0, le=2)
-    dataset_formats: dict[Literal["calexp", "diffim", "src", "diasrc"], Literal["fits", "hdf5"]] = Field(
-        default_factory=dict
+    dataset_formats: dict[Literal["calexp", "diffim", "src", "diasrc"], Literal["fits", "hdf5"]] = (
+        Field(default_factory=dict)
     )
 
     def format_of(self, dataset: str) -> Literal["fits", "hdf5"]:
@@ -95,6 +97,7 @@ def validate_config(model: type[ConfigT], config: dict[str, Any], pipeline: str)
         return model.model_validate(config)
     except ValidationError as error:
         problems = "; ".join(
-            f"field {'.'.join(str(p) for p in e['loc']) or '<root>'!r}: {e['msg']}" for e in error.errors()
+            f"field {'.'.join(str(p) for p in e['loc']) or '<root>'!r}: {e['msg']}"
+            for e in error.errors()
         )
         raise ValueError(f"invalid {pipeline} config: {problems}") from None

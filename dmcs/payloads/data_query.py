@@ -47,7 +47,9 @@ def parse_data_query(query: str) -> DataQuery:
         if not separator or not value:
             raise ValueError(f"bad term {term!r} in data query {query!r}: expected key=value")
         if key not in KEYS:
-            raise ValueError(f"unknown key {key!r} in data query {query!r}: expected one of {', '.join(KEYS)}")
+            raise ValueError(
+                f"unknown key {key!r} in data query {query!r}: expected one of {', '.join(KEYS)}"
+            )
         if key in fields:
             raise ValueError(f"key {key!r} given twice in data query {query!r}")
         fields[key] = value

@@ -27,18 +27,24 @@ def significance_map(image: np.ndarray, variance: np.ndarray, psf_sigma: float) 
     return (smoothed / noise).astype(np.float32)
 
 
-def find_peaks(significance: np.ndarray, threshold: float, psf_sigma: float, polarity: int = 1) -> Peaks:
+def find_peaks(
+    significance: np.ndarray, threshold: float, psf_sigma: float, polarity: int = 1
+) -> Peaks:
     """Local maxima of ``polarity * significance`` above ``threshold``, brightest first."""
     signed = significance if polarity > 0 else -significance
     window = 2 * int(np.ceil(1.5 * psf_sigma)) + 1
-    is_peak = (signed >= threshold) & (signed == ndimage.maximum_filter(signed, size=window, mode="nearest"))
+    is_peak = (signed >= threshold) & (
+        signed == ndimage.maximum_filter(signed, size=window, mode="nearest")
+    )
     y, x = np.nonzero(is_peak)
     values = signed[y, x]
     order = np.argsort(-values, kind="stable")
     return Peaks(x[order], y[order], values[order])
 
 
-def footprint_mask(significance: np.ndarray, threshold: float, grow: int, polarity: int = 1) -> np.ndarray:
+def footprint_mask(
+    significance: np.ndarray, threshold: float, grow: int, polarity: int = 1
+) -> np.ndarray:
     """Pixels above threshold, dilated by ``grow`` pixels (what background estimation avoids)."""
     signed = significance if polarity > 0 else -significance
     above = signed >= threshold

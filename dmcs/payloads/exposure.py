@@ -54,11 +54,17 @@ class DataBundle:
     wcs: WCS | None = None
 
 
-def exposure_to_bundle(exposure: Exposure, extra: dict[str, np.ndarray] | None = None) -> DataBundle:
+def exposure_to_bundle(
+    exposure: Exposure, extra: dict[str, np.ndarray] | None = None
+) -> DataBundle:
     arrays = {"image": exposure.image, "mask": exposure.mask, "variance": exposure.variance}
-    return DataBundle(arrays | (extra or {}), dict(exposure.metadata) | mask_plane_metadata(), exposure.wcs)
+    return DataBundle(
+        arrays | (extra or {}), dict(exposure.metadata) | mask_plane_metadata(), exposure.wcs
+    )
 
 
 def bundle_to_exposure(bundle: DataBundle) -> Exposure:
     arrays = bundle.arrays
-    return Exposure(arrays["image"], arrays["mask"], arrays["variance"], bundle.wcs, dict(bundle.metadata))
+    return Exposure(
+        arrays["image"], arrays["mask"], arrays["variance"], bundle.wcs, dict(bundle.metadata)
+    )

@@ -15,7 +15,9 @@ from astropy.wcs import WCS
 
 RAFT_GRID = 5
 SENSOR_GRID = 3
-CORNER_RAFTS = frozenset({(0, 0), (0, RAFT_GRID - 1), (RAFT_GRID - 1, 0), (RAFT_GRID - 1, RAFT_GRID - 1)})
+CORNER_RAFTS = frozenset(
+    {(0, 0), (0, RAFT_GRID - 1), (RAFT_GRID - 1, 0), (RAFT_GRID - 1, RAFT_GRID - 1)}
+)
 PIXEL_SCALE_ARCSEC = 0.2
 SENSOR_GAP_FRACTION = 0.02
 RAFT_GAP_FRACTION = 0.04

@@ -20,8 +20,14 @@ STRUCTURAL_KEYWORDS = frozenset({"SIMPLE", "BITPIX", "NAXIS", "EXTEND", "COMMENT
 
 def check_metadata(metadata: Metadata) -> None:
     for key, value in metadata.items():
-        if len(key) > 8 or key != key.upper() or not key.replace("_", "").replace("-", "").isalnum():
-            raise ValueError(f"metadata key {key!r} is not a valid FITS keyword (<= 8 chars, upper case)")
+        if (
+            len(key) > 8
+            or key != key.upper()
+            or not key.replace("_", "").replace("-", "").isalnum()
+        ):
+            raise ValueError(
+                f"metadata key {key!r} is not a valid FITS keyword (<= 8 chars, upper case)"
+            )
         if not isinstance(value, str | int | float | bool):
             raise ValueError(f"metadata value for {key!r} must be str, int, float or bool")
 

@@ -49,7 +49,9 @@ def assemble(raw: RawExposure, model: CameraModel, gains: np.ndarray) -> Assembl
         row_level = overscan.mean(axis=1)
         level = np.polyval(np.polyfit(row_index, row_level, 3), row_index).astype(np.float32)
         read_noise[amp] = float(np.std(overscan - level[:, None])) * gains[amp]
-        data = (segment[:, : model.amp_width].astype(np.float32) - level[:, None]) * np.float32(gains[amp])
+        data = (segment[:, : model.amp_width].astype(np.float32) - level[:, None]) * np.float32(
+            gains[amp]
+        )
         flip_y, flip_x = model.amp_flips(amp)
         data = data[::-1] if flip_y else data
         data = data[:, ::-1] if flip_x else data

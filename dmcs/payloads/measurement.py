@@ -1,5 +1,7 @@
 """Source measurement on stamps: Gaussian-weighted centroids, PSF fluxes, flags.
 
+Flags are the mask bits (BAD, SAT, CR, EDGE) found in a source's core, plus TRUNCATED.
+
 All sources are measured at once on (n, k, k) stamp stacks. The centroid is the fixed point of
 a Gaussian-weighted first moment re-centred each iteration (unbiased for symmetric sources);
 the PSF flux is the linear least-squares amplitude of the pixel-integrated PSF at that centroid.
@@ -24,6 +26,7 @@ SOURCE_DTYPE = np.dtype(
     ]
 )
 FLAG_BITS = int(MaskBit.BAD | MaskBit.SAT | MaskBit.CR | MaskBit.EDGE)
+TRUNCATED = 64  # source flag (not a mask bit): the stamp runs off the image
 MAX_CENTROID_SHIFT = 2.0
 
 
@@ -67,18 +70,21 @@ def measure_sources(
     error = np.sqrt((var * model**2).sum(axis=(1, 2))) / norm
     core = (grid[None, :] ** 2 + grid[:, None] ** 2) <= max(2.0, psf_sigma) ** 2
     flags = np.bitwise_or.reduce(np.where(core[None], bits, 0).astype(np.int64), axis=(1, 2))
-    flags |= np.where(inside.all(axis=(1, 2)), 0, int(MaskBit.EDGE))
+    flags &= FLAG_BITS
+    flags |= np.where(inside.all(axis=(1, 2)), 0, TRUNCATED)
     result = np.zeros(len(x_peak), dtype=SOURCE_DTYPE)
     result["x"] = x_peak + dx
     result["y"] = y_peak + dy
     result["psf_flux"] = flux
     result["psf_flux_err"] = error
     result["snr"] = flux / error * polarity
-    result["flags"] = flags & FLAG_BITS
+    result["flags"] = flags
     return result
 
 
-def _centroid(data: np.ndarray, grid: np.ndarray, psf_sigma: float, iterations: int = 6) -> tuple[np.ndarray, np.ndarray]:
+def _centroid(
+    data: np.ndarray, grid: np.ndarray, psf_sigma: float, iterations: int = 6
+) -> tuple[np.ndarray, np.ndarray]:
     dx = np.zeros(len(data))
     dy = np.zeros(len(data))
     positive = np.clip(data, 0, None)

@@ -16,7 +16,9 @@ class ZeroPoint:
     n_stars: int
 
 
-def fit_zero_point(flux: np.ndarray, flux_err: np.ndarray, ref_mag: np.ndarray, exptime: float) -> ZeroPoint:
+def fit_zero_point(
+    flux: np.ndarray, flux_err: np.ndarray, ref_mag: np.ndarray, exptime: float
+) -> ZeroPoint:
     """Inverse-variance weighted zero point with iterative 3-sigma clipping of outliers.
 
     Stars whose flux is uncertain (S/N < 20) are left out; variable stars and blends fall to

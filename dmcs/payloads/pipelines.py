@@ -6,9 +6,11 @@ output_dir)``, ``plan(data_query)``, ``setup()``, ``run_item(item)``, ``finalize
 
 from __future__ import annotations
 
+from dmcs.payloads.alert_production import AlertProductionPipeline
 from dmcs.payloads.calibration_pipelines import BiasPipeline, DarkPipeline, FlatPipeline
 
 PIPELINES: dict[str, type] = {
+    AlertProductionPipeline.name: AlertProductionPipeline,
     BiasPipeline.name: BiasPipeline,
     DarkPipeline.name: DarkPipeline,
     FlatPipeline.name: FlatPipeline,

@@ -35,7 +35,9 @@ def render_point_sources(
     x_centre, y_centre = np.round(x).astype(np.int64), np.round(y).astype(np.int64)
     offsets = np.arange(-half_width, half_width + 1)
     for chunk in np.array_split(np.arange(len(x)), max(1, len(x) // 2000)):
-        stamps = psf_stamps(x[chunk] - x_centre[chunk], y[chunk] - y_centre[chunk], sigma, half_width)
+        stamps = psf_stamps(
+            x[chunk] - x_centre[chunk], y[chunk] - y_centre[chunk], sigma, half_width
+        )
         stamps *= flux[chunk, None, None]
         rows = y_centre[chunk, None, None] + offsets[None, :, None]
         cols = x_centre[chunk, None, None] + offsets[None, None, :]
@@ -45,7 +47,9 @@ def render_point_sources(
     return image.reshape(shape)
 
 
-def adaptive_sigma(stamps: np.ndarray, dx: np.ndarray, dy: np.ndarray, iterations: int = 12) -> np.ndarray:
+def adaptive_sigma(
+    stamps: np.ndarray, dx: np.ndarray, dy: np.ndarray, iterations: int = 12
+) -> np.ndarray:
     """Gaussian width of each background-free stamp (source at offset dx, dy from its centre).
 
     With a Gaussian weight matched to the source, the weighted second moment is sigma^2 / 2;
@@ -53,7 +57,9 @@ def adaptive_sigma(stamps: np.ndarray, dx: np.ndarray, dy: np.ndarray, iteration
     """
     half_width = stamps.shape[1] // 2
     grid = np.arange(-half_width, half_width + 1, dtype=np.float64)
-    r2 = (grid[None, None, :] - dx[:, None, None]) ** 2 + (grid[None, :, None] - dy[:, None, None]) ** 2
+    r2 = (grid[None, None, :] - dx[:, None, None]) ** 2 + (
+        grid[None, :, None] - dy[:, None, None]
+    ) ** 2
     sigma = np.full(len(stamps), 2.0)
     for _ in range(iterations):
         weight = np.exp(-r2 / (2 * sigma[:, None, None] ** 2)) * stamps

@@ -14,9 +14,10 @@ import numpy as np
 from dmcs.payloads.seeds import rng_for
 
 CELL_DEG = 0.05
-N_CELLS_DEC = int(round(180 / CELL_DEG))
-N_CELLS_RA = int(round(360 / CELL_DEG))
+N_CELLS_DEC = round(180 / CELL_DEG)
+N_CELLS_RA = round(360 / CELL_DEG)
 ARCMIN2_PER_DEG2 = 3600.0
+COUNTS_SLOPE = 0.25
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class SkyParameters:
     """What the synthetic sky contains."""
 
     seed: int = 1
-    star_density_per_arcmin2: float = 25.0
+    star_density_per_arcmin2: float = 40.0
     bright_mag: float = 15.5
     faint_mag: float = 24.5
     variable_fraction: float = 0.05
@@ -78,14 +79,18 @@ class TransientCatalog:
 
 
 def _cells(region: SkyRegion) -> list[tuple[int, int]]:
-    ra_cells = range(int(np.floor(region.ra_min / CELL_DEG)), int(np.floor(region.ra_max / CELL_DEG)) + 1)
+    ra_cells = range(
+        int(np.floor(region.ra_min / CELL_DEG)), int(np.floor(region.ra_max / CELL_DEG)) + 1
+    )
     dec_first = int(np.floor((region.dec_min + 90) / CELL_DEG))
     dec_last = int(np.floor((region.dec_max + 90) / CELL_DEG))
     dec_cells = range(max(dec_first, 0), min(dec_last, N_CELLS_DEC - 1) + 1)
     return [(i % N_CELLS_RA, j) for i in ra_cells for j in dec_cells]
 
 
-def _uniform_in_cell(rng: np.random.Generator, cell: tuple[int, int], count: int) -> tuple[np.ndarray, np.ndarray]:
+def _uniform_in_cell(
+    rng: np.random.Generator, cell: tuple[int, int], count: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Positions uniform on the sphere within one cell."""
     i, j = cell
     ra = (i + rng.random(count)) * CELL_DEG
@@ -102,7 +107,11 @@ def _cell_area_arcmin2(cell: tuple[int, int]) -> float:
 
 def _in_region(ra: np.ndarray, dec: np.ndarray, region: SkyRegion) -> np.ndarray:
     ra_shifted = (ra - region.ra_min) % 360
-    return (ra_shifted <= region.ra_max - region.ra_min) & (dec >= region.dec_min) & (dec <= region.dec_max)
+    return (
+        (ra_shifted <= region.ra_max - region.ra_min)
+        & (dec >= region.dec_min)
+        & (dec <= region.dec_max)
+    )
 
 
 def _cell_id(cell: tuple[int, int]) -> int:
@@ -151,11 +160,16 @@ class SyntheticSky:
         return TransientCatalog(*_stack_columns(parts, 5))
 
 
-def _power_law_mags(rng: np.random.Generator, count: int, bright: float, faint: float) -> np.ndarray:
-    """Magnitudes with number counts rising as 10^(0.3 m), as for field stars."""
-    low, high = 10 ** (0.3 * bright), 10 ** (0.3 * faint)
-    return np.log10(low + rng.random(count) * (high - low)) / 0.3
+def _power_law_mags(
+    rng: np.random.Generator, count: int, bright: float, faint: float
+) -> np.ndarray:
+    """Magnitudes with number counts rising as 10^(0.25 m), roughly as for field stars."""
+    low, high = 10 ** (COUNTS_SLOPE * bright), 10 ** (COUNTS_SLOPE * faint)
+    return np.log10(low + rng.random(count) * (high - low)) / COUNTS_SLOPE
 
 
 def _stack_columns(parts: list[tuple[np.ndarray, ...]], n_columns: int) -> list[np.ndarray]:
-    return [np.concatenate([part[k] for part in parts]) if parts else np.empty(0) for k in range(n_columns)]
+    return [
+        np.concatenate([part[k] for part in parts]) if parts else np.empty(0)
+        for k in range(n_columns)
+    ]

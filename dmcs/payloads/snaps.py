@@ -38,7 +38,9 @@ def combine_snaps(snaps: list[Exposure], threshold: float = 5.0) -> Exposure:
         "NCRPIX": int((hit_first | hit_second).sum()),
     }
     metadata.pop("SNAP", None)
-    return Exposure(image.astype(np.float32), mask, variance.astype(np.float32), first.wcs, metadata)
+    return Exposure(
+        image.astype(np.float32), mask, variance.astype(np.float32), first.wcs, metadata
+    )
 
 
 def _grow(core: np.ndarray, brighter: np.ndarray) -> np.ndarray:

@@ -13,7 +13,9 @@ OutputFormat = Literal["fits", "hdf5"]
 EXTENSIONS: dict[str, str] = {"fits": ".fits", "hdf5": ".h5"}
 
 
-def write_bundle(path_without_suffix: Path, bundle: DataBundle, output_format: OutputFormat) -> Path:
+def write_bundle(
+    path_without_suffix: Path, bundle: DataBundle, output_format: OutputFormat
+) -> Path:
     path = path_without_suffix.with_suffix(EXTENSIONS[output_format])
     path.parent.mkdir(parents=True, exist_ok=True)
     if output_format == "fits":

@@ -1,0 +1,266 @@
+"""The alert-production payload: per-CCD prompt processing, then association and alerts.
+
+``run_item`` (any rank) processes one CCD of one visit and writes its calexp, source catalog,
+difference image and DIASources (with cutouts). ``finalize`` (rank 0) associates each visit's
+DIASources into the APDB in visit and detector order and writes one alert file per visit, so
+the science is the same whatever order items finished in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dmcs.payloads.alerts import cutout_record, source_record, write_alerts
+from dmcs.payloads.apdb import Apdb, parse_apdb_url
+from dmcs.payloads.association import associate
+from dmcs.payloads.calibration import provenance_table
+from dmcs.payloads.camera import CameraSimulator
+from dmcs.payloads.config import AlertProductionConfig, validate_config
+from dmcs.payloads.data_query import parse_data_query, visit_detector_item
+from dmcs.payloads.exposure import DataBundle, MaskBit, exposure_to_bundle
+from dmcs.payloads.focal_plane import PIXEL_SCALE_ARCSEC, FocalPlane
+from dmcs.payloads.prompt_processing import CcdProducts, PromptProcessor
+from dmcs.payloads.psf import FWHM_PER_SIGMA
+from dmcs.payloads.repository import OutputRepository
+from dmcs.payloads.stage_timer import StageTimer
+from dmcs.payloads.storage import read_bundle, write_bundle
+from dmcs.payloads.truth import score
+
+NOISE_BITS = int(MaskBit.EDGE | MaskBit.SAT | MaskBit.BAD)
+
+
+class AlertProductionPipeline:
+    name = "alert-production"
+
+    def __init__(self, config: dict[str, Any], output_dir: Path) -> None:
+        self.config = validate_config(AlertProductionConfig, config, self.name)
+        self.output = OutputRepository(output_dir)
+        self.apdb_url = self.config.apdb_url or self.output.default_apdb_url()
+        parse_apdb_url(self.apdb_url)
+        self.focal_plane = FocalPlane(self.config.detector_size)
+        self.simulator: CameraSimulator | None = None
+        self.processor: PromptProcessor | None = None
+        self.stage_seconds: dict[str, float] = {}
+
+    def plan(self, data_query: str) -> list[str]:
+        query = parse_data_query(data_query)
+        if query.visits is None:
+            raise ValueError(
+                f"alert-production needs visits: data query {data_query!r} has no visit=..."
+            )
+        detectors = list(query.detectors) if query.detectors is not None else self.config.detectors
+        for detector in detectors:
+            if detector not in self.config.detectors:
+                raise ValueError(
+                    f"detector {detector!r} in data query {data_query!r} is not configured "
+                    f"(configured: {', '.join(self.config.detectors)})"
+                )
+        ordered = sorted(detectors, key=lambda name: self.focal_plane.detector(name).index)
+        return [
+            visit_detector_item(visit, detector) for visit in query.visits for detector in ordered
+        ]
+
+    def setup(self) -> None:
+        self.simulator = self.config.simulator()
+        self.processor = PromptProcessor(self.config, self.simulator)
+        missing = self.processor.missing_calibrations(self.config.detectors)
+        if missing:
+            raise FileNotFoundError(
+                f"alert-production: {len(missing)} master calibrations missing, first {missing[0]}; "
+                "run calib-bias, calib-dark and calib-flat into calib_dir first"
+            )
+
+    def _parse_item(self, item: str) -> tuple[int, str]:
+        query = parse_data_query(item)
+        if (
+            query.visits is None
+            or query.detectors is None
+            or len(query.visits) != 1
+            or len(query.detectors) != 1
+        ):
+            raise ValueError(f"bad work item {item!r}: expected 'visit=<n> detector=<name>'")
+        return query.visits[0], query.detectors[0]
+
+    def run_item(self, item: str) -> dict[str, Any]:
+        visit, detector_name = self._parse_item(item)
+        if self.processor is None:
+            self.setup()
+        assert self.processor is not None and self.simulator is not None
+        detector = self.focal_plane.detector(detector_name)
+        timer = StageTimer()
+        products = self.processor.process(visit, detector, timer)
+        with timer.stage("write"):
+            outputs = self._write(visit, detector_name, products)
+        self.stage_seconds = timer.seconds
+        return self._result(visit, detector_name, products, outputs)
+
+    def _write(self, visit: int, detector: str, products: CcdProducts) -> list[str]:
+        formats = self.config.format_of
+        provenance = {"provenance": provenance_table(self._inputs(visit, detector))}
+        written = [
+            write_bundle(
+                self.output.visit_dataset("calexp", visit, detector),
+                exposure_to_bundle(products.calexp, provenance),
+                formats("calexp"),
+            ),
+            write_bundle(
+                self.output.visit_dataset("src", visit, detector),
+                DataBundle(
+                    {"sources": products.characterization.sources}, self._catalog_metadata(products)
+                ),
+                formats("src"),
+            ),
+            write_bundle(
+                self.output.visit_dataset("diffim", visit, detector),
+                exposure_to_bundle(products.difference, provenance),
+                formats("diffim"),
+            ),
+            write_bundle(
+                self.output.visit_dataset("diasrc", visit, detector),
+                DataBundle(
+                    {"diasources": products.dia_sources} | products.cutouts,
+                    self._catalog_metadata(products),
+                    products.calexp.wcs,
+                ),
+                formats("diasrc"),
+            ),
+        ]
+        return [str(path) for path in written]
+
+    def _inputs(self, visit: int, detector: str) -> list[str]:
+        assert self.simulator is not None
+        snaps = [
+            f"raw visit {visit} snap {s} detector {detector}"
+            for s in range(self.simulator.model.snaps_per_visit)
+        ]
+        calibrations = (
+            [
+                str(self.config.calib_dir / "calib" / kind / detector)
+                for kind in ("bias", "dark", "flat")
+            ]
+            if self.config.calib_dir is not None
+            else ["simulator instrument signature"]
+        )
+        return [*snaps, *calibrations, f"template detector {detector} (simulated coadd)"]
+
+    @staticmethod
+    def _catalog_metadata(products: CcdProducts) -> dict[str, str | int | float | bool]:
+        keys = ("VISIT", "DETECTOR", "DETINDEX", "EXPTIME", "ZP", "PSFSIGMA")
+        return {key: products.calexp.metadata[key] for key in keys}
+
+    def _result(
+        self, visit: int, detector: str, products: CcdProducts, outputs: list[str]
+    ) -> dict[str, Any]:
+        assert self.simulator is not None
+        characterization = products.characterization
+        dia = products.dia_sources
+        difference = products.difference
+        usable = (difference.mask & NOISE_BITS) == 0
+        noise_variance = float(np.median(difference.variance[usable]))
+        exptime = float(products.calexp.metadata["EXPTIME"])
+        assert products.calexp.wcs is not None
+        truth = score(
+            self.simulator.scene(visit, self.focal_plane.detector(detector)),
+            dia,
+            noise_variance,
+            exptime,
+            characterization.zero_point.value,
+            products.calexp.wcs,
+            self.config.detector_size,
+        )
+        return {
+            "visit": visit,
+            "detector": detector,
+            "outputs": outputs,
+            "n_sources": len(characterization.sources),
+            "n_diasources": len(dia),
+            "n_diasources_negative": int(dia["isNegative"].sum()),
+            "zero_point": characterization.zero_point.value,
+            "psf_fwhm_arcsec": characterization.psf_sigma * FWHM_PER_SIGMA * PIXEL_SCALE_ARCSEC,
+            "astrometric_rms_arcsec": characterization.astrometry.rms_arcsec,
+            "n_astrometric_matches": characterization.astrometry.n_matched,
+            "kernel_stamps": int(difference.metadata["KNSTAMPS"]),
+            "truth": truth.as_dict(),
+        }
+
+    def finalize(self, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        by_visit: dict[int, list[dict[str, Any]]] = {}
+        for item in sorted(
+            results,
+            key=lambda i: (
+                self._parse_item(i)[0],
+                self.focal_plane.detector(self._parse_item(i)[1]).index,
+            ),
+        ):
+            by_visit.setdefault(results[item]["visit"], []).append(results[item])
+        apdb = Apdb(self.apdb_url)
+        alert_files: list[str] = []
+        counts = {"n_alerts": 0, "n_new_objects": 0, "n_updated_objects": 0}
+        try:
+            for visit, visit_results in sorted(by_visit.items()):
+                alert_file, visit_counts = self._associate_visit(apdb, visit, visit_results)
+                alert_files.append(str(alert_file))
+                for key, value in visit_counts.items():
+                    counts[key] += value
+            n_objects = apdb.count("DiaObject")
+        finally:
+            apdb.close()
+        ordered = [result for visit in sorted(by_visit) for result in by_visit[visit]]
+        injected = sum(r["truth"]["n_injected_above_10sigma"] for r in ordered)
+        recovered = sum(r["truth"]["n_recovered_above_10sigma"] for r in ordered)
+        return {
+            "pipeline": self.name,
+            "visits": sorted(by_visit),
+            "n_items": len(ordered),
+            "n_diasources": sum(r["n_diasources"] for r in ordered),
+            **counts,
+            "n_dia_objects_in_apdb": n_objects,
+            "alert_files": alert_files,
+            "apdb_url": self.apdb_url,
+            "completeness_above_10sigma": recovered / injected if injected else None,
+            "false_diasources_per_ccd": {
+                f"{r['visit']}/{r['detector']}": r["truth"]["n_false_diasources"] for r in ordered
+            },
+        }
+
+    def _associate_visit(
+        self, apdb: Apdb, visit: int, visit_results: list[dict[str, Any]]
+    ) -> tuple[Path, dict[str, int]]:
+        bundles = [
+            read_bundle(Path(next(p for p in r["outputs"] if "/diasrc/" in p)))
+            for r in visit_results
+        ]
+        sources = np.concatenate([b.arrays["diasources"] for b in bundles])
+        stamps = {
+            name: np.concatenate([b.arrays[name] for b in bundles])
+            for name in ("cutout_science", "cutout_template", "cutout_difference")
+        }
+        association = associate(apdb, sources, self.config.association_radius_arcsec)
+        packets = []
+        for index in np.nonzero(association.object_ids >= 0)[0]:
+            object_id = int(association.object_ids[index])
+            source = {name: sources[name][index].item() for name in sources.dtype.names or ()}
+            source["diaObjectId"] = object_id
+            packets.append(
+                {
+                    "alertId": source["diaSourceId"],
+                    "diaSource": source_record(source),
+                    "prvDiaSources": [
+                        source_record(row)
+                        for row in apdb.history(object_id, visit, self.config.history_length)
+                    ],
+                    "diaObject": apdb.object(object_id),
+                    "cutoutScience": cutout_record(stamps["cutout_science"][index]),
+                    "cutoutTemplate": cutout_record(stamps["cutout_template"][index]),
+                    "cutoutDifference": cutout_record(stamps["cutout_difference"][index]),
+                }
+            )
+        path = write_alerts(self.output.alerts(visit), packets)
+        return path, {
+            "n_alerts": len(packets),
+            "n_new_objects": len(association.new_object_ids),
+            "n_updated_objects": len(association.updated_object_ids),
+        }
