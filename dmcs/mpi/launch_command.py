@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 WORKER_MODULE = "dmcs.mpi.worker"
+_THREAD_POOL_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 class Launcher(StrEnum):
@@ -70,3 +72,12 @@ def build_command(settings: LaunchSettings, ranks: int, spec_path: Path) -> list
     else:
         launch = [settings.mpiexec, "-n", str(ranks)]
     return [*launch, *settings.extra_args, *worker]
+
+
+def rank_environment(base: Mapping[str, str]) -> dict[str, str]:
+    """`base` plus one math-library thread per rank, unless the operator set otherwise.
+
+    N ranks already fill N cores; BLAS/OpenMP pools beside them oversubscribe the node, and
+    OpenBLAS threads spin while waiting, slowing every rank.
+    """
+    return {**dict.fromkeys(_THREAD_POOL_VARIABLES, "1"), **base}

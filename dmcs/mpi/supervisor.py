@@ -21,7 +21,7 @@ from pathlib import Path
 from dmcs.mpi.crash_report import explain_crash, explain_vanished_rank
 from dmcs.mpi.job_spec import MPI_LOG_FILE_NAME, PROGRESS_FILE_NAME, JobSpec
 from dmcs.mpi.job_store import ItemResult, JobRecord, JobStatus, JobStore
-from dmcs.mpi.launch_command import LaunchSettings, build_command
+from dmcs.mpi.launch_command import LaunchSettings, build_command, rank_environment
 from dmcs.mpi.processes import pid_alive, terminate_tree
 from dmcs.mpi.progress import ITEM_OUTCOME_EVENTS, ProgressReader, ProgressTally, ProgressWriter
 
@@ -62,7 +62,11 @@ class Supervisor:
         log_path = self._spec.job_dir / MPI_LOG_FILE_NAME
         with log_path.open("ab") as log:
             process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=rank_environment(os.environ),
             )
         self._store.mark_running(job_id, command, process.pid, time.time())
         ending = self._watch(process)

@@ -9,7 +9,7 @@ import pytest
 
 from dmcs.mpi.job_store import JobStatus
 from dmcs.mpi.jobs import JobManager
-from dmcs.mpi.launch_command import Launcher, LaunchSettings, build_command
+from dmcs.mpi.launch_command import Launcher, LaunchSettings, build_command, rank_environment
 
 SPEC = Path("/jobs/j1/job.json")
 
@@ -51,6 +51,13 @@ def test_hostfile_launcher_without_hostfile_is_refused() -> None:
 def test_launch_settings_survive_the_job_store_round_trip() -> None:
     settings = LaunchSettings(launcher=Launcher.SRUN, extra_args=("--exclusive",))
     assert LaunchSettings.from_dict(settings.to_dict()) == settings
+
+
+def test_ranks_get_one_math_thread_each_unless_the_operator_chose() -> None:
+    environment = rank_environment({"PATH": "/bin", "OMP_NUM_THREADS": "4"})
+    assert environment["PATH"] == "/bin"
+    assert environment["OMP_NUM_THREADS"] == "4"
+    assert environment["OPENBLAS_NUM_THREADS"] == "1"
 
 
 async def test_hostfile_job_runs_for_real_on_this_host(manager: JobManager, tmp_path: Path) -> None:
