@@ -78,3 +78,12 @@ async def test_setup_failure_fails_the_job_without_running_items(manager: JobMan
     assert record.item_results == {}
     job_error = next(e for e in progress_events(record) if e["event"] == "job_error")
     assert "selftest setup failed as configured" in job_error["traceback"]
+
+
+async def test_more_ranks_than_items_still_finishes(manager: JobManager) -> None:
+    job_id = await manager.submit("selftest", data_query="only-item", ranks=3)
+    record = await manager.wait(job_id, timeout_s=30)
+
+    assert record.status is JobStatus.SUCCEEDED
+    assert list(item_values(record)) == ["only-item"]
+    assert live_rank_pids(record) == []
