@@ -144,6 +144,7 @@ class CameraSimulator:
         self.seed = seed
         self.focal_plane = FocalPlane(model.detector_size)
         self.signature = lru_cache(maxsize=8)(self._signature)
+        self.scene = lru_cache(maxsize=8)(self._scene)
 
     def conditions(self, visit: int) -> VisitConditions:
         m = self.model
@@ -166,7 +167,7 @@ class CameraSimulator:
         seeing = rng.uniform(*m.seeing_fwhm_range_arcsec)
         return VisitConditions(visit, true, reported, seeing, zero_point, sky)
 
-    def scene(self, visit: int, detector: Detector) -> SceneTruth:
+    def _scene(self, visit: int, detector: Detector) -> SceneTruth:
         conditions = self.conditions(visit)
         wcs = self.focal_plane.wcs(detector, conditions.pointing)
         region = footprint_region(wcs, self.model.detector_size, EDGE_MARGIN_ARCSEC)

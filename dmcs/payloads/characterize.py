@@ -79,18 +79,19 @@ def characterize(
 ) -> Characterization:
     unusable = (exposure.mask & int(MaskBit.BAD | MaskBit.SAT | MaskBit.CR)) != 0
     first_background = estimate_background(exposure.image, unusable, background_cell)
-    significance = significance_map(
-        exposure.image - first_background, exposure.variance, INITIAL_PSF_SIGMA
-    )
+    first_image = exposure.image - first_background
+    significance = significance_map(first_image, exposure.variance, INITIAL_PSF_SIGMA)
     detected = footprint_mask(significance, threshold, grow=int(3 * INITIAL_PSF_SIGMA))
+    bright = find_peaks(significance, PSF_STAR_SNR[0], INITIAL_PSF_SIGMA)
+    bright_stars = measure_sources(
+        first_image, exposure.variance, exposure.mask, bright.x, bright.y, INITIAL_PSF_SIGMA
+    )
     background = estimate_background(exposure.image, unusable | detected, background_cell)
     image = exposure.image - background
     mask = exposure.mask | np.where(detected, np.int32(MaskBit.DET), np.int32(0))
-    calexp = Exposure(
-        image.astype(np.float32), mask, exposure.variance, exposure.wcs, dict(exposure.metadata)
-    )
+    calexp = Exposure(image, mask, exposure.variance, exposure.wcs, dict(exposure.metadata))
 
-    psf_sigma = measure_psf_sigma(calexp, _detect_and_measure(calexp, INITIAL_PSF_SIGMA, threshold))
+    psf_sigma = measure_psf_sigma(calexp, bright_stars)
     sources = _detect_and_measure(calexp, psf_sigma, threshold)
     if exposure.wcs is None:
         raise ValueError("characterize: exposure has no initial WCS")
@@ -132,7 +133,7 @@ def _calibrated(
     ra, dec = calexp.wcs.all_pix2world(sources["x"], sources["y"], 0)
     positive = np.where(sources["psf_flux"] > 0, sources["psf_flux"], np.nan)
     mag = zero_point.value - 2.5 * np.log10(positive / exptime)
-    reference = np.zeros(len(sources), dtype=np.int8)
+    reference = np.zeros(len(sources), dtype=np.int16)
     reference[matched] = 1
     return recfunctions.append_fields(
         sources, ["ra", "dec", "mag", "refmatch"], [ra, dec, mag, reference], usemask=False

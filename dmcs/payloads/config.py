@@ -24,7 +24,7 @@ class SimulationConfig(BaseModel):
     detector_size: int = 512
     detectors: list[str] = Field(default_factory=lambda: list(DEFAULT_DETECTORS))
     output_format: Literal["fits", "hdf5"] = "fits"
-    star_density_per_arcmin2: float = Field(40.0, gt=0)
+    star_density_per_arcmin2: float = Field(100.0, gt=0)
     transient_density_per_arcmin2: float = Field(3.0, ge=0)
 
     @field_validator("detector_size")

@@ -1,7 +1,7 @@
 """DIASources: positive and negative detections on a difference image, measured and cut out.
 
-Detections whose core touches saturated, bad or edge-masked pixels are dropped: subtraction
-residuals there are not astrophysical. A source near the CCD edge is measured on the part of
+Detections whose core touches saturated, bad or edge-masked pixels, or whose peak is a pixel
+repaired for a cosmic ray, are dropped: residuals there are not astrophysical. A source near the CCD edge is measured on the part of
 its stamp that lies on the CCD. Fluxes are calibrated to nJy with the visit's zero point.
 """
 
@@ -16,6 +16,7 @@ from dmcs.payloads.measurement import extract_stamps, measure_sources
 CUTOUT_SIZE = 30
 AB_MAG_OF_ONE_NJY = 31.4
 REJECT_BITS = int(MaskBit.SAT | MaskBit.BAD | MaskBit.EDGE)
+REJECT_PEAK_BITS = REJECT_BITS | int(MaskBit.CR)
 MAX_SOURCES_PER_CCD = 100_000
 
 DIA_SOURCE_DTYPE = np.dtype(
@@ -30,7 +31,7 @@ DIA_SOURCE_DTYPE = np.dtype(
         ("psfFlux", "f8"),
         ("psfFluxErr", "f8"),
         ("snr", "f8"),
-        ("isNegative", "i1"),
+        ("isNegative", "i2"),
         ("flags", "i4"),
     ]
 )
@@ -58,7 +59,8 @@ def detect_dia_sources(
             polarity,
         )
         keep = (measured["flags"] & REJECT_BITS) == 0
-        keep &= (difference.mask[peaks.y, peaks.x] & REJECT_BITS) == 0
+        keep &= (difference.mask[peaks.y, peaks.x] & REJECT_PEAK_BITS) == 0
+        keep &= measured["snr"] >= threshold
         catalog = np.zeros(int(keep.sum()), dtype=DIA_SOURCE_DTYPE)
         for name in ("x", "y", "flags"):
             catalog[name] = measured[name][keep]

@@ -26,7 +26,8 @@ BASIS_DEGREES = (4, 2, 2)
 MAX_STAMPS = 100
 MIN_STAMP_SNR = 20.0
 STAMPS_PER_SPATIAL_TERM = 8
-MIN_STAMPS = 5
+KERNEL_SUM_TOLERANCE = 0.02
+MIN_STAMPS = 3
 STAMP_REJECTION_ROUNDS = 3
 
 
@@ -57,10 +58,23 @@ class KernelSolution:
         return np.tensordot(weights, self.basis.kernels, axes=1)
 
     def background_image(self) -> np.ndarray:
+        """The differential background polynomial over the CCD, built row by column."""
         ny, nx = self.image_shape
-        y, x = np.mgrid[0:ny, 0:nx]
-        terms = spatial_terms(x.ravel(), y.ravel(), self.spatial_order, self.image_shape)
-        return (terms @ self.background).reshape(self.image_shape).astype(np.float32)
+        x = np.arange(nx, dtype=np.float64)
+        y = np.arange(ny, dtype=np.float64)
+        image = np.zeros(self.image_shape, dtype=np.float32)
+        for coefficient, (i, j) in zip(
+            self.background, _exponents(self.spatial_order), strict=True
+        ):
+            x_term = (2 * x / max(nx - 1, 1) - 1) ** i
+            y_term = (2 * y / max(ny - 1, 1) - 1) ** j
+            image += np.float32(coefficient) * np.outer(y_term, x_term).astype(np.float32)
+        return image
+
+
+def _exponents(order: int) -> list[tuple[int, int]]:
+    """(i, j) of the terms x^i y^j with i + j <= order, in the order ``spatial_terms`` uses."""
+    return [(total - j, j) for total in range(order + 1) for j in range(total + 1)]
 
 
 def alard_lupton_basis(science_sigma: float, template_sigma: float) -> KernelBasis:
@@ -86,9 +100,7 @@ def spatial_terms(x: np.ndarray, y: np.ndarray, order: int, shape: tuple[int, in
     """Polynomial terms x^i y^j (i + j <= order) in coordinates scaled to [-1, 1]."""
     xn = 2 * x / max(shape[1] - 1, 1) - 1
     yn = 2 * y / max(shape[0] - 1, 1) - 1
-    return np.column_stack(
-        [xn**i * yn**j for total in range(order + 1) for j in range(total + 1) for i in [total - j]]
-    )
+    return np.column_stack([xn**i * yn**j for i, j in _exponents(order)])
 
 
 def select_stamps(sources: np.ndarray, shape: tuple[int, int], margin: int) -> np.ndarray:
@@ -148,30 +160,37 @@ def fit_kernel(
     n_stamps, size = len(xc), 2 * h + 1
     terms = spatial_terms(xc.astype(float), yc.astype(float), spatial_order, science.shape)
     offsets = np.arange(-h, h + 1)
-    pixel_x = (xc[:, None, None] + offsets[None, None, :]) * np.ones((1, size, 1))
-    pixel_y = (yc[:, None, None] + offsets[None, :, None]) * np.ones((1, 1, size))
-    background_terms = spatial_terms(pixel_x.ravel(), pixel_y.ravel(), spatial_order, science.shape)
-    kernel_columns = (convolved[..., None] * terms[:, None, None, None, :]).reshape(
-        n_stamps, size * size, -1
-    )
-    design = np.concatenate(
-        [kernel_columns, background_terms.reshape(n_stamps, size * size, -1)], axis=2
-    )
     target = science_stamps.reshape(n_stamps, -1).astype(np.float64)
     weight = _stamp_weights(variance_stamps).reshape(n_stamps, -1)
-    keep = np.ones(n_stamps, dtype=bool)
+    flat_convolved = convolved.reshape(n_stamps, size * size, -1)
+    normal, rhs, norm_target = [], [], []
+    for s in range(n_stamps):
+        pixel_x = np.tile(xc[s] + offsets, size).astype(float)
+        pixel_y = np.repeat(yc[s] + offsets, size).astype(float)
+        background = spatial_terms(pixel_x, pixel_y, spatial_order, science.shape)
+        kernel_part = (flat_convolved[s][:, :, None] * terms[s][None, None, :]).reshape(
+            size * size, -1
+        )
+        design = np.concatenate([kernel_part, background], axis=1)
+        weighted = design * weight[s][:, None]
+        normal.append(design.T @ weighted)
+        rhs.append(weighted.T @ target[s])
+        norm_target.append(float(target[s] @ (target[s] * weight[s])))
+    stamp_normal, stamp_rhs, stamp_tt = np.array(normal), np.array(rhs), np.array(norm_target)
+    keep = _consistent_kernel_sums(flat_convolved, target, weight)
     n_kernel = len(basis.kernels) * terms.shape[1]
     for _ in range(STAMP_REJECTION_ROUNDS):
         if keep.sum() < MIN_STAMPS:
             raise ValueError(
                 f"differencing: only {int(keep.sum())} usable stamps, need {MIN_STAMPS}"
             )
-        a = design[keep].reshape(-1, design.shape[2])
-        w = weight[keep].ravel()
-        normal = a.T @ (a * w[:, None])
-        solution = np.linalg.solve(normal, a.T @ (target[keep].ravel() * w))
-        residual = target - np.einsum("spk,k->sp", design, solution)
-        chi2 = (residual**2 * weight).mean(axis=1)
+        solution = np.linalg.solve(stamp_normal[keep].sum(axis=0), stamp_rhs[keep].sum(axis=0))
+        chi2 = (
+            stamp_tt
+            - 2 * stamp_rhs @ solution
+            + np.einsum("k,skl,l->s", solution, stamp_normal, solution)
+        )
+        chi2 /= size * size
         centre = np.median(chi2[keep])
         spread = 1.4826 * np.median(np.abs(chi2[keep] - centre))
         keep = chi2 <= centre + 3 * max(spread, 0.05 * centre)
@@ -185,6 +204,25 @@ def fit_kernel(
         int(keep.sum()),
         float(np.mean(chi2[keep])),
     )
+
+
+def _consistent_kernel_sums(
+    convolved: np.ndarray, target: np.ndarray, weight: np.ndarray
+) -> np.ndarray:
+    """Stamps whose own best kernel has a flux scaling (kernel sum) like the majority's.
+
+    Each stamp is fitted alone with a constant kernel and background; a variable star or a
+    blend shows up as an outlying kernel sum and is left out before the joint fit, where a
+    bright one could otherwise pull the solution and hide itself from chi-square rejection.
+    """
+    n_stamps, n_pixels, _ = convolved.shape
+    design = np.concatenate([convolved, np.ones((n_stamps, n_pixels, 1))], axis=2)
+    normal = np.einsum("spk,spl,sp->skl", design, design, weight)
+    rhs = np.einsum("spk,sp,sp->sk", design, target, weight)
+    kernel_sum = np.linalg.solve(normal, rhs[..., None])[:, 0, 0]
+    centre = np.median(kernel_sum)
+    spread = 1.4826 * np.median(np.abs(kernel_sum - centre))
+    return np.abs(kernel_sum - centre) <= max(3 * spread, KERNEL_SUM_TOLERANCE * abs(centre))
 
 
 def _stamp_weights(variance_stamps: np.ndarray) -> np.ndarray:
@@ -240,7 +278,7 @@ def subtract_images(
     science_psf_sigma: float,
     template_psf_sigma: float,
     spatial_order: int,
-    patch_size: int = 256,
+    patch_size: int = 512,
 ) -> tuple[Exposure, KernelSolution]:
     """Science minus PSF-matched template minus differential background."""
     basis = alard_lupton_basis(science_psf_sigma, template_psf_sigma)

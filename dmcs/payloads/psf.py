@@ -10,6 +10,7 @@ import numpy as np
 from scipy.special import erf
 
 FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
+RENDER_CHUNK = 50_000
 
 
 def pixel_integrated_gaussian(offsets: np.ndarray, sigma: float | np.ndarray) -> np.ndarray:
@@ -34,7 +35,7 @@ def render_point_sources(
     image = np.zeros(shape[0] * shape[1], dtype=np.float64)
     x_centre, y_centre = np.round(x).astype(np.int64), np.round(y).astype(np.int64)
     offsets = np.arange(-half_width, half_width + 1)
-    for chunk in np.array_split(np.arange(len(x)), max(1, len(x) // 2000)):
+    for chunk in np.array_split(np.arange(len(x)), max(1, len(x) // RENDER_CHUNK)):
         stamps = psf_stamps(
             x[chunk] - x_centre[chunk], y[chunk] - y_centre[chunk], sigma, half_width
         )

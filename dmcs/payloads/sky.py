@@ -35,7 +35,7 @@ class SkyParameters:
     """What the synthetic sky contains."""
 
     seed: int = 1
-    star_density_per_arcmin2: float = 40.0
+    star_density_per_arcmin2: float = 100.0
     bright_mag: float = 15.5
     faint_mag: float = 24.5
     variable_fraction: float = 0.05

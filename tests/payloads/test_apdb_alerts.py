@@ -1,0 +1,129 @@
+"""APDB association, its safety under concurrent writers, and the Avro alert packets."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import fastavro
+import numpy as np
+import pytest
+
+from dmcs.payloads.alerts import cutout_pixels
+from dmcs.payloads.apdb import Apdb
+from dmcs.payloads.association import associate
+from dmcs.payloads.dia_sources import DIA_SOURCE_DTYPE, dia_source_id
+from dmcs.payloads.pipelines import PIPELINES
+from tests.payloads.conftest import PayloadRun
+
+
+def test_a_transient_seen_in_three_visits_is_one_dia_object(default_alert_run: PayloadRun) -> None:
+    apdb = Apdb(default_alert_run.summary["apdb_url"])
+    try:
+        rows = apdb.connection.execute(
+            "SELECT diaObjectId, nDiaSources, firstVisit, lastVisit FROM DiaObject WHERE nDiaSources = 3"
+        ).fetchall()
+        assert len(rows) >= 10
+        assert all(first == 1 and last == 3 for _, _, first, last in rows)
+        visits = apdb.connection.execute(
+            "SELECT COUNT(DISTINCT visit) FROM DiaSource WHERE diaObjectId = ?", (rows[0][0],)
+        ).fetchone()[0]
+        assert visits == 3
+    finally:
+        apdb.close()
+    summary = default_alert_run.summary
+    assert (
+        summary["n_new_objects"] + summary["n_updated_objects"]
+        == summary["n_alerts"]
+        == summary["n_diasources"]
+    )
+
+
+def test_rerunning_association_does_not_duplicate_history(default_alert_run: PayloadRun) -> None:
+    before = default_alert_run.summary
+    again = default_alert_run.pipeline.finalize(default_alert_run.results)
+    assert again["n_alerts"] == 0 and again["n_new_objects"] == 0
+    assert again["n_dia_objects_in_apdb"] == before["n_dia_objects_in_apdb"]
+
+
+def test_alert_packets_decode_with_only_the_file_and_carry_history_and_cutouts(
+    default_alert_run: PayloadRun,
+) -> None:
+    path = Path(default_alert_run.summary["alert_files"][2])
+    with path.open("rb") as stream:
+        packets = list(fastavro.reader(stream))
+    visit_3 = [r for r in default_alert_run.results.values() if r["visit"] == 3]
+    assert len(packets) == sum(r["n_diasources"] for r in visit_3)
+    with_history = [p for p in packets if p["diaObject"]["nDiaSources"] == 3]
+    assert with_history
+    assert all([s["visit"] for s in p["prvDiaSources"]] == [1, 2] for p in with_history)
+    bright = max(
+        (p for p in packets if not p["diaSource"]["isNegative"]),
+        key=lambda p: p["diaSource"]["snr"],
+    )
+    for name in ("cutoutScience", "cutoutTemplate", "cutoutDifference"):
+        assert cutout_pixels(bright[name]).shape == (30, 30)
+    difference = cutout_pixels(bright["cutoutDifference"])
+    peak_row, peak_col = np.unravel_index(np.nanargmax(difference), difference.shape)
+    assert abs(peak_row - 15) <= 1 and abs(peak_col - 15) <= 1, (
+        "the transient sits at the cutout centre"
+    )
+
+
+def _synthetic_sources(visit: int, ra: np.ndarray, dec: np.ndarray, detector: int) -> np.ndarray:
+    sources = np.zeros(len(ra), dtype=DIA_SOURCE_DTYPE)
+    sources["diaSourceId"] = dia_source_id(visit, detector, np.arange(len(ra)))
+    sources["visit"], sources["detector"], sources["ra"], sources["dec"] = visit, detector, ra, dec
+    sources["psfFlux"], sources["psfFluxErr"], sources["snr"] = 1000.0, 50.0, 20.0
+    return sources
+
+
+def _associate_worker(url: str, visit: int, detector: int, count: int) -> None:
+    ra = 150.0 + np.arange(count) * 0.001
+    dec = np.full(count, 2.0)
+    apdb = Apdb(url)
+    try:
+        for start in range(0, count, 10):
+            chunk = slice(start, start + 10)
+            sources = _synthetic_sources(visit, ra[chunk], dec[chunk], detector)
+            sources["diaSourceId"] += start
+            associate(apdb, sources, 1.0)
+    finally:
+        apdb.close()
+
+
+def test_concurrent_writers_leave_a_consistent_apdb(tmp_path: Path) -> None:
+    """Four processes associate the same 60 sky positions at once: one object per position."""
+    url = f"sqlite:///{tmp_path / 'apdb.sqlite3'}"
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_associate_worker, args=(url, 5, d, 60)) for d in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [w.exitcode for w in workers] == [0, 0, 0, 0]
+    apdb = Apdb(url)
+    try:
+        assert apdb.count("DiaSource") == 240
+        assert apdb.count("DiaObject") + 0 >= 60
+        per_object = apdb.connection.execute(
+            "SELECT COUNT(*) FROM DiaSource GROUP BY diaObjectId"
+        ).fetchall()
+        assert sum(n for (n,) in per_object) == 240
+        stored = apdb.connection.execute("SELECT SUM(nDiaSources) FROM DiaObject").fetchone()[0]
+        assert stored == 240, "every source is counted by exactly one object"
+    finally:
+        apdb.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("postgresql://db.example/apdb", "unsupported APDB URL scheme 'postgresql'"),
+        ("apdb.sqlite3", "is not a URL"),
+        ("sqlite://", "names no database file"),
+    ],
+)
+def test_bad_apdb_url_is_refused_before_any_work(tmp_path: Path, url: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        PIPELINES["alert-production"]({"apdb_url": url}, tmp_path)
