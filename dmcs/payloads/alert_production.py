@@ -3,7 +3,8 @@
 ``run_item`` (any rank) processes one CCD of one visit and writes its calexp, source catalog,
 difference image and DIASources (with cutouts). ``finalize`` (rank 0) associates each visit's
 DIASources into the APDB in visit and detector order and writes one alert file per visit, so
-the science is the same whatever order items finished in.
+the science is the same whatever order items finished in. DIASources already in the APDB (a
+re-run) are neither associated nor alerted again, and an earlier alert file is left alone.
 """
 
 from __future__ import annotations
@@ -202,7 +203,8 @@ class AlertProductionPipeline:
         try:
             for visit, visit_results in sorted(by_visit.items()):
                 alert_file, visit_counts = self._associate_visit(apdb, visit, visit_results)
-                alert_files.append(str(alert_file))
+                if alert_file is not None:
+                    alert_files.append(str(alert_file))
                 for key, value in visit_counts.items():
                     counts[key] += value
             n_objects = apdb.count("DiaObject")
@@ -228,7 +230,7 @@ class AlertProductionPipeline:
 
     def _associate_visit(
         self, apdb: Apdb, visit: int, visit_results: list[dict[str, Any]]
-    ) -> tuple[Path, dict[str, int]]:
+    ) -> tuple[Path | None, dict[str, int]]:
         bundles = [
             read_bundle(Path(next(p for p in r["outputs"] if "/diasrc/" in p)))
             for r in visit_results
@@ -258,7 +260,7 @@ class AlertProductionPipeline:
                     "cutoutDifference": cutout_record(stamps["cutout_difference"][index]),
                 }
             )
-        path = write_alerts(self.output.alerts(visit), packets)
+        path = write_alerts(self.output.alerts(visit), packets) if packets else None
         return path, {
             "n_alerts": len(packets),
             "n_new_objects": len(association.new_object_ids),

@@ -24,24 +24,22 @@ def clipped_mean(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-pixel mean of a (frames, y, x) stack after rejecting outliers such as cosmic rays.
 
-    The spread is a per-pixel MAD, floored at its detector-wide median so that a lucky pixel
-    with tiny scatter among few frames does not reject good values. Returns (mean, error).
+    The spread is a per-pixel MAD floored at the detector-wide noise, measured from differences
+    of consecutive frames (unbiased for few frames, blind to structure common to all frames), so
+    that a pixel with a lucky small scatter among a handful of frames does not reject good
+    values. Returns (mean, error), the error being that spread over sqrt(frames kept).
     """
     data = stack.astype(np.float32)
+    frame_noise = 1.4826 * float(np.median(np.abs(np.diff(data, axis=0)))) / np.sqrt(2)
     keep = np.ones(data.shape, dtype=bool)
     for _ in range(iterations):
         masked = np.where(keep, data, np.nan)
         centre = np.nanmedian(masked, axis=0)
-        spread = 1.4826 * np.nanmedian(np.abs(masked - centre), axis=0)
-        spread = np.maximum(spread, np.median(spread))
+        spread = np.maximum(1.4826 * np.nanmedian(np.abs(masked - centre), axis=0), frame_noise)
         keep = np.abs(data - centre) <= nsigma * spread
-    count = keep.sum(axis=0)
-    kept = np.where(keep, data, 0.0)
-    mean = kept.sum(axis=0) / np.maximum(count, 1)
-    scatter = np.sqrt(
-        np.where(keep, (data - mean) ** 2, 0.0).sum(axis=0) / np.maximum(count - 1, 1)
-    )
-    return mean.astype(np.float32), (scatter / np.sqrt(np.maximum(count, 1))).astype(np.float32)
+    count = np.maximum(keep.sum(axis=0), 1)
+    mean = np.where(keep, data, 0.0).sum(axis=0) / count
+    return mean.astype(np.float32), (spread / np.sqrt(count)).astype(np.float32)
 
 
 def _product(

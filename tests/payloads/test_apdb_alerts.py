@@ -42,7 +42,7 @@ def test_a_transient_seen_in_three_visits_is_one_dia_object(default_alert_run: P
 def test_rerunning_association_does_not_duplicate_history(default_alert_run: PayloadRun) -> None:
     before = default_alert_run.summary
     again = default_alert_run.pipeline.finalize(default_alert_run.results)
-    assert again["n_alerts"] == 0 and again["n_new_objects"] == 0
+    assert again["n_alerts"] == 0 and again["n_new_objects"] == 0 and again["alert_files"] == []
     assert again["n_dia_objects_in_apdb"] == before["n_dia_objects_in_apdb"]
 
 
