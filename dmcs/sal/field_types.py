@@ -1,0 +1,47 @@
+"""Field types of SAL topics: the observatory's scalar widths, and fixed-length arrays.
+
+Python has one int and one float; the wire (Avro) and the EFD distinguish int/long and
+float/double, so interface models annotate fields with these aliases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import Field
+
+
+@dataclass(frozen=True)
+class AvroPrimitive:
+    """The Avro type a scalar field is written as."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class AvroArray:
+    """A fixed-length array field: Avro item type and the length every sample has."""
+
+    item: str
+    length: int
+
+
+Bool = Annotated[bool, AvroPrimitive("boolean")]
+Int = Annotated[int, AvroPrimitive("int"), Field(ge=-(2**31), le=2**31 - 1)]
+Long = Annotated[int, AvroPrimitive("long"), Field(ge=-(2**63), le=2**63 - 1)]
+Float = Annotated[float, AvroPrimitive("float")]
+Double = Annotated[float, AvroPrimitive("double")]
+String = Annotated[str, AvroPrimitive("string")]
+
+_PYTHON_ITEM = {"boolean": bool, "int": int, "long": int, "float": float, "double": float}
+
+
+def fixed_array(item: str, length: int) -> Any:
+    """An array of `length` items of Avro type `item` ("int", "double", ...)."""
+    py = _PYTHON_ITEM[item]
+    return Annotated[
+        list[py],  # type: ignore[valid-type]
+        AvroArray(item, length),
+        Field(min_length=length, max_length=length, default_factory=lambda: [py()] * length),
+    ]

@@ -1,0 +1,117 @@
+"""A component's interface: its commands, events and telemetry, and their Kafka topics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import cached_property
+from typing import Any
+
+from fastavro import parse_schema
+
+from dmcs.sal.avro_schema import avro_schema, schema_fingerprint
+from dmcs.sal.codec import MARKER
+from dmcs.sal.sample import SalSample
+
+
+class TopicKind(Enum):
+    """What a topic carries; its value is the Kafka topic name prefix."""
+
+    COMMAND = "command_"
+    EVENT = "logevent_"
+    TELEMETRY = ""
+    ACK = "ackcmd"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One topic of one component: model, Avro schema, wire header."""
+
+    component: str
+    kind: TopicKind
+    name: str
+    model: type[SalSample]
+
+    @property
+    def sal_name(self) -> str:
+        """The name as SAL spells it: command_start, logevent_heartbeat, scalars, ackcmd."""
+        return "ackcmd" if self.kind is TopicKind.ACK else self.kind.value + self.name
+
+    def kafka_topic(self, subname: str) -> str:
+        return f"lsst.{subname}.{self.component}.{self.sal_name}"
+
+    @cached_property
+    def schema(self) -> dict[str, Any]:
+        return avro_schema(self.model, self.sal_name, f"lsst.sal.{self.component}")
+
+    @cached_property
+    def parsed_schema(self) -> Any:
+        return parse_schema(self.schema)
+
+    @cached_property
+    def fingerprint(self) -> bytes:
+        return schema_fingerprint(self.schema)
+
+    @cached_property
+    def header(self) -> bytes:
+        return MARKER + self.fingerprint
+
+    @cached_property
+    def rev_code(self) -> str:
+        """Short schema revision carried in `private_revCode`."""
+        return self.fingerprint.hex()[:8]
+
+    @property
+    def compacted(self) -> bool:
+        """Events keep their latest value per index for late joiners."""
+        return self.kind is TopicKind.EVENT
+
+
+@dataclass(frozen=True)
+class Interface:
+    """Everything a component offers on the wire."""
+
+    name: str
+    indexed: bool
+    commands: dict[str, type[SalSample]]
+    events: dict[str, type[SalSample]]
+    telemetry: dict[str, type[SalSample]]
+    description: str = ""
+    _specs: dict[tuple[TopicKind, str], TopicSpec] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        from dmcs.sal.ack import AckCmdModel
+
+        groups: list[tuple[TopicKind, dict[str, type[SalSample]]]] = [
+            (TopicKind.COMMAND, self.commands),
+            (TopicKind.EVENT, self.events),
+            (TopicKind.TELEMETRY, self.telemetry),
+            (TopicKind.ACK, {"ackcmd": AckCmdModel}),
+        ]
+        for kind, models in groups:
+            for name, model in models.items():
+                self._specs[(kind, name)] = TopicSpec(self.name, kind, name, model)
+
+    def spec(self, kind: TopicKind, name: str) -> TopicSpec:
+        try:
+            return self._specs[(kind, name)]
+        except KeyError:
+            known = ", ".join(sorted(n for k, n in self._specs if k is kind))
+            raise ValueError(
+                f"{self.name} has no {kind.name.lower()} {name!r}; known: {known}"
+            ) from None
+
+    @property
+    def ack_spec(self) -> TopicSpec:
+        return self._specs[(TopicKind.ACK, "ackcmd")]
+
+    def specs(self, kind: TopicKind | None = None) -> list[TopicSpec]:
+        return [s for (k, _), s in self._specs.items() if kind is None or k is kind]
+
+    def command_id(self, name: str) -> int:
+        """The `cmdtype` number of a command, stable for a given interface."""
+        return sorted(self.commands).index(name)
+
+    def command_name(self, cmdtype: int) -> str:
+        names = sorted(self.commands)
+        return names[cmdtype] if 0 <= cmdtype < len(names) else f"cmdtype {cmdtype}"

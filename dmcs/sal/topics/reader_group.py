@@ -1,0 +1,122 @@
+"""One Kafka consumer serving several readers, partitions assigned directly (no group join).
+
+Each consumer's assignment is kept small because broker latency grows with it: a CSC reads its
+command topics, a Remote its chosen topics, acks have their own group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+from aiokafka.structs import ConsumerRecord
+
+from dmcs.sal.domain import Domain
+from dmcs.sal.topics.reader import TopicReader
+
+log = logging.getLogger(__name__)
+
+FAST_FETCH_WAIT_MS = 2
+DEFAULT_FETCH_WAIT_MS = 5
+
+
+class ReaderGroup:
+    """Reads a set of topics and hands each record to the readers of its topic.
+
+    Readers with ``history`` (events) first receive the latest sample per index that is
+    already on the broker; the others receive only what is written after start.
+    """
+
+    def __init__(
+        self, domain: Domain, readers: list[TopicReader],
+        fetch_max_wait_ms: int = DEFAULT_FETCH_WAIT_MS,
+    ) -> None:
+        self.domain = domain
+        self.readers = readers
+        self.fetch_max_wait_ms = fetch_max_wait_ms
+        self._by_topic: dict[str, list[TopicReader]] = defaultdict(list)
+        for reader in readers:
+            self._by_topic[reader.spec.kafka_topic(domain.subname)].append(reader)
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.domain.ensure_topics([r.spec for r in self.readers])
+        consumer = self.domain.new_consumer(self.fetch_max_wait_ms)
+        await consumer.start()
+        self._consumer = consumer
+        partitions = [TopicPartition(t, 0) for t in self._by_topic]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        history_ends: dict[TopicPartition, int] = {}
+        for tp in partitions:
+            wants_history = any(r.history for r in self._by_topic[tp.topic])
+            if wants_history and ends[tp] > 0:
+                consumer.seek(tp, 0)
+                history_ends[tp] = ends[tp]
+            else:
+                consumer.seek(tp, ends[tp])
+        await self._catch_up(consumer, history_ends)
+        self._task = asyncio.create_task(self._run(consumer))
+
+    async def _catch_up(
+        self, consumer: AIOKafkaConsumer, history_ends: dict[TopicPartition, int]
+    ) -> None:
+        """Deliver the latest already-written sample per (topic, index) to history readers."""
+        latest: dict[tuple[str, bytes | None], ConsumerRecord[bytes, bytes]] = {}
+        pending = dict(history_ends)
+        while pending:
+            batch = await consumer.getmany(timeout_ms=2000, max_records=50000)
+            if not batch:
+                log.warning("history of %s incomplete: broker sent nothing for 2 s",
+                            ", ".join(tp.topic for tp in pending))
+                break
+            for tp, records in batch.items():
+                end = pending.get(tp)
+                for record in records:
+                    if end is not None and record.offset < end:
+                        latest[(tp.topic, record.key)] = record
+                    else:
+                        self._dispatch(record)
+                if end is not None and records and records[-1].offset + 1 >= end:
+                    del pending[tp]
+        for record in sorted(latest.values(), key=lambda r: (r.topic, r.offset)):
+            self._dispatch(record)
+
+    async def _run(self, consumer: AIOKafkaConsumer) -> None:
+        while True:
+            try:
+                batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
+            except KafkaError as err:
+                log.warning("reading %s failed, retrying: %s", list(self._by_topic), err)
+                await asyncio.sleep(0.5)
+                continue
+            for records in batch.values():
+                for record in records:
+                    self._dispatch(record)
+
+    def _dispatch(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        readers = self._by_topic[record.topic]
+        decoded = None
+        for reader in readers:
+            if not reader.accepts_key(record.key):
+                continue
+            if decoded is None:
+                decoded = reader.decode(record)
+                if decoded is None:
+                    return
+            reader.deliver(decoded)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        for reader in self.readers:
+            reader.close()
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
