@@ -1,0 +1,77 @@
+"""TestCsc: the Test interface, for tests, benchmarks and the live demo."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dmcs.csc.configurable_csc import ConfigurableCsc
+from dmcs.sal.domain import Domain
+from dmcs.sal.interfaces.test import TEST, Arrays, Scalars
+from dmcs.sal.topics.controller_command import ExpectedError
+from dmcs.state_machines.summary_state import State
+
+
+class TestConfig(BaseModel):
+    """Test CSC configuration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    string0: str = "default"
+    wait_progress_interval: float = Field(0.5, gt=0, le=60)
+
+
+class TestCsc(ConfigurableCsc):
+    """Echoes commands into events and telemetry; `fault` and `wait` exercise the hard paths."""
+
+    __test__ = False
+    config_model = TestConfig
+    valid_simulation_modes = (0, 1)
+
+    def __init__(self, domain: Domain, index: int, **kwargs: Any) -> None:
+        super().__init__(domain, TEST, index, **kwargs)
+
+    async def do_setScalars(self, data: Any) -> None:
+        self.assert_enabled("setScalars")
+        await self._echo("scalars", data, Scalars.user_fields())
+
+    async def do_setArrays(self, data: Any) -> None:
+        self.assert_enabled("setArrays")
+        await self._echo("arrays", data, Arrays.user_fields())
+
+    async def _echo(self, topic: str, data: Any, fields: list[str]) -> None:
+        values = {name: getattr(data, name) for name in fields}
+        await self.controller.evt(topic).set_write(**values)
+        await self.controller.tel(topic).set_write(**values)
+
+    async def do_fault(self, data: Any) -> str:
+        self.assert_enabled("fault")
+        await self.fault(data.errorCode, f"fault commanded with code {data.errorCode}")
+        return "FAULT"
+
+    async def do_wait(self, data: Any) -> str:
+        """Wait `duration` seconds, reporting progress; abort cancels it."""
+        self.assert_enabled("wait")
+        if data.duration < 0:
+            raise ExpectedError(f"duration must be >= 0, got {data.duration}")
+        assert isinstance(self.config, TestConfig)
+        interval = self.config.wait_progress_interval
+        start = time.monotonic()
+        await self.controller.ack_in_progress(data, data.duration + interval + 1,
+                                              f"waiting {data.duration:.1f} s")
+        while (elapsed := time.monotonic() - start) < data.duration:
+            await asyncio.sleep(min(interval, data.duration - elapsed))
+            done = min(time.monotonic() - start, data.duration)
+            await self.controller.ack_in_progress(
+                data, data.duration - done + interval + 1,
+                f"{100 * done / data.duration:.0f}% ({done:.1f}/{data.duration:.1f} s)"
+                if data.duration else "100%",
+            )
+        return f"waited {data.duration:.1f} s"
+
+    async def handle_summary_state(self) -> None:
+        if self.summary_state == State.STANDBY:
+            self.config = None

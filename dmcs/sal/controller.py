@@ -1,0 +1,115 @@
+"""Controller: the CSC side of a component — reads its commands, writes events and telemetry."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from dmcs.sal.ack import AckCode
+from dmcs.sal.domain import Domain
+from dmcs.sal.interface import Interface, TopicKind
+from dmcs.sal.sample import SalSample
+from dmcs.sal.tai import current_tai
+from dmcs.sal.topics.controller_command import CommandDispatcher, Handler
+from dmcs.sal.topics.reader import TopicReader
+from dmcs.sal.topics.reader_group import DEFAULT_FETCH_WAIT_MS, ReaderGroup
+from dmcs.sal.topics.writer import TopicWriter
+
+HEARTBEAT_ALIVE_SECONDS = 3.0
+
+
+class DuplicateInstanceError(RuntimeError):
+    """Another process already runs this component and index."""
+
+
+def component_identity(name: str, index: int) -> str:
+    """`Name` or `Name:index`, how a CSC identifies itself."""
+    return f"{name}:{index}" if index else name
+
+
+class Controller:
+    """Everything a CSC needs on the wire; the service logic lives elsewhere.
+
+    Writers are ``evt(name)`` / ``tel(name)``; command handlers are registered with
+    ``set_handler``. ``start`` refuses to run if the same component and index is alive.
+    """
+
+    def __init__(self, domain: Domain, interface: Interface, index: int = 0) -> None:
+        if index and not interface.indexed:
+            raise ValueError(f"{interface.name} is not indexed; do not give an index")
+        if interface.indexed and index <= 0:
+            raise ValueError(f"{interface.name} is indexed; give an index > 0")
+        self.domain = domain
+        self.interface = interface
+        self.index = index
+        self.identity = component_identity(interface.name, index)
+        self._events = {s.name: TopicWriter(domain, s, index, self.identity)
+                        for s in interface.specs(TopicKind.EVENT)}
+        self._telemetry = {s.name: TopicWriter(domain, s, index, self.identity)
+                           for s in interface.specs(TopicKind.TELEMETRY)}
+        self.dispatcher = CommandDispatcher(domain, interface, index, self.identity)
+        self._command_readers = [
+            TopicReader(s, index, history=False,
+                        callback=functools.partial(self.dispatcher.on_command, s.name))
+            for s in interface.specs(TopicKind.COMMAND)
+        ]
+        self._group = ReaderGroup(domain, self._command_readers, DEFAULT_FETCH_WAIT_MS)
+
+    def evt(self, name: str) -> TopicWriter:
+        return self._writer(self._events, TopicKind.EVENT, name)
+
+    def tel(self, name: str) -> TopicWriter:
+        return self._writer(self._telemetry, TopicKind.TELEMETRY, name)
+
+    def _writer(self, table: dict[str, TopicWriter], kind: TopicKind, name: str) -> TopicWriter:
+        try:
+            return table[name]
+        except KeyError:
+            self.interface.spec(kind, name)
+            raise
+
+    def set_handler(self, name: str, handler: Handler) -> None:
+        self.interface.spec(TopicKind.COMMAND, name)
+        self.dispatcher.handlers[name] = handler
+
+    @property
+    def malformed_commands(self) -> int:
+        """Command messages that could not be decoded (logged and skipped)."""
+        return sum(r.malformed for r in self._command_readers)
+
+    async def ack_in_progress(self, data: SalSample, timeout: float, result: str = "") -> None:
+        """Tell the caller the command runs and may take `timeout` seconds more."""
+        name = self._command_name(data)
+        await self.dispatcher.ack(data, name, AckCode.INPROGRESS, result, timeout)
+
+    def _command_name(self, data: SalSample) -> str:
+        for name, model in self.interface.commands.items():
+            if type(data) is model:
+                return name
+        raise ValueError(f"{type(data).__name__} is not a command of {self.interface.name}")
+
+    async def start(self) -> None:
+        await self.domain.ensure_topics(self.interface.specs())
+        await self._refuse_if_running()
+        await self._group.start()
+
+    async def close(self) -> None:
+        await self._group.stop()
+        for writer in (*self._events.values(), *self._telemetry.values()):
+            await writer.flush()
+
+    async def _refuse_if_running(self) -> None:
+        spec = self.interface.spec(TopicKind.EVENT, "heartbeat")
+        reader = TopicReader(spec, self.index, history=True)
+        probe = ReaderGroup(self.domain, [reader])
+        await probe.start()
+        await probe.stop()
+        beat: Any = reader.get()
+        if beat is None or beat.private_origin == self.domain.origin:
+            return
+        age = current_tai() - beat.private_sndStamp
+        if age < HEARTBEAT_ALIVE_SECONDS:
+            raise DuplicateInstanceError(
+                f"{self.identity} is already running (pid {beat.private_origin}, "
+                f"last heartbeat {age:.1f} s ago); stop it first"
+            )

@@ -1,0 +1,119 @@
+"""Remote: the commanding side of a component — sends commands, reads events and telemetry."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from dmcs.sal.controller import HEARTBEAT_ALIVE_SECONDS, component_identity
+from dmcs.sal.domain import Domain
+from dmcs.sal.interface import Interface, TopicKind
+from dmcs.sal.tai import current_tai
+from dmcs.sal.topics.reader import DEFAULT_QUEUE_LEN, TopicReader
+from dmcs.sal.topics.reader_group import FAST_FETCH_WAIT_MS, ReaderGroup
+from dmcs.sal.topics.remote_command import AckRouter, RemoteCommand
+
+
+class Remote:
+    """Talk to one component (index 0 reads every index but cannot command an indexed one).
+
+    ``include`` limits the events/telemetry read (fewer topics, lower latency); heartbeat is
+    always read, because commands use it to notice a CSC that died.
+    """
+
+    def __init__(
+        self,
+        domain: Domain,
+        interface: Interface,
+        index: int = 0,
+        *,
+        include: Iterable[str] | None = None,
+        queue_len: int = DEFAULT_QUEUE_LEN,
+        liveness_timeout: float = HEARTBEAT_ALIVE_SECONDS,
+    ) -> None:
+        self.domain = domain
+        self.interface = interface
+        self.index = index
+        self.name = component_identity(interface.name, index)
+        self.liveness_timeout = liveness_timeout
+        wanted = None if include is None else {*include, "heartbeat"}
+        for name in wanted or ():
+            if name not in interface.events and name not in interface.telemetry:
+                raise ValueError(f"{interface.name} has no event or telemetry {name!r}")
+        self._events = {
+            s.name: TopicReader(s, index, history=True, queue_len=queue_len)
+            for s in interface.specs(TopicKind.EVENT) if wanted is None or s.name in wanted
+        }
+        self._telemetry = {
+            s.name: TopicReader(s, index, history=False, queue_len=queue_len)
+            for s in interface.specs(TopicKind.TELEMETRY) if wanted is None or s.name in wanted
+        }
+        self._commands = {name: RemoteCommand(self, name) for name in interface.commands}
+        self.ack_router = AckRouter(domain.identity, domain.origin)
+        ack_reader = TopicReader(interface.ack_spec, index, history=False,
+                                 callback=self.ack_router.on_ack)
+        self._ack_group = ReaderGroup(domain, [ack_reader], FAST_FETCH_WAIT_MS)
+        self._group = ReaderGroup(
+            domain, [*self._events.values(), *self._telemetry.values()]
+        )
+        self._started_at = 0.0
+
+    def evt(self, name: str) -> TopicReader:
+        return _lookup(self._events, name, "event", self.interface.name)
+
+    def tel(self, name: str) -> TopicReader:
+        return _lookup(self._telemetry, name, "telemetry", self.interface.name)
+
+    def cmd(self, name: str) -> RemoteCommand:
+        return _lookup(self._commands, name, "command", self.interface.name)
+
+    def __getattr__(self, attr: str) -> Any:
+        """salobj-style access: ``remote.evt_summaryState``, ``remote.cmd_start``."""
+        for prefix, getter in (("evt_", self.evt), ("tel_", self.tel), ("cmd_", self.cmd)):
+            if attr.startswith(prefix):
+                return getter(attr[len(prefix):])
+        raise AttributeError(attr)
+
+    async def start(self) -> None:
+        await self.domain.ensure_topics(self.interface.specs())
+        await self._ack_group.start()
+        await self._group.start()
+        self._started_at = current_tai()
+
+    async def close(self) -> None:
+        await self._group.stop()
+        await self._ack_group.stop()
+
+    async def __aenter__(self) -> Remote:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def heartbeat_silence(self, since: float) -> str | None:
+        """Why the CSC looks dead (no heartbeat for too long), or None if it looks alive.
+
+        `since` is the monotonic time the caller started waiting: a CSC never heard from is
+        given `liveness_timeout` from then before being declared absent.
+        """
+        beat: Any = self._events["heartbeat"].get()
+        now = current_tai()
+        if beat is None:
+            waited = time.monotonic() - since
+            if waited > self.liveness_timeout:
+                return f"{self.name} is not running (no heartbeat seen in {waited:.1f} s)"
+            return None
+        age = now - beat.private_sndStamp
+        if age > self.liveness_timeout:
+            return f"{self.name} stopped sending heartbeats {age:.1f} s ago"
+        return None
+
+
+def _lookup(table: dict[str, Any], name: str, kind: str, component: str) -> Any:
+    try:
+        return table[name]
+    except KeyError:
+        known = ", ".join(sorted(table))
+        raise ValueError(f"{component} {kind} {name!r} is not available; known: {known}") from None
