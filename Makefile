@@ -1,0 +1,40 @@
+# The two commands of the README: `make night` (the main job) and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+APT_PACKAGES := fitsverify
+PYTEST_ARGS ?=
+
+.PHONY: night test setup system-deps lint bench clean
+
+night: setup
+	$(VENV)/bin/dmcs demo
+
+test: setup system-deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# Debian packages the tests use as real, independent components (fitsverify checks our FITS).
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing; \
+	  else echo "please install:$$missing (sudo apt-get install -y$$missing)"; exit 1; fi; \
+	fi
+
+lint: setup
+	$(VENV)/bin/ruff check dmcs tests benchmarks
+	$(VENV)/bin/mypy dmcs
+
+bench: setup
+	mkdir -p var/bench
+	for b in benchmarks/*.py; do $(PY) $$b --json var/bench/$$(basename $$b .py).json || exit 1; done
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
