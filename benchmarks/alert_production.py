@@ -55,7 +55,8 @@ def main() -> None:
     for stage, seconds in stages.items():
         print(f"  {stage:<14} {seconds:7.2f} s  ({seconds / total:5.1%})")
     print(
-        f"  {'total':<14} {total:7.2f} s  = {total / TARGET_SECONDS_PER_CCD:.2f} x the {TARGET_SECONDS_PER_CCD:.0f} s target"
+        f"  {'total':<14} {total:7.2f} s  = {total / TARGET_SECONDS_PER_CCD:.2f}"
+        f" x the {TARGET_SECONDS_PER_CCD:.0f} s target"
     )
     print(f"  sources {result['n_sources']}, DIASources {result['n_diasources']}")
     print(f"  cores for {FOCAL_PLANE_CCDS} CCDs in {LATENCY_BUDGET_SECONDS:.0f} s: {cores}")

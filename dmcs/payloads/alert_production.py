@@ -70,7 +70,8 @@ class AlertProductionPipeline:
         missing = self.processor.missing_calibrations(self.config.detectors)
         if missing:
             raise FileNotFoundError(
-                f"alert-production: {len(missing)} master calibrations missing, first {missing[0]}; "
+                f"alert-production: {len(missing)} master calibrations missing, "
+                f"first {missing[0]}; "
                 "run calib-bias, calib-dark and calib-flat into calib_dir first"
             )
 

@@ -99,4 +99,4 @@ def write_alerts(path: Path, packets: list[dict[str, Any]]) -> Path:
 def read_alerts(path: Path) -> list[dict[str, Any]]:
     """Packets decoded with the schema stored in the file itself."""
     with path.open("rb") as stream:
-        return list(fastavro.reader(stream))
+        return [dict(packet) for packet in fastavro.reader(stream) if isinstance(packet, dict)]

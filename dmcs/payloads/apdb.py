@@ -64,7 +64,8 @@ def parse_apdb_url(url: str) -> str:
         raise ValueError(f"APDB URL {url!r} is not a URL: expected sqlite:///path/to/apdb.sqlite3")
     if scheme not in SUPPORTED_SCHEMES:
         raise ValueError(
-            f"unsupported APDB URL scheme {scheme!r} in {url!r}: supported schemes are {', '.join(SUPPORTED_SCHEMES)}"
+            f"unsupported APDB URL scheme {scheme!r} in {url!r}: "
+            f"supported schemes are {', '.join(SUPPORTED_SCHEMES)}"
         )
     if not rest.startswith("/") or len(rest) < 2:
         raise ValueError(
@@ -119,19 +120,22 @@ class Apdb:
         values = [int(i) for i in ids]
         for start in range(0, len(values), 500):
             chunk = values[start : start + 500]
-            query = f"SELECT diaSourceId FROM DiaSource WHERE diaSourceId IN ({', '.join('?' * len(chunk))})"
+            placeholders = ", ".join("?" * len(chunk))
+            query = f"SELECT diaSourceId FROM DiaSource WHERE diaSourceId IN ({placeholders})"
             known.update(row[0] for row in self.connection.execute(query, chunk))
         return known
 
     def upsert_objects(self, objects: np.ndarray) -> None:
         self.connection.executemany(
-            f"INSERT OR REPLACE INTO DiaObject ({', '.join(OBJECT_COLUMNS)}) VALUES ({', '.join('?' * len(OBJECT_COLUMNS))})",
+            f"INSERT OR REPLACE INTO DiaObject ({', '.join(OBJECT_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(OBJECT_COLUMNS))})",
             [tuple(row.item()) for row in objects],
         )
 
     def insert_sources(self, rows: list[tuple[int | float, ...]]) -> None:
         self.connection.executemany(
-            f"INSERT INTO DiaSource ({', '.join(SOURCE_COLUMNS)}) VALUES ({', '.join('?' * len(SOURCE_COLUMNS))})",
+            f"INSERT INTO DiaSource ({', '.join(SOURCE_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(SOURCE_COLUMNS))})",
             rows,
         )
 
@@ -146,7 +150,8 @@ class Apdb:
     ) -> list[dict[str, int | float]]:
         """The object's most recent DIASources from visits before ``before_visit``, oldest first."""
         rows = self.connection.execute(
-            f"SELECT {', '.join(SOURCE_COLUMNS)} FROM DiaSource WHERE diaObjectId = ? AND visit < ? "
+            f"SELECT {', '.join(SOURCE_COLUMNS)} FROM DiaSource "
+            "WHERE diaObjectId = ? AND visit < ? "
             "ORDER BY visit DESC, diaSourceId DESC LIMIT ?",
             (object_id, before_visit, limit),
         ).fetchall()

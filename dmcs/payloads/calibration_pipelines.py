@@ -55,7 +55,8 @@ class CalibrationPipeline(ABC):
         for detector in detectors:
             if detector not in self.config.detectors:
                 raise ValueError(
-                    f"detector {detector!r} in data query {data_query!r} is not among the configured "
+                    f"detector {detector!r} in data query {data_query!r} "
+                    "is not among the configured "
                     f"detectors {self.config.detectors}"
                 )
         return [detector_item(d) for d in detectors]
@@ -66,7 +67,8 @@ class CalibrationPipeline(ABC):
             for detector in self.config.detectors:
                 if find_dataset(self.calibs.calibration(kind, detector)) is None:
                     raise FileNotFoundError(
-                        f"{self.name} needs master {kind} for {detector} in {self.calibs.root}; run calib-{kind} first"
+                        f"{self.name} needs master {kind} for {detector} in {self.calibs.root}; "
+                        f"run calib-{kind} first"
                     )
 
     def run_item(self, item: str) -> dict[str, Any]:

@@ -32,7 +32,8 @@ def _parse_visits(text: str, query: str) -> tuple[int, ...]:
                 visits.append(int(part))
         except ValueError:
             raise ValueError(
-                f"bad visit {part!r} in data query {query!r}: expected integers, lists (1,2) or ranges (1..3)"
+                f"bad visit {part!r} in data query {query!r}: "
+                "expected integers, lists (1,2) or ranges (1..3)"
             ) from None
     if any(v < 1 for v in visits):
         raise ValueError(f"visits must be >= 1 in data query {query!r}")

@@ -1,8 +1,9 @@
 """DIASources: positive and negative detections on a difference image, measured and cut out.
 
 Detections whose core touches saturated, bad or edge-masked pixels, or whose peak is a pixel
-repaired for a cosmic ray, are dropped: residuals there are not astrophysical. A source near the CCD edge is measured on the part of
-its stamp that lies on the CCD. Fluxes are calibrated to nJy with the visit's zero point.
+repaired for a cosmic ray, are dropped: residuals there are not astrophysical. A source near
+the CCD edge is measured on the part of its stamp that lies on the CCD. Fluxes are calibrated
+to nJy with the visit's zero point.
 """
 
 from __future__ import annotations

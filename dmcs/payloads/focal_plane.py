@@ -52,7 +52,7 @@ class FocalPlane:
 
     def __init__(self, detector_size: int) -> None:
         self.detector_size = detector_size
-        detectors = []
+        detectors: list[Detector] = []
         for raft_row in range(RAFT_GRID):
             for raft_col in range(RAFT_GRID):
                 if (raft_row, raft_col) in CORNER_RAFTS:

@@ -1,13 +1,16 @@
 """FITS storage of a DataBundle: metadata in the primary header, one extension per array.
 
-Images carry the WCS in their headers; tables are binary tables. Files are fsynced so a
-product reported as written survives a node crash.
+Images carry the WCS in their headers; tables are binary tables. Image data are streamed in
+big-endian order through a small buffer; files are fsynced so a product reported as written
+survives a node crash.
 """
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from astropy.io import fits
@@ -16,6 +19,8 @@ from astropy.wcs import WCS
 from dmcs.payloads.exposure import DataBundle, Metadata
 
 STRUCTURAL_KEYWORDS = frozenset({"SIMPLE", "BITPIX", "NAXIS", "EXTEND", "COMMENT", "HISTORY", ""})
+FITS_BLOCK = 2880
+CONVERSION_BUFFER_BYTES = 1 << 20
 
 
 def check_metadata(metadata: Metadata) -> None:
@@ -48,20 +53,48 @@ def fsync_path(path: Path) -> None:
         os.close(descriptor)
 
 
+def _write_big_endian(stream: BinaryIO, array: np.ndarray) -> None:
+    """Array bytes in FITS (big-endian) order, converted a few rows at a time.
+
+    Converting into a small reused buffer reads the data once; astropy's own writer swaps the
+    whole array in place and back, twice over memory, which costs a third of the write speed.
+    """
+    if array.size == 0:
+        return
+    flat = np.ascontiguousarray(array).reshape(array.shape[0], -1)
+    rows = max(1, CONVERSION_BUFFER_BYTES // flat[0].nbytes)
+    buffer = np.empty((rows, flat.shape[1]), dtype=flat.dtype.newbyteorder(">"))
+    for start in range(0, flat.shape[0], rows):
+        chunk = flat[start : start + rows]
+        converted = buffer[: len(chunk)]
+        converted[...] = chunk
+        stream.write(converted.data)
+    stream.write(b"\0" * (-array.nbytes % FITS_BLOCK))
+
+
+def _table_hdu_bytes(name: str, table: np.ndarray) -> bytes:
+    """One binary-table HDU as bytes (astropy writes it after a default one-block primary)."""
+    buffer = io.BytesIO()
+    fits.BinTableHDU(data=table, name=name.upper()).writeto(buffer)
+    return buffer.getvalue()[len(fits.PrimaryHDU().header.tostring()) :]
+
+
 def write_fits(path: Path, bundle: DataBundle) -> Path:
     check_metadata(bundle.metadata)
     primary = fits.PrimaryHDU()
     for key, value in bundle.metadata.items():
         primary.header[key] = value
-    hdus: list[fits.PrimaryHDU | fits.ImageHDU | fits.BinTableHDU] = [primary]
     wcs_header = bundle.wcs.to_header() if bundle.wcs is not None else fits.Header()
-    for name, array in bundle.arrays.items():
-        if array.dtype.names:
-            hdus.append(fits.BinTableHDU(data=array, name=name.upper()))
-        else:
+    with path.open("wb") as stream:
+        stream.write(primary.header.tostring().encode("ascii"))
+        for name, array in bundle.arrays.items():
+            if array.dtype.names:
+                stream.write(_table_hdu_bytes(name, array))
+                continue
             header = wcs_header.copy() if array.ndim == 2 else fits.Header()
-            hdus.append(fits.ImageHDU(data=array, header=header, name=name.upper()))
-    fits.HDUList(hdus).writeto(path, overwrite=True)
+            hdu = fits.ImageHDU(data=array, header=header, name=name.upper())
+            stream.write(hdu.header.tostring().encode("ascii"))
+            _write_big_endian(stream, array)
     fsync_path(path)
     return path
 

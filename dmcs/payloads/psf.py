@@ -20,7 +20,7 @@ def pixel_integrated_gaussian(offsets: np.ndarray, sigma: float | np.ndarray) ->
 
 
 def psf_stamps(dx: np.ndarray, dy: np.ndarray, sigma: float, half_width: int) -> np.ndarray:
-    """Unit-flux PSF images, shape (n, 2h+1, 2h+1), for sources offset (dx, dy) from stamp centres."""
+    """Unit-flux PSF images, shape (n, 2h+1, 2h+1), of sources offset (dx, dy) from the centres."""
     grid = np.arange(-half_width, half_width + 1, dtype=np.float64)
     profile_x = pixel_integrated_gaussian(grid[None, :] - dx[:, None], sigma)
     profile_y = pixel_integrated_gaussian(grid[None, :] - dy[:, None], sigma)

@@ -8,6 +8,7 @@ inflate its own noise estimate), the brighter snap is replaced by the other snap
 from __future__ import annotations
 
 import numpy as np
+
 from dmcs.payloads.exposure import Exposure, MaskBit
 
 

@@ -3,8 +3,9 @@
 Simulated directly rather than built from earlier visits: stars at their mean magnitudes (no
 transients, variables at their reference brightness), a better seeing than any science visit,
 and the noise of ``depth_visits`` coadded visits. Like a real coadd it extends beyond the
-CCD: ``TEMPLATE_BORDER`` pixels on every side, so PSF matching is valid up to the CCD edge. It is background-subtracted and in the same
-flux units as a science visit of ``exptime`` seconds at the instrument zero point.
+CCD: ``TEMPLATE_BORDER`` pixels on every side, so PSF matching is valid up to the CCD edge.
+It is background-subtracted and in the same flux units as a science visit of ``exptime``
+seconds at the instrument zero point.
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ def test_a_transient_seen_in_three_visits_is_one_dia_object(default_alert_run: P
     apdb = Apdb(default_alert_run.summary["apdb_url"])
     try:
         rows = apdb.connection.execute(
-            "SELECT diaObjectId, nDiaSources, firstVisit, lastVisit FROM DiaObject WHERE nDiaSources = 3"
+            "SELECT diaObjectId, nDiaSources, firstVisit, lastVisit FROM DiaObject "
+            "WHERE nDiaSources = 3"
         ).fetchall()
         assert len(rows) >= 10
         assert all(first == 1 and last == 3 for _, _, first, last in rows)
