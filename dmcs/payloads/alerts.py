@@ -94,9 +94,3 @@ def write_alerts(path: Path, packets: list[dict[str, Any]]) -> Path:
     with path.open("wb") as stream:
         fastavro.writer(stream, PARSED_SCHEMA, packets)
     return path
-
-
-def read_alerts(path: Path) -> list[dict[str, Any]]:
-    """Packets decoded with the schema stored in the file itself."""
-    with path.open("rb") as stream:
-        return [dict(packet) for packet in fastavro.reader(stream) if isinstance(packet, dict)]

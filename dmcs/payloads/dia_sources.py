@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dmcs.payloads.detection import find_peaks, significance_map
+from dmcs.payloads.detection import find_peaks, footprint_mask, significance_map
 from dmcs.payloads.exposure import Exposure, MaskBit
 from dmcs.payloads.measurement import extract_stamps, measure_sources
 
@@ -46,7 +46,10 @@ def dia_source_id(visit: int, detector: int, index: np.ndarray) -> np.ndarray:
 def detect_dia_sources(
     difference: Exposure, psf_sigma: float, threshold: float, visit: int, detector: int
 ) -> np.ndarray:
+    """Measured DIASources, sorted by position; marks their footprints DET/DETNEG in the mask."""
     significance = significance_map(difference.image, difference.variance, psf_sigma)
+    for polarity, bit in ((1, MaskBit.DET), (-1, MaskBit.DETNEG)):
+        difference.mask[footprint_mask(significance, threshold, 0, polarity)] |= np.int32(bit)
     catalogs = []
     for polarity in (1, -1):
         peaks = find_peaks(significance, threshold, psf_sigma, polarity)
