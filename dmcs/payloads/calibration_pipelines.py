@@ -1,8 +1,9 @@
 """The calib-bias, calib-dark and calib-flat payloads: one master product per detector.
 
 Each work item simulates ``n_exposures`` raw calibration frames of one detector, combines
-them and writes the master with its inputs recorded as provenance. Darks need the master bias,
-flats need bias and dark: they are read from ``calib_dir`` (default: this job's output dir).
+them and writes the master with its inputs recorded as provenance. Masters live in the
+calibration repository ``calib_dir`` (default: this job's output directory), where darks find
+their master bias and flats their bias and dark, so separate jobs can build the chain.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ class CalibrationPipeline(ABC):
 
     def __init__(self, config: dict[str, Any], output_dir: Path) -> None:
         self.config = validate_config(CalibrationConfig, config, self.name)
-        self.output = OutputRepository(output_dir)
         self.calibs = OutputRepository(self.config.calib_dir or output_dir)
         self.simulator: CameraSimulator | None = None
 
@@ -94,7 +94,7 @@ class CalibrationPipeline(ABC):
         ]
         bundle = exposure_to_bundle(product, {"provenance": provenance_table(inputs)})
         path = write_bundle(
-            self.output.calibration(self.kind, detector.name), bundle, self.config.output_format
+            self.calibs.calibration(self.kind, detector.name), bundle, self.config.output_format
         )
         return {
             "detector": detector.name,

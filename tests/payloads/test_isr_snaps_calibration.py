@@ -142,3 +142,17 @@ def test_dark_without_master_bias_says_what_to_run(tmp_path: Path) -> None:
     pipeline = PIPELINES["calib-dark"]({"detectors": ["R22_S11"]}, tmp_path)
     with pytest.raises(FileNotFoundError, match="run calib-bias first"):
         pipeline.setup()
+
+
+def test_separate_jobs_build_the_chain_in_a_shared_calibration_repository(tmp_path: Path) -> None:
+    config = {
+        "detectors": ["R22_S11"],
+        "detector_size": 128,
+        "n_exposures": 3,
+        "calib_dir": str(tmp_path / "calib"),
+    }
+    for kind in ("bias", "dark", "flat"):
+        pipeline = PIPELINES[f"calib-{kind}"](config, tmp_path / f"job_{kind}")
+        pipeline.setup()
+        (output,) = pipeline.run_item("detector=R22_S11")["outputs"]
+        assert Path(output) == tmp_path / "calib" / "calib" / kind / "R22_S11.fits"
