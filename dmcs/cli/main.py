@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dmcs.cli import batch
+from dmcs.cli import batch, broker, command, demo, run, state, status, watch
 
 app = typer.Typer(
     name="dmcs",
@@ -12,4 +12,11 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.command(name="broker")(broker.broker)
+app.command(name="run")(run.run)
+app.command(name="state")(state.state)
+app.command(name="command")(command.command)
+app.command(name="watch")(watch.watch)
+app.command(name="status")(status.status)
+app.command(name="demo")(demo.demo)
 app.add_typer(batch.app, name="batch", help="Submit and follow MPI batch jobs.")

@@ -1,0 +1,66 @@
+"""Exit codes and one-line error reporting: a user mistake is one plain line, never a traceback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import IntEnum
+from typing import NoReturn
+
+import typer
+from aiokafka.errors import KafkaError
+from rich.console import Console
+from rich.markup import escape
+
+from dmcs.sal.ack import AckCode
+from dmcs.sal.broker import BrokerError
+
+error_console = Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+class ExitCode(IntEnum):
+    """What a script can tell apart from a verb's exit status."""
+
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    BROKER = 3
+    NOT_RUNNING = 4
+    DUPLICATE = 5
+    FAILED = 10
+    NOPERM = 11
+    NOACK = 12
+    TIMEOUT = 13
+    ABORTED = 14
+    INTERRUPTED = 130
+
+    @classmethod
+    def for_ack(cls, code: AckCode) -> ExitCode:
+        """The exit status of a command that ended with `code`."""
+        return cls.OK if code is AckCode.COMPLETE else cls.__members__.get(code.name, cls.ERROR)
+
+
+class CliError(Exception):
+    """A failure to report as one line on stderr, exiting with `code`."""
+
+    def __init__(self, message: str, code: ExitCode = ExitCode.USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def fail(message: str, code: ExitCode) -> NoReturn:
+    error_console.print(f"[red]error:[/red] {escape(message)}")
+    raise typer.Exit(int(code))
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """Turn CliError, broker failures and Ctrl-C into a plain line and an exit status."""
+    try:
+        yield
+    except CliError as err:
+        fail(str(err), err.code)
+    except (KafkaError, BrokerError) as err:
+        fail(f"Kafka broker problem: {err}", ExitCode.BROKER)
+    except KeyboardInterrupt:
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None

@@ -1,0 +1,139 @@
+"""`dmcs run`: one CSC in this process, until it goes OFFLINE or is told to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Protocol, cast
+
+import typer
+from rich.console import Console
+
+from dmcs.cli.component_ref import ComponentRef
+from dmcs.cli.errors import CliError, ExitCode, one_line_errors
+from dmcs.cli.options import BrokerOption, SubnameOption, describe, sal_config
+from dmcs.cli.session import connect, run_async
+from dmcs.csc.base_csc import BaseCsc
+from dmcs.csc.configurable_csc import ConfigurableCsc
+from dmcs.csc.registry import csc_class
+from dmcs.sal.config import SalConfig
+from dmcs.sal.controller import DuplicateInstanceError
+from dmcs.sal.topics.controller_command import ExpectedError
+from dmcs.state_machines.summary_state import State
+
+console = Console(highlight=False)
+
+
+class InitialState(StrEnum):
+    """States a CSC may start in."""
+
+    STANDBY = "STANDBY"
+    DISABLED = "DISABLED"
+    ENABLED = "ENABLED"
+
+
+class CscFactory(Protocol):
+    """How `dmcs run` builds a CSC: every registered class takes (domain, index, **options)."""
+
+    def __call__(self, domain: Any, index: int, **options: Any) -> BaseCsc: ...
+
+
+def run(
+    component: Annotated[str, typer.Argument(help="The CSC to run, e.g. Test.")],
+    index: Annotated[
+        int | None, typer.Option("--index", help="Index of an indexed component (> 0).")
+    ] = None,
+    state: Annotated[
+        InitialState,
+        typer.Option("--state", case_sensitive=False, help="Summary state to start in."),
+    ] = InitialState.STANDBY,
+    override: Annotated[
+        str | None,
+        typer.Option("--override", metavar="FILE",
+                     help="Configuration override (a file in the config dir) applied when "
+                     "starting in DISABLED or ENABLED."),
+    ] = None,
+    config_dir: Annotated[
+        Path | None,
+        typer.Option("--config-dir", metavar="DIR", file_okay=False,
+                     help="Directory of the CSC's YAML configurations."),
+    ] = None,
+    broker: BrokerOption = None,
+    subname: SubnameOption = None,
+) -> None:
+    """Run a CSC until it goes OFFLINE (exitControl) or gets SIGINT/SIGTERM (clean close)."""
+    with one_line_errors():
+        ref = ComponentRef.parse(component, index=index, to_command=True)
+        factory = cast(CscFactory, _runnable(ref.interface.name))
+        options = _config_options(factory, State[state.value], override, config_dir)
+        config = sal_config(broker, subname)
+        run_async(_run(ref, factory, State[state.value], options, config), logging.INFO)
+
+
+async def _run(
+    ref: ComponentRef, factory: CscFactory, state: State, options: dict[str, Any],
+    config: SalConfig,
+) -> None:
+    async with connect(config) as domain:
+        csc = factory(domain, ref.index, initial_state=state, **options)
+        try:
+            await csc.start()
+        except DuplicateInstanceError as err:
+            await csc.close()
+            raise CliError(str(err), ExitCode.DUPLICATE) from None
+        except ExpectedError as err:
+            await csc.close()
+            raise CliError(f"cannot start {ref.name}: {err}") from None
+        where = describe(config, domain.bootstrap_servers)
+        console.print(f"{ref.name} running in {state.name} on {where}, pid {os.getpid()}; "
+                      "Ctrl-C stops it")
+        reason = await _until_offline_or_signal(csc)
+        await csc.close()
+        console.print(f"{ref.name} stopped: {reason}")
+
+
+def _runnable(name: str) -> type[BaseCsc]:
+    try:
+        return csc_class(name)
+    except ValueError as err:
+        raise CliError(str(err)) from None
+
+
+def _config_options(
+    factory: object, state: State, override: str | None, config_dir: Path | None
+) -> dict[str, Any]:
+    """Configuration options for a configurable CSC; a user error for any other."""
+    configurable = isinstance(factory, type) and issubclass(factory, ConfigurableCsc)
+    if not configurable and (override or config_dir):
+        raise CliError("--override and --config-dir apply only to configurable CSCs")
+    if override and state == State.STANDBY:
+        raise CliError("--override applies when starting in DISABLED or ENABLED "
+                       "(in STANDBY, give it to `dmcs state ... --override`)")
+    if config_dir is not None and not config_dir.is_dir():
+        raise CliError(f"config dir {config_dir} does not exist")
+    options: dict[str, Any] = {}
+    if override:
+        options["override"] = override
+    if config_dir is not None:
+        options["config_dir"] = config_dir
+    return options
+
+
+async def _until_offline_or_signal(csc: BaseCsc) -> str:
+    """Wait for OFFLINE or SIGINT/SIGTERM; say which."""
+    loop = asyncio.get_running_loop()
+    signalled: asyncio.Future[str] = loop.create_future()
+
+    def on_signal(sig: signal.Signals) -> None:
+        if not signalled.done():
+            signalled.set_result(sig.name)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig)
+    waits: list[asyncio.Future[Any]] = [csc.done, signalled]
+    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    return f"received {signalled.result()}" if signalled.done() else "went OFFLINE"

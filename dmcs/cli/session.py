@@ -1,0 +1,72 @@
+"""Running a verb's asyncio body: quiet logging, one connection, liveness checks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from aiokafka.errors import KafkaError
+
+from dmcs.cli.errors import CliError, ExitCode
+from dmcs.cli.render import age_text
+from dmcs.sal.broker import BrokerError
+from dmcs.sal.config import BROKER_ENV, SalConfig
+from dmcs.sal.controller import HEARTBEAT_ALIVE_SECONDS
+from dmcs.sal.domain import Domain
+from dmcs.sal.remote import Remote
+from dmcs.sal.tai import current_tai
+
+T = TypeVar("T")
+
+
+def run_async(body: Coroutine[Any, Any, T], log_level: int = logging.WARNING) -> T:
+    """Run a verb's asyncio body with quiet library logging (call inside one_line_errors)."""
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # aiokafka logs every refused connection; the verb reports the broker problem itself.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    return asyncio.run(body)
+
+
+@asynccontextmanager
+async def connect(config: SalConfig) -> AsyncIterator[Domain]:
+    """A started Domain; an unreachable broker is a CliError saying where we looked."""
+    domain = Domain(config)
+    try:
+        await domain.start()
+    except BrokerError as err:
+        await domain.close()
+        raise CliError(f"cannot start the embedded broker: {err}", ExitCode.BROKER) from None
+    except (KafkaError, OSError):
+        await domain.close()
+        where = config.bootstrap_servers or "the embedded broker"
+        raise CliError(
+            f"cannot reach the Kafka broker at {where}; is it running? "
+            f"(set --broker or ${BROKER_ENV})",
+            ExitCode.BROKER,
+        ) from None
+    try:
+        yield domain
+    finally:
+        await domain.close()
+
+
+def not_running_reason(remote: Remote) -> str | None:
+    """Why `remote`'s component looks stopped (from heartbeat history), or None if alive."""
+    beat: Any = remote.evt("heartbeat").get()
+    if beat is None:
+        return f"{remote.name} is not running (never seen on subname {remote.domain.subname})"
+    age = current_tai() - beat.private_sndStamp
+    if age > HEARTBEAT_ALIVE_SECONDS:
+        return f"{remote.name} is not running (last heartbeat {age_text(age)} ago)"
+    return None
+
+
+def require_running(remote: Remote) -> None:
+    reason = not_running_reason(remote)
+    if reason is not None:
+        raise CliError(f"{reason}; start it with `dmcs run {remote.interface.name}"
+                       f"{f' --index {remote.index}' if remote.index else ''}`",
+                       ExitCode.NOT_RUNNING)

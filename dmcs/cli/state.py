@@ -1,0 +1,77 @@
+"""`dmcs state`: walk a running component to a summary state, one command per step."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from dmcs.cli.component_ref import ComponentRef
+from dmcs.cli.errors import error_console, one_line_errors
+from dmcs.cli.options import (
+    DEFAULT_TIMEOUT,
+    BrokerOption,
+    CommandTimeoutOption,
+    SubnameOption,
+    sal_config,
+)
+from dmcs.cli.render import step_line
+from dmcs.cli.session import connect, require_running, run_async
+from dmcs.cli.state_walk import current_state, plan, walk
+from dmcs.sal.config import SalConfig
+from dmcs.sal.remote import Remote
+from dmcs.state_machines.summary_state import State
+
+console = Console(highlight=False)
+
+
+class TargetState(StrEnum):
+    """Summary states an operator can command a component into."""
+
+    enabled = "enabled"
+    disabled = "disabled"
+    standby = "standby"
+    offline = "offline"
+
+
+def state(
+    component: Annotated[str, typer.Argument(help="Component[:index], e.g. Test:1.")],
+    target: Annotated[
+        TargetState, typer.Argument(case_sensitive=False, help="The summary state to reach.")
+    ],
+    override: Annotated[
+        str, typer.Option("--override", metavar="FILE",
+                          help="Configuration override for the `start` step, if there is one.")
+    ] = "",
+    timeout: CommandTimeoutOption = DEFAULT_TIMEOUT,
+    broker: BrokerOption = None,
+    subname: SubnameOption = None,
+) -> None:
+    """Send start/enable/disable/standby/exitControl as needed to reach TARGET, printing each
+    step; stops with the component's reason if one fails."""
+    with one_line_errors():
+        ref = ComponentRef.parse(component, to_command=True)
+        config = sal_config(broker, subname)
+        run_async(_walk(ref, State[target.name.upper()], override, timeout, config))
+
+
+async def _walk(
+    ref: ComponentRef, target: State, override: str, timeout: float, config: SalConfig
+) -> None:
+    async with connect(config) as domain, Remote(
+        domain, ref.interface, ref.index, include=["summaryState"]
+    ) as remote:
+        require_running(remote)
+        start = current_state(remote)
+        steps = plan(remote, start, target)
+        if not steps:
+            console.print(f"{ref.name} is already {target.name}")
+            return
+        if override and "start" not in steps:
+            error_console.print(f"note: --override ignored: reaching {target.name} from "
+                                f"{start.name} needs no start command")
+        console.print(f"{ref.name}: {start.name} -> {target.name}")
+        await walk(remote, start, target, timeout=timeout, override=override,
+                   on_step=lambda *step: console.print(step_line(*step)))
