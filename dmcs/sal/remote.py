@@ -45,6 +45,8 @@ class Remote:
             s.name: TopicReader(s, index, history=True, queue_len=queue_len)
             for s in interface.specs(TopicKind.EVENT) if wanted is None or s.name in wanted
         }
+        if include is None or "heartbeat" not in include:
+            self._events["heartbeat"].callback = _liveness_only
         self._telemetry = {
             s.name: TopicReader(s, index, history=False, queue_len=queue_len)
             for s in interface.specs(TopicKind.TELEMETRY) if wanted is None or s.name in wanted
@@ -109,6 +111,10 @@ class Remote:
         if age > self.liveness_timeout:
             return f"{self.name} stopped sending heartbeats {age:.1f} s ago"
         return None
+
+
+def _liveness_only(sample: object) -> None:
+    """Heartbeats read only for liveness are kept as latest value, not queued."""
 
 
 def _lookup(table: dict[str, Any], name: str, kind: str, component: str) -> Any:

@@ -36,6 +36,7 @@ class TopicWriter:
         self._key = str(index).encode()
         self._model = spec.model
         self._record: dict[str, Any] = spec.model(salIndex=index).model_dump()
+        self._user_fields = frozenset(spec.model.user_fields())
         self._has_data = False
         self._seq = itertools.count(1)
         self._last_delivery: asyncio.Future[Any] | None = None
@@ -58,7 +59,7 @@ class TopicWriter:
         """Validate and keep `fields`; return True if any value changed."""
         if not fields:
             return False
-        unknown = set(fields) - set(self._model.user_fields())
+        unknown = fields.keys() - self._user_fields
         if unknown:
             raise ValueError(
                 f"{self.name} has no field(s) {', '.join(sorted(unknown))}; "
@@ -66,7 +67,7 @@ class TopicWriter:
             )
         merged = {**self._record, **fields}
         try:
-            validated = self._model.model_validate(merged).model_dump()
+            validated = dict(self._model.model_validate(merged).__dict__)
         except ValidationError as err:
             raise ValueError(describe_validation_error(self.name, err)) from None
         changed = any(validated[k] != self._record[k] for k in fields)
@@ -79,8 +80,8 @@ class TopicWriter:
         self._record = self._model(salIndex=self.index).model_dump()
         self.set(**fields)
 
-    async def write(self, seq_num: int | None = None) -> SalSample:
-        """Send the current data; returns the sample as written."""
+    async def write(self, seq_num: int | None = None) -> None:
+        """Send the current data (`data` then shows it as written)."""
         record = self._record
         now = current_tai()
         record["private_sndStamp"] = now
@@ -91,11 +92,12 @@ class TopicWriter:
         record["private_origin"] = self.domain.origin
         record["salIndex"] = self.index
         payload = encode(self.spec.parsed_schema, self.spec.header, record)
-        delivery = await self.domain.producer.send(self.kafka_topic, payload, key=self._key)
+        delivery = await self.domain.producer.send(
+            self.kafka_topic, payload, key=self._key, partition=0
+        )
         delivery.add_done_callback(self._check_delivery)
         self._last_delivery = delivery
         self._has_data = True
-        return self._model.model_construct(**record)
 
     async def set_write(self, *, force_output: bool = True, **fields: Any) -> bool:
         """Set fields and write if anything changed (or always, with force_output)."""

@@ -1,0 +1,120 @@
+"""One writer publishing Test `arrays` telemetry as fast as it can, one Remote counting.
+
+The raw baseline, in the same run, sends the same encoded bytes with a bare aiokafka producer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import sys
+from multiprocessing import Queue
+import time
+from pathlib import Path
+
+from aiokafka import AIOKafkaProducer
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import log_dir, parse_args, report  # noqa: E402
+
+from dmcs.sal.broker import start_private_broker  # noqa: E402
+from dmcs.sal.codec import encode  # noqa: E402
+from dmcs.sal.config import SalConfig  # noqa: E402
+from dmcs.sal.controller import Controller  # noqa: E402
+from dmcs.sal.domain import Domain  # noqa: E402
+from dmcs.sal.interfaces.test import TEST  # noqa: E402
+from dmcs.sal.remote import Remote  # noqa: E402
+
+DRAIN_TIMEOUT = 30.0
+
+
+def reader_process(servers: str, count: int, ready: Queue, result: Queue) -> None:  # type: ignore[type-arg]
+    """Count samples in a process of its own (as a real consumer would be)."""
+
+    async def run() -> None:
+        config = SalConfig(bootstrap_servers=servers, subname="benchtel")
+        async with Domain(config) as domain:
+            remote = Remote(domain, TEST, 1, include=["arrays"], queue_len=10)
+            received = 0
+            first = last = 0.0
+
+            def count_sample(sample: object) -> None:
+                nonlocal received, first, last
+                received += 1
+                last = time.perf_counter()
+                if received == 1:
+                    first = last
+
+            remote.tel("arrays").callback = count_sample
+            await remote.start()
+            ready.put(True)
+            deadline = time.monotonic() + DRAIN_TIMEOUT
+            while received < count and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            result.put((received, received / max(last - first, 1e-9)))
+            await remote.close()
+
+    asyncio.run(run())
+
+
+async def ours(servers: str, count: int) -> tuple[float, bytes]:
+    config = SalConfig(bootstrap_servers=servers, subname="benchtel")
+    async with Domain(config) as domain:
+        controller = Controller(domain, TEST, 1)
+        await domain.ensure_topics(TEST.specs())
+        writer = controller.tel("arrays")
+        t0 = time.perf_counter()
+        for i in range(count):
+            writer.set(int0=[i, i + 1, i + 2, i + 3, i + 4], double0=[i * 0.5] * 5)
+            await writer.write()
+        await writer.flush()
+        write_rate = count / (time.perf_counter() - t0)
+        payload = encode(writer.spec.parsed_schema, writer.spec.header,
+                         writer.data.model_dump())
+        return write_rate, payload
+
+
+async def raw(servers: str, count: int, payload: bytes) -> float:
+    producer = AIOKafkaProducer(bootstrap_servers=servers, acks=1, linger_ms=0,
+                                enable_idempotence=False, max_batch_size=262144)
+    await producer.start()
+    t0 = time.perf_counter()
+    delivery = None
+    for _ in range(count):
+        delivery = await producer.send("lsst.benchtel.Test.arrays", payload, key=b"1",
+                                       partition=0)
+    if delivery is not None:
+        await delivery
+    elapsed = time.perf_counter() - t0
+    await producer.stop()
+    return count / elapsed
+
+
+def main() -> None:
+    args = parse_args(__doc__ or "", count=(int, 100000, "samples to write"))
+    spawn = multiprocessing.get_context("spawn")
+    ready: Queue = spawn.Queue()  # type: ignore[type-arg]
+    result: Queue = spawn.Queue()  # type: ignore[type-arg]
+    with start_private_broker(log_dir()) as broker:
+        servers = broker.bootstrap_servers
+        reader = spawn.Process(target=reader_process, args=(servers, args.count, ready, result))
+        reader.start()
+        ready.get(timeout=60)
+        write_rate, payload = asyncio.run(ours(servers, args.count))
+        received, read_rate = result.get(timeout=DRAIN_TIMEOUT + 30)
+        reader.join()
+        lost = args.count - received
+        raw_rate = asyncio.run(raw(broker.bootstrap_servers, args.count, payload))
+    report({
+        "ours_write_per_s": write_rate,
+        "ours_read_per_s": read_rate,
+        "lost": lost,
+        "raw_write_per_s": raw_rate,
+        "ratio_write": write_rate / raw_rate,
+        "message_bytes": len(payload),
+        "samples": args.count,
+    }, args.json)
+
+
+if __name__ == "__main__":
+    main()
