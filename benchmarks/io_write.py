@@ -78,7 +78,7 @@ def timed(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", type=Path, help="write the figures to this JSON file")
-    parser.add_argument("--ccds", type=int, default=4, help="CCDs in the visit")
+    parser.add_argument("--ccds", type=int, default=8, help="CCDs in the visit")
     parser.add_argument("--detector-size", type=int, default=4096)
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument(

@@ -20,7 +20,7 @@ from dmcs.payloads.exposure import DataBundle, Metadata
 
 STRUCTURAL_KEYWORDS = frozenset({"SIMPLE", "BITPIX", "NAXIS", "EXTEND", "COMMENT", "HISTORY", ""})
 FITS_BLOCK = 2880
-CONVERSION_BUFFER_BYTES = 1 << 20
+CONVERSION_BUFFER_BYTES = 1 << 22
 
 
 def check_metadata(metadata: Metadata) -> None:
