@@ -1,0 +1,50 @@
+"""`dmcs run` refusing duplicates, `dmcs broker` start/find/stop, `dmcs demo` end to end."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cli_processes import Cli, CscProcesses
+
+from dmcs.cli.errors import ExitCode
+from dmcs.sal.broker import free_port, is_listening
+
+
+async def test_run_refuses_a_duplicate_instance(cli: Cli, cscs: CscProcesses) -> None:
+    await cscs.astart(1)
+    result = await cli.arun("run", "Test", "--index", "1")
+    assert result.returncode == ExitCode.DUPLICATE
+    assert "Test:1 is already running" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_broker_starts_finds_and_stops_the_embedded_broker(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "DMCS_HOME": str(tmp_path), "DMCS_EMBEDDED_BROKER_PORT": str(port)}
+    cli = Cli(env)
+    try:
+        started = cli("broker")
+        assert started.returncode == 0, started.stderr
+        assert f"embedded broker started on 127.0.0.1:{port}" in started.stdout
+        assert f"export LSST_KAFKA_BROKER_ADDR=127.0.0.1:{port}" in started.stdout
+        assert is_listening("127.0.0.1", port)
+        found = cli("broker")
+        assert f"already running on 127.0.0.1:{port}" in found.stdout
+    finally:
+        stopped = cli("broker", "--stop")
+    assert stopped.returncode == 0
+    assert "stopped" in stopped.stdout
+    assert not is_listening("127.0.0.1", port)
+    assert "no embedded broker is running" in cli("broker", "--stop").stdout
+
+
+async def test_demo_runs_to_completion_on_the_private_broker(cli: Cli) -> None:
+    result = await cli.arun("demo", "--duration", "1", timeout=60)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"connected to {cli.env['LSST_KAFKA_BROKER_ADDR']}" in out
+    for text in ("STANDBY -> DISABLED", "DISABLED -> ENABLED", "int0=42", "INPROGRESS",
+                 "errorCode=42", "summaryState=FAULT", "FAULT -> STANDBY",
+                 "STANDBY -> OFFLINE", "commands sent", "median", "events seen"):
+        assert text in out, text
