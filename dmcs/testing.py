@@ -38,3 +38,9 @@ async def assert_next_summary_state(
     if got != state:
         raise AssertionError(f"{remote.name} summaryState is {got.name}, expected {state.name}")
     return sample
+
+
+async def walk_to_enabled(remote: Remote) -> None:
+    """Command a CSC from STANDBY to ENABLED."""
+    await remote.cmd("start").start()
+    await remote.cmd("enable").start()

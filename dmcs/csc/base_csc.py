@@ -156,7 +156,10 @@ class BaseCsc:
             await self.handle_summary_state()
             await self._write_summary_state()
         if after == State.OFFLINE:
-            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self.close()))
+            command_task = asyncio.current_task()
+            assert command_task is not None
+            # Close once the command's own task has sent its COMPLETE ack.
+            command_task.add_done_callback(lambda _: asyncio.ensure_future(self.close()))
         return f"{before.name} -> {after.name}"
 
     async def _run_hook(self, name: str, data: SalSample) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from typing import Any
 
@@ -94,8 +95,14 @@ class Controller:
         await self._group.start()
 
     async def close(self) -> None:
+        """Stop reading commands, cancel those still running, flush what was written."""
         await self._group.stop()
-        for writer in (*self._events.values(), *self._telemetry.values()):
+        running = [task for _, task in self.dispatcher.running.values()]
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        writers = (*self._events.values(), *self._telemetry.values(), self.dispatcher.ack_writer)
+        for writer in writers:
             await writer.flush()
 
     async def _refuse_if_running(self) -> None:
