@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -44,3 +45,18 @@ async def walk_to_enabled(remote: Remote) -> None:
     """Command a CSC from STANDBY to ENABLED."""
     await remote.cmd("start").start()
     await remote.cmd("enable").start()
+
+
+async def wait_for_sample(reader: TopicReader, *, timeout: float = STD_TIMEOUT, **expected: Any) -> Any:
+    """The latest or a coming sample whose fields equal `expected` (queue is consumed)."""
+    sample = reader.get()
+    deadline = asyncio.get_running_loop().time() + timeout
+    while sample is None or any(getattr(sample, k) != v for k, v in expected.items()):
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            raise AssertionError(f"{reader.name}: no sample with {expected}; last: {sample}")
+        try:
+            sample = await reader.next(flush=False, timeout=remaining)
+        except TimeoutError:
+            continue
+    return sample

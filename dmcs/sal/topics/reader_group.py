@@ -50,7 +50,7 @@ class ReaderGroup:
         self._consumer = consumer
         partitions = [TopicPartition(t, 0) for t in self._by_topic]
         consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
+        ends = await self._true_end_offsets(consumer, partitions)
         history_ends: dict[TopicPartition, int] = {}
         for tp in partitions:
             wants_history = any(r.history for r in self._by_topic[tp.topic])
@@ -61,6 +61,32 @@ class ReaderGroup:
                 consumer.seek(tp, ends[tp])
         await self._catch_up(consumer, history_ends)
         self._task = asyncio.create_task(self._run(consumer))
+
+    @staticmethod
+    async def _true_end_offsets(
+        consumer: AIOKafkaConsumer, partitions: list[TopicPartition]
+    ) -> dict[TopicPartition, int]:
+        """End offsets, checked by reading the last batch.
+
+        Some brokers (Tansu) report the last batch's base offset + 1 as the end, which
+        would replay the rest of that batch (old commands!) to a new reader. Fetching from
+        `reported - 1` returns that whole batch; its last offset + 1 is the true end.
+        """
+        reported = await consumer.end_offsets(partitions)
+        ends = dict(reported)
+        unchecked = {tp for tp, end in reported.items() if end > 0}
+        for tp in unchecked:
+            consumer.seek(tp, reported[tp] - 1)
+        while unchecked:
+            batch = await consumer.getmany(*unchecked, timeout_ms=2000, max_records=50000)
+            if not batch:
+                log.warning("could not confirm end offsets of %s", sorted(t.topic for t in unchecked))
+                break
+            for tp, records in batch.items():
+                if records:
+                    ends[tp] = max(ends[tp], records[-1].offset + 1)
+                    unchecked.discard(tp)
+        return ends
 
     async def _catch_up(
         self, consumer: AIOKafkaConsumer, history_ends: dict[TopicPartition, int]
