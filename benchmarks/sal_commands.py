@@ -16,15 +16,15 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import log_dir, median, parse_args, percentile, report  # noqa: E402
+from _common import log_dir, median, parse_args, percentile, report
 
-from dmcs.csc.test_csc import TestCsc  # noqa: E402
-from dmcs.sal.broker import start_private_broker  # noqa: E402
-from dmcs.sal.config import SalConfig  # noqa: E402
-from dmcs.sal.domain import Domain  # noqa: E402
-from dmcs.sal.interfaces.test import TEST  # noqa: E402
-from dmcs.sal.remote import Remote  # noqa: E402
-from dmcs.sal.topics.reader_group import DEFAULT_FETCH_WAIT_MS, FAST_FETCH_WAIT_MS  # noqa: E402
+from dmcs.csc.test_csc import TestCsc
+from dmcs.sal.broker import start_private_broker
+from dmcs.sal.config import SalConfig
+from dmcs.sal.domain import Domain
+from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.remote import Remote
+from dmcs.sal.topics.reader_group import DEFAULT_FETCH_WAIT_MS, FAST_FETCH_WAIT_MS
 
 
 async def ours(servers: str, count: int) -> tuple[list[float], float, int]:

@@ -8,22 +8,22 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import sys
-from multiprocessing import Queue
 import time
+from multiprocessing import Queue
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import log_dir, parse_args, report  # noqa: E402
+from _common import log_dir, parse_args, report
 
-from dmcs.sal.broker import start_private_broker  # noqa: E402
-from dmcs.sal.codec import encode  # noqa: E402
-from dmcs.sal.config import SalConfig  # noqa: E402
-from dmcs.sal.controller import Controller  # noqa: E402
-from dmcs.sal.domain import Domain  # noqa: E402
-from dmcs.sal.interfaces.test import TEST  # noqa: E402
-from dmcs.sal.remote import Remote  # noqa: E402
+from dmcs.sal.broker import start_private_broker
+from dmcs.sal.codec import encode
+from dmcs.sal.config import SalConfig
+from dmcs.sal.controller import Controller
+from dmcs.sal.domain import Domain
+from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.remote import Remote
 
 DRAIN_TIMEOUT = 30.0
 

@@ -47,7 +47,9 @@ async def walk_to_enabled(remote: Remote) -> None:
     await remote.cmd("enable").start()
 
 
-async def wait_for_sample(reader: TopicReader, *, timeout: float = STD_TIMEOUT, **expected: Any) -> Any:
+async def wait_for_sample(
+    reader: TopicReader, *, timeout: float = STD_TIMEOUT, **expected: Any
+) -> Any:
     """The latest or a coming sample whose fields equal `expected` (queue is consumed)."""
     sample = reader.get()
     deadline = asyncio.get_running_loop().time() + timeout

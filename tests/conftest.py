@@ -26,7 +26,9 @@ def sal_config(broker: BrokerProcess) -> SalConfig:
 
 
 @pytest.fixture
-def sal_env(sal_config: SalConfig, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
+def sal_env(
+    sal_config: SalConfig, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> dict[str, str]:
     """Environment for subprocesses (CSCs, the CLI) that must join this test's topics."""
     env = {
         "LSST_KAFKA_BROKER_ADDR": sal_config.bootstrap_servers or "",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
+from typing import Any
 
 from dmcs.sal.topics.writer import TopicWriter
 
@@ -16,6 +17,7 @@ class LogForwarder(logging.Handler):
         super().__init__()
         self.writer = writer
         self._loop = asyncio.get_running_loop()
+        self._pending: set[asyncio.Future[bool]] = set()
 
     def emit(self, record: logging.LogRecord) -> None:
         fields = dict(
@@ -27,5 +29,7 @@ class LogForwarder(logging.Handler):
         )
         self._loop.call_soon_threadsafe(self._publish, fields)
 
-    def _publish(self, fields: dict[str, object]) -> None:
-        asyncio.ensure_future(self.writer.set_write(**fields))
+    def _publish(self, fields: dict[str, Any]) -> None:
+        task = asyncio.ensure_future(self.writer.set_write(**fields))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)

@@ -92,7 +92,9 @@ def _wait_listening(port: int, proc: subprocess.Popen[bytes], log_path: Path) ->
             raise BrokerError(f"broker exited with code {proc.returncode}; log {log_path}:\n{tail}")
         if time.monotonic() > deadline:
             proc.kill()
-            raise BrokerError(f"broker did not listen on 127.0.0.1:{port} within {_START_TIMEOUT} s")
+            raise BrokerError(
+                f"broker did not listen on 127.0.0.1:{port} within {_START_TIMEOUT} s"
+            )
         time.sleep(0.02)
 
 

@@ -7,7 +7,7 @@ float/double, so interface models annotate fields with these aliases.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field
 
@@ -34,14 +34,3 @@ Float = Annotated[float, AvroPrimitive("float")]
 Double = Annotated[float, AvroPrimitive("double")]
 String = Annotated[str, AvroPrimitive("string")]
 
-_PYTHON_ITEM = {"boolean": bool, "int": int, "long": int, "float": float, "double": float}
-
-
-def fixed_array(item: str, length: int) -> Any:
-    """An array of `length` items of Avro type `item` ("int", "double", ...)."""
-    py = _PYTHON_ITEM[item]
-    return Annotated[
-        list[py],  # type: ignore[valid-type]
-        AvroArray(item, length),
-        Field(min_length=length, max_length=length, default_factory=lambda: [py()] * length),
-    ]

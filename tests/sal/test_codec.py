@@ -10,10 +10,12 @@ from dmcs.sal.interfaces.test import TEST, Arrays, Scalars
 
 
 def test_schema_uses_the_observatory_field_widths() -> None:
-    fields = {f["name"]: f["type"] for f in TEST.spec(TopicKind.TELEMETRY, "scalars").schema["fields"]}
+    scalars = TEST.spec(TopicKind.TELEMETRY, "scalars").schema
+    fields = {f["name"]: f["type"] for f in scalars["fields"]}
     assert [fields[n] for n in ("boolean0", "int0", "long0", "float0", "double0", "string0")] == [
         "boolean", "int", "long", "float", "double", "string"]
-    arrays = {f["name"]: f["type"] for f in TEST.spec(TopicKind.TELEMETRY, "arrays").schema["fields"]}
+    schema = TEST.spec(TopicKind.TELEMETRY, "arrays").schema
+    arrays = {f["name"]: f["type"] for f in schema["fields"]}
     assert arrays["float0"] == {"type": "array", "items": "float"}
     assert fields["private_sndStamp"] == "double"
 

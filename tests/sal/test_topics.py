@@ -108,7 +108,7 @@ async def test_queue_is_bounded_and_warns(domain: Domain, caplog: pytest.LogCapt
         assert reader.dropped == 15
         assert (await reader.next(flush=False)).int0 == 15
         assert (await reader.aget()).int0 == 24
-        with pytest.raises(TimeoutError, match="no scalars sample within 0.2 s"):
+        with pytest.raises(TimeoutError, match=r"no scalars sample within 0\.2 s"):
             await reader.next(flush=True, timeout=0.2)
     await controller.close()
 

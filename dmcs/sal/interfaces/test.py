@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from dmcs.sal.field_types import Bool, Double, Float, Int, Long, String, fixed_array
+from typing import Annotated
+
+from pydantic import Field
+
+from dmcs.sal.field_types import AvroArray, Bool, Double, Float, Int, Long, String
 from dmcs.sal.interface import Interface
 from dmcs.sal.interfaces.generic import GENERIC_COMMANDS, GENERIC_EVENTS
 from dmcs.sal.sample import SalSample
 
 ARRAY_LENGTH = 5
+_N = ARRAY_LENGTH
+
+BoolArray = Annotated[list[bool], AvroArray("boolean", _N), Field(min_length=_N, max_length=_N)]
+IntArray = Annotated[list[int], AvroArray("int", _N), Field(min_length=_N, max_length=_N)]
+LongArray = Annotated[list[int], AvroArray("long", _N), Field(min_length=_N, max_length=_N)]
+FloatArray = Annotated[list[float], AvroArray("float", _N), Field(min_length=_N, max_length=_N)]
+DoubleArray = Annotated[list[float], AvroArray("double", _N), Field(min_length=_N, max_length=_N)]
 
 
 class Scalars(SalSample):
@@ -24,11 +35,11 @@ class Scalars(SalSample):
 class Arrays(SalSample):
     """One fixed-length array of each numeric type."""
 
-    boolean0: fixed_array("boolean", ARRAY_LENGTH)
-    int0: fixed_array("int", ARRAY_LENGTH)
-    long0: fixed_array("long", ARRAY_LENGTH)
-    float0: fixed_array("float", ARRAY_LENGTH)
-    double0: fixed_array("double", ARRAY_LENGTH)
+    boolean0: BoolArray = [False] * _N
+    int0: IntArray = [0] * _N
+    long0: LongArray = [0] * _N
+    float0: FloatArray = [0.0] * _N
+    double0: DoubleArray = [0.0] * _N
 
 
 class SetScalarsCommand(Scalars):

@@ -1,4 +1,4 @@
-"""Reading one topic: latest value, a bounded queue, waiting, callbacks, malformed-input counting."""
+"""Reading one topic: latest value, bounded queue, waiting, callbacks, malformed-input count."""
 
 from __future__ import annotations
 
@@ -126,7 +126,7 @@ class TopicReader:
                     f"unknown schema fingerprint {fingerprint.hex()} "
                     f"(expected {self.spec.fingerprint.hex()})"
                 )
-            data = decode_body(raw, self.spec.parsed_schema)  # type: ignore[arg-type]
+            data = decode_body(raw, self.spec.parsed_schema)
         except DecodeError as err:
             self.malformed += 1
             log.warning("%s: skipped malformed message at offset %d: %s",

@@ -80,7 +80,8 @@ class ReaderGroup:
         while unchecked:
             batch = await consumer.getmany(*unchecked, timeout_ms=2000, max_records=50000)
             if not batch:
-                log.warning("could not confirm end offsets of %s", sorted(t.topic for t in unchecked))
+                log.warning("could not confirm end offsets of %s",
+                            sorted(t.topic for t in unchecked))
                 break
             for tp, records in batch.items():
                 if records:

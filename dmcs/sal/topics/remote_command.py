@@ -61,6 +61,7 @@ class RemoteCommand:
         self.name = name
         self.spec = remote.interface.spec(TopicKind.COMMAND, name)
         self._writer = TopicWriter(remote.domain, self.spec, remote.index, remote.domain.identity)
+        self._aborts: set[asyncio.Future[None]] = set()
 
     async def start(
         self,
@@ -80,7 +81,9 @@ class RemoteCommand:
             await self._writer.write(seq_num=seq_num)
             return await self._follow_acks(seq_num, queue, timeout, wait_done, on_ack)
         except asyncio.CancelledError:
-            asyncio.ensure_future(self._send_abort(seq_num))
+            abort = asyncio.ensure_future(self._send_abort(seq_num))
+            self._aborts.add(abort)
+            abort.add_done_callback(self._aborts.discard)
             raise
         finally:
             remote.ack_router.unregister(seq_num)

@@ -1,4 +1,4 @@
-"""Writing one topic: validated user data, framework-filled private fields, no per-message awaits."""
+"""Writing one topic: validated user data, framework-filled private fields, no delivery waits."""
 
 from __future__ import annotations
 
