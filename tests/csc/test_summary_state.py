@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from dmcs.sal.ack import AckCode, AckError
 from dmcs.sal.domain import Domain
 from dmcs.sal.interfaces.test import TEST
 from dmcs.sal.remote import Remote
+from dmcs.state_machines.diagrams import state_machines_page
 from dmcs.state_machines.summary_state import (
     STATE_COMMANDS,
     TRANSITIONS,
@@ -134,3 +136,10 @@ async def test_fault_publishes_error_code(remote: Remote, csc: TestCsc) -> None:
     assert csc.summary_state == State.FAULT
     await remote.cmd("standby").start()
     assert csc.summary_state == State.STANDBY
+
+
+def test_state_diagram_doc_matches_the_code() -> None:
+    page = Path(__file__).parents[2] / "docs" / "state_machines.md"
+    assert page.read_text() == state_machines_page(), (
+        "docs/state_machines.md is stale: run python -m dmcs.state_machines.diagrams"
+    )
