@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from dmcs.csc.test_csc import TestCsc
 from dmcs.sal.broker import BrokerProcess, start_private_broker
 from dmcs.sal.config import SalConfig
 from dmcs.sal.domain import Domain
+from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.remote import Remote
 from dmcs.testing import unique_subname
 
 
@@ -44,3 +47,19 @@ def sal_env(
 async def domain(sal_config: SalConfig) -> AsyncIterator[Domain]:
     async with Domain(sal_config) as dom:
         yield dom
+
+
+@pytest.fixture
+async def csc(domain: Domain) -> AsyncIterator[TestCsc]:
+    """A Test CSC, index 1, in STANDBY."""
+    test_csc = TestCsc(domain, 1)
+    await test_csc.start()
+    yield test_csc
+    await test_csc.close()
+
+
+@pytest.fixture
+async def remote(domain: Domain, csc: TestCsc) -> AsyncIterator[Remote]:
+    """A Remote of that CSC reading everything."""
+    async with Remote(domain, TEST, 1) as rem:
+        yield rem
