@@ -20,7 +20,7 @@ from dmcs.payloads.association import associate
 from dmcs.payloads.calibration import provenance_table
 from dmcs.payloads.camera import CameraSimulator
 from dmcs.payloads.config import AlertProductionConfig, validate_config
-from dmcs.payloads.data_query import parse_data_query, visit_detector_item
+from dmcs.payloads.data_query import parse_data_query, select_detectors, visit_detector_item
 from dmcs.payloads.exposure import DataBundle, MaskBit, exposure_to_bundle
 from dmcs.payloads.focal_plane import PIXEL_SCALE_ARCSEC, FocalPlane
 from dmcs.payloads.prompt_processing import CcdProducts, PromptProcessor
@@ -52,13 +52,7 @@ class AlertProductionPipeline:
             raise ValueError(
                 f"alert-production needs visits: data query {data_query!r} has no visit=..."
             )
-        detectors = list(query.detectors) if query.detectors is not None else self.config.detectors
-        for detector in detectors:
-            if detector not in self.config.detectors:
-                raise ValueError(
-                    f"detector {detector!r} in data query {data_query!r} is not configured "
-                    f"(configured: {', '.join(self.config.detectors)})"
-                )
+        detectors = select_detectors(query, self.config.detectors, data_query)
         ordered = sorted(detectors, key=lambda name: self.focal_plane.detector(name).index)
         return [
             visit_detector_item(visit, detector) for visit in query.visits for detector in ordered

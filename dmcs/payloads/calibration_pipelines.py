@@ -17,7 +17,7 @@ import numpy as np
 from dmcs.payloads.calibration import master_bias, master_dark, master_flat, provenance_table
 from dmcs.payloads.camera import CameraSimulator, RawExposure
 from dmcs.payloads.config import CalibrationConfig, validate_config
-from dmcs.payloads.data_query import detector_item, parse_data_query
+from dmcs.payloads.data_query import detector_item, parse_data_query, select_detectors
 from dmcs.payloads.exposure import Exposure, bundle_to_exposure, exposure_to_bundle
 from dmcs.payloads.repository import OutputRepository
 from dmcs.payloads.storage import find_dataset, read_bundle, write_bundle
@@ -51,14 +51,7 @@ class CalibrationPipeline(ABC):
             raise ValueError(
                 f"{self.name} works per detector; data query {data_query!r} must not name visits"
             )
-        detectors = list(query.detectors) if query.detectors is not None else self.config.detectors
-        for detector in detectors:
-            if detector not in self.config.detectors:
-                raise ValueError(
-                    f"detector {detector!r} in data query {data_query!r} "
-                    "is not among the configured "
-                    f"detectors {self.config.detectors}"
-                )
+        detectors = select_detectors(query, self.config.detectors, data_query)
         return [detector_item(d) for d in detectors]
 
     def setup(self) -> None:

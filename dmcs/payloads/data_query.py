@@ -65,3 +65,15 @@ def visit_detector_item(visit: int, detector: str) -> str:
 
 def detector_item(detector: str) -> str:
     return f"detector={detector}"
+
+
+def select_detectors(query: DataQuery, configured: list[str], text: str) -> list[str]:
+    """The detectors a query names (all configured ones if it names none), each checked."""
+    detectors = list(query.detectors) if query.detectors is not None else list(configured)
+    for detector in detectors:
+        if detector not in configured:
+            raise ValueError(
+                f"detector {detector!r} in data query {text!r} is not configured "
+                f"(configured: {', '.join(configured)})"
+            )
+    return detectors
