@@ -63,7 +63,8 @@ async def _status(timeout: float, config: SalConfig) -> None:
     if not seen:
         console.print(f"no components seen on {where}")
         return
-    table = Table(title=f"components on {where}")
+    console.print(f"components on {where}")
+    table = Table()
     for column in ("component", "state", "heartbeat", "version"):
         table.add_column(column)
     now = current_tai()
