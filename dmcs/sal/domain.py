@@ -99,12 +99,16 @@ class Domain:
         return next(self._seq)
 
     def new_consumer(self, fetch_max_wait_ms: int) -> AIOKafkaConsumer:
-        """A consumer that is assigned partitions directly (no group join)."""
+        """A consumer that is assigned partitions directly (no group join).
+
+        `fetch_max_wait_ms` is the caller's choice for the embedded broker; the configured
+        override, if any, wins.
+        """
         return AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap_servers,
             group_id=None,
             enable_auto_commit=False,
-            fetch_max_wait_ms=fetch_max_wait_ms,
+            fetch_max_wait_ms=self.config.fetch_max_wait_ms or fetch_max_wait_ms,
             **self.config.security,
         )
 
