@@ -1,1 +1,0 @@
-"""dmcs.dashboards."""
