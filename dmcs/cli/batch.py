@@ -26,6 +26,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from dmcs.cli.errors import CliError, ExitCode, fail, one_line_errors
 from dmcs.mpi.job_store import STORE_ENV, JobRecord, JobStatus, UnknownJobError
 from dmcs.mpi.jobs import JobManager, JobRequestError
 from dmcs.mpi.launch_command import Launcher, LaunchSettings
@@ -34,7 +35,6 @@ from dmcs.mpi.registry import UnknownPipelineError, known_pipelines
 
 app = typer.Typer(no_args_is_help=True, help="Submit and follow MPI batch jobs.")
 console = Console()
-error_console = Console(stderr=True, soft_wrap=True)
 
 StoreOption = Annotated[
     Path | None,
@@ -295,12 +295,12 @@ def _parse_config(entries: list[str]) -> dict[str, Any]:
 @contextmanager
 def _one_line_errors() -> Iterator[None]:
     """Turn the errors an operator can cause into one line and exit code 2, no traceback."""
-    try:
-        yield
-    except (UnknownPipelineError, UnknownJobError, JobRequestError, ValueError) as error:
-        _fail(str(error))
+    with one_line_errors():
+        try:
+            yield
+        except (UnknownPipelineError, UnknownJobError, JobRequestError, ValueError) as error:
+            raise CliError(str(error), ExitCode.USAGE) from None
 
 
 def _fail(message: str) -> NoReturn:
-    error_console.print(f"[red]error:[/] {message}", highlight=False)
-    raise typer.Exit(2)
+    fail(message, ExitCode.USAGE)
