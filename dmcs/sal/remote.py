@@ -94,6 +94,10 @@ class Remote:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    def expect_acks(self) -> None:
+        """A command is waiting: read acks with the short broker wait."""
+        self._ack_group.expect_traffic()
+
     def heartbeat_silence(self, since: float) -> str | None:
         """Why the CSC looks dead (no heartbeat for too long), or None if it looks alive.
 

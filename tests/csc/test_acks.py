@@ -140,3 +140,12 @@ async def test_bad_field_is_refused_before_sending(remote: Remote, csc: TestCsc)
     with pytest.raises(ValueError, match=r"no field.*nonsense"):
         await remote.cmd("setScalars").start(nonsense=1)
     assert csc.controller.dispatcher.commands_received == 0
+
+
+async def test_command_after_idle_spell_is_still_prompt(remote: Remote) -> None:
+    """Readers relax their polling when idle; the next command must not notice much."""
+    await walk_to_enabled(remote)
+    await asyncio.sleep(1.5)
+    t0 = time.monotonic()
+    await remote.cmd("setScalars").start(int0=1)
+    assert time.monotonic() - t0 < 0.5

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 
 FAST_FETCH_WAIT_MS = 2
 DEFAULT_FETCH_WAIT_MS = 5
+IDLE_FETCH_WAIT_MS = 50
+ACTIVE_SECONDS = 0.5
 
 
 class ReaderGroup:
@@ -28,6 +31,11 @@ class ReaderGroup:
 
     Readers with ``history`` (events) first receive the latest sample per index that is
     already on the broker; the others receive only what is written after start.
+
+    The embedded broker never answers a waiting fetch early, so each fetch costs its full wait
+    in latency, and short waits cost CPU. The group therefore polls with `fetch_max_wait_ms`
+    while traffic flows (and after `expect_traffic`), and relaxes to IDLE_FETCH_WAIT_MS when
+    nothing arrived for ACTIVE_SECONDS. A configured wait (real Kafka) is used as is.
     """
 
     def __init__(
@@ -42,6 +50,9 @@ class ReaderGroup:
             self._by_topic[reader.spec.kafka_topic(domain.subname)].append(reader)
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
+        self._adaptive = domain.config.fetch_max_wait_ms is None
+        self._active_until = 0.0
+        self._active = True
 
     async def start(self) -> None:
         await self.domain.ensure_topics([r.spec for r in self.readers])
@@ -113,14 +124,39 @@ class ReaderGroup:
         for record in sorted(latest.values(), key=lambda r: (r.topic, r.offset)):
             self._dispatch(record)
 
+    def expect_traffic(self) -> None:
+        """Poll fast from now on for a while (e.g. acks are due: a command was just sent)."""
+        self._active_until = time.monotonic() + ACTIVE_SECONDS
+        if not self._active:
+            self._set_fetch_wait(self.fetch_max_wait_ms)
+            self._active = True
+
+    def _relax_if_idle(self) -> None:
+        if self._active and time.monotonic() > self._active_until:
+            self._set_fetch_wait(IDLE_FETCH_WAIT_MS)
+            self._active = False
+
+    def _set_fetch_wait(self, wait_ms: int) -> None:
+        """Change the wait of the next fetch (aiokafka reads it for every request)."""
+        fetcher = getattr(self._consumer, "_fetcher", None)
+        if self._adaptive and fetcher is not None and hasattr(fetcher, "_fetch_max_wait_ms"):
+            fetcher._fetch_max_wait_ms = wait_ms
+
     async def _run(self, consumer: AIOKafkaConsumer) -> None:
+        self.expect_traffic()
         while True:
             try:
-                batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
+                batch = await consumer.getmany(
+                    timeout_ms=int(ACTIVE_SECONDS * 1000), max_records=5000
+                )
             except KafkaError as err:
                 log.warning("reading %s failed, retrying: %s", list(self._by_topic), err)
                 await asyncio.sleep(0.5)
                 continue
+            if batch:
+                self.expect_traffic()
+            else:
+                self._relax_if_idle()
             for records in batch.values():
                 for record in records:
                     self._dispatch(record)

@@ -77,6 +77,7 @@ class RemoteCommand:
         self._writer.replace(**fields)
         seq_num = remote.domain.next_seq_num()
         queue = remote.ack_router.register(seq_num)
+        remote.expect_acks()
         try:
             await self._writer.write(seq_num=seq_num)
             return await self._follow_acks(seq_num, queue, timeout, wait_done, on_ack)
@@ -111,6 +112,7 @@ class RemoteCommand:
             try:
                 ack = await asyncio.wait_for(queue.get(), min(LIVENESS_POLL, deadline - now))
             except TimeoutError:
+                self.remote.expect_acks()
                 continue
             last = ack
             code = AckCode(ack.ack)
