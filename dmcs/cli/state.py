@@ -49,8 +49,11 @@ def state(
     broker: BrokerOption = None,
     subname: SubnameOption = None,
 ) -> None:
-    """Send start/enable/disable/standby/exitControl as needed to reach TARGET, printing each
-    step; stops with the component's reason if one fails."""
+    """Walk a CSC to TARGET, printing each state command sent.
+
+    Sends start/enable/disable/standby/exitControl as needed; stops with the component's
+    reason if one fails.
+    """
     with one_line_errors():
         ref = ComponentRef.parse(component, to_command=True)
         config = sal_config(broker, subname)

@@ -48,8 +48,10 @@ def watch(
     broker: BrokerOption = None,
     subname: SubnameOption = None,
 ) -> None:
-    """Print each sample as it arrives: time, topic, index, fields. Events start with the
-    latest value already published."""
+    """Print each sample as it arrives: time, topic, index, fields.
+
+    Events start with the latest value already published.
+    """
     with one_line_errors():
         ref = ComponentRef.parse(component, to_command=False)
         wanted = _topics(ref, topics or [], heartbeat)
