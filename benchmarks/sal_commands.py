@@ -1,15 +1,20 @@
 """Sequential commands to a TestCsc vs. a bare aiokafka two-hop round trip, same run.
 
-Ours: Remote → command topic → TestCsc (setScalars: writes an event and telemetry) → ackcmd →
-Remote. Raw: produce → consume → produce → consume of a message of the same size, with the
-same consumer settings, no encoding and no framework.
+Ours: Remote → command topic → TestCsc in its own process (`dmcs run`; setScalars writes an
+event and telemetry) → ackcmd → Remote. Raw: produce → consume → produce → consume of a message
+of the same size, the echo also in its own process, with the same consumer fetch waits, no
+encoding and no framework.
 """
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
+import subprocess
 import sys
 import time
+from multiprocessing import Queue
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -18,25 +23,33 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import log_dir, median, parse_args, percentile, report
 
-from dmcs.csc.test_csc import TestCsc
 from dmcs.sal.broker import start_private_broker
 from dmcs.sal.config import SalConfig
 from dmcs.sal.domain import Domain
 from dmcs.sal.interfaces.test import TEST
 from dmcs.sal.remote import Remote
-from dmcs.sal.topics.reader_group import DEFAULT_FETCH_WAIT_MS, FAST_FETCH_WAIT_MS
+from dmcs.sal.topics.reader_group import FAST_FETCH_WAIT_MS
+from dmcs.testing import wait_for_sample
+
+SUBNAME = "benchcmd"
+WARM_UP = 20
 
 
-async def ours(servers: str, count: int) -> tuple[list[float], float, int]:
-    async with Domain(SalConfig(bootstrap_servers=servers, subname="benchcmd")) as domain:
-        csc = TestCsc(domain, 1)
-        await csc.start()
+def start_csc(servers: str) -> subprocess.Popen[bytes]:
+    """A Test CSC in its own process, as operators run it."""
+    env = {**os.environ, "LSST_KAFKA_BROKER_ADDR": servers, "LSST_TOPIC_SUBNAME": SUBNAME}
+    dmcs = Path(sys.executable).parent / "dmcs"
+    return subprocess.Popen([str(dmcs), "run", "Test", "--index", "1", "--state", "enabled"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def ours(servers: str, count: int) -> tuple[list[float], float]:
+    async with Domain(SalConfig(bootstrap_servers=servers, subname=SUBNAME)) as domain:
         remote = Remote(domain, TEST, 1, include=["summaryState"])
         await remote.start()
-        await remote.cmd("start").start()
-        await remote.cmd("enable").start()
+        await wait_for_sample(remote.evt("summaryState"), timeout=60, summaryState=2)
         command = remote.cmd("setScalars")
-        for i in range(20):
+        for i in range(WARM_UP):
             await command.start(int0=i, string0="warm-up")
         times = []
         begin = time.perf_counter()
@@ -45,60 +58,80 @@ async def ours(servers: str, count: int) -> tuple[list[float], float, int]:
             await command.start(int0=i, double0=i * 0.5, string0="benchmark")
             times.append(time.perf_counter() - t0)
         elapsed = time.perf_counter() - begin
-        size = len(command._writer.spec.header) + 60
         await remote.close()
-        await csc.close()
-        return times, count / elapsed, size
+        return times, count / elapsed
+
+
+async def _consumer(servers: str, topic: str, wait_ms: int) -> AIOKafkaConsumer:
+    consumer = AIOKafkaConsumer(bootstrap_servers=servers, group_id=None,
+                                enable_auto_commit=False, fetch_max_wait_ms=wait_ms)
+    await consumer.start()
+    tp = TopicPartition(topic, 0)
+    consumer.assign([tp])
+    await consumer.seek_to_end(tp)
+    return consumer
+
+
+def raw_echo(servers: str, ready: Queue) -> None:  # type: ignore[type-arg]
+    """The raw baseline's far end: every request is produced back as a reply."""
+
+    async def run() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=servers, linger_ms=0, acks=1,
+                                    enable_idempotence=False)
+        await producer.start()
+        requests = await _consumer(servers, "raw.request", FAST_FETCH_WAIT_MS)
+        ready.put(True)
+        async for message in requests:
+            await producer.send("raw.reply", message.value, partition=0)
+
+    asyncio.run(run())
 
 
 async def raw(servers: str, count: int, size: int) -> list[float]:
-    """Bare aiokafka: request topic → echo → reply topic, one partition each."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
-    await admin.start()
-    await admin.create_topics([NewTopic("raw.request", 1, 1), NewTopic("raw.reply", 1, 1)])
-    await admin.close()
     producer = AIOKafkaProducer(bootstrap_servers=servers, linger_ms=0, acks=1,
                                 enable_idempotence=False)
     await producer.start()
-    consumers = []
-    for topic, wait_ms in (("raw.request", DEFAULT_FETCH_WAIT_MS),
-                           ("raw.reply", FAST_FETCH_WAIT_MS)):
-        consumer = AIOKafkaConsumer(bootstrap_servers=servers, group_id=None,
-                                    enable_auto_commit=False, fetch_max_wait_ms=wait_ms)
-        await consumer.start()
-        tp = TopicPartition(topic, 0)
-        consumer.assign([tp])
-        await consumer.seek_to_end(tp)
-        consumers.append(consumer)
-    request_reader, reply_reader = consumers
-
-    async def echo() -> None:
-        while True:
-            message = await request_reader.getone()
-            await producer.send("raw.reply", message.value)
-
-    echo_task = asyncio.create_task(echo())
+    replies = await _consumer(servers, "raw.reply", FAST_FETCH_WAIT_MS)
     payload = b"x" * size
     times = []
-    for i in range(count + 20):
+    for i in range(count + WARM_UP):
         t0 = time.perf_counter()
-        await producer.send("raw.request", payload)
-        await reply_reader.getone()
-        if i >= 20:
+        await producer.send("raw.request", payload, partition=0)
+        await replies.getone()
+        if i >= WARM_UP:
             times.append(time.perf_counter() - t0)
-    echo_task.cancel()
-    for consumer in consumers:
-        await consumer.stop()
+    await replies.stop()
     await producer.stop()
     return times
 
 
+async def create_raw_topics(servers: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
+    await admin.start()
+    await admin.create_topics([NewTopic("raw.request", 1, 1), NewTopic("raw.reply", 1, 1)])
+    await admin.close()
+
+
 def main() -> None:
     args = parse_args(__doc__ or "", count=(int, 1000, "commands to time"))
+    spawn = multiprocessing.get_context("spawn")
     with start_private_broker(log_dir()) as broker:
-        times, per_s, size = asyncio.run(ours(broker.bootstrap_servers, args.count))
-        raw_times = asyncio.run(raw(broker.bootstrap_servers, args.count, size))
-    figures = {
+        servers = broker.bootstrap_servers
+        csc = start_csc(servers)
+        try:
+            times, per_s = asyncio.run(ours(servers, args.count))
+        finally:
+            csc.terminate()
+            csc.wait(10)
+        asyncio.run(create_raw_topics(servers))
+        ready: Queue = spawn.Queue()  # type: ignore[type-arg]
+        echo = spawn.Process(target=raw_echo, args=(servers, ready), daemon=True)
+        echo.start()
+        ready.get(timeout=60)
+        size = len(TEST.spec(TEST.ack_spec.kind, "ackcmd").header) + 60
+        raw_times = asyncio.run(raw(servers, args.count, size))
+        echo.terminate()
+    report({
         "ours_median_ms": median(times) * 1e3,
         "ours_p99_ms": percentile(times, 0.99) * 1e3,
         "ours_per_s": per_s,
@@ -106,8 +139,7 @@ def main() -> None:
         "raw_p99_ms": percentile(raw_times, 0.99) * 1e3,
         "ratio_median": median(times) / median(raw_times),
         "commands": args.count,
-    }
-    report(figures, args.json)
+    }, args.json)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from dmcs.sal.sample import SalSample
 from dmcs.sal.tai import current_tai
 from dmcs.sal.topics.controller_command import CommandDispatcher, Handler
 from dmcs.sal.topics.reader import TopicReader
-from dmcs.sal.topics.reader_group import DEFAULT_FETCH_WAIT_MS, ReaderGroup
+from dmcs.sal.topics.reader_group import FAST_FETCH_WAIT_MS, ReaderGroup
 from dmcs.sal.topics.writer import TopicWriter
 
 HEARTBEAT_ALIVE_SECONDS = 3.0
@@ -54,7 +54,7 @@ class Controller:
                         callback=functools.partial(self.dispatcher.on_command, s.name))
             for s in interface.specs(TopicKind.COMMAND)
         ]
-        self._group = ReaderGroup(domain, self._command_readers, DEFAULT_FETCH_WAIT_MS)
+        self._group = ReaderGroup(domain, self._command_readers, FAST_FETCH_WAIT_MS)
 
     def evt(self, name: str) -> TopicWriter:
         return self._writer(self._events, TopicKind.EVENT, name)
