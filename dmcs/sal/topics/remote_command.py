@@ -142,11 +142,11 @@ class RemoteCommand:
 
     async def _send_abort(self, seq_num: int) -> None:
         try:
-            await self.remote.cmd("abort")._writer_send(seqNum=seq_num)
+            await self.remote.cmd("abort").send_no_wait(seqNum=seq_num)
         except Exception as err:
             log.warning("could not ask %s to abort %s: %s", self.remote.name, self.name, err)
 
-    async def _writer_send(self, **fields: Any) -> None:
+    async def send_no_wait(self, **fields: Any) -> None:
         """Send without following acks (used for abort requests)."""
         self._writer.replace(**fields)
         await self._writer.write(seq_num=self.remote.domain.next_seq_num())
