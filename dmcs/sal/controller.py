@@ -9,6 +9,7 @@ from typing import Any
 from dmcs.sal.ack import AckCode
 from dmcs.sal.domain import Domain
 from dmcs.sal.interface import Interface, TopicKind
+from dmcs.sal.interfaces.generic import GENERIC_COMMANDS
 from dmcs.sal.sample import SalSample
 from dmcs.sal.tai import current_tai
 from dmcs.sal.topics.controller_command import CommandDispatcher, Handler
@@ -54,7 +55,10 @@ class Controller:
                         callback=functools.partial(self.dispatcher.on_command, s.name))
             for s in interface.specs(TopicKind.COMMAND)
         ]
-        self._group = ReaderGroup(domain, self._command_readers, FAST_FETCH_WAIT_MS)
+        generic = [r for r in self._command_readers if r.spec.name in GENERIC_COMMANDS]
+        service = [r for r in self._command_readers if r.spec.name not in GENERIC_COMMANDS]
+        self._groups = [ReaderGroup(domain, readers, FAST_FETCH_WAIT_MS)
+                        for readers in (generic, service) if readers]
 
     def evt(self, name: str) -> TopicWriter:
         return self._writer(self._events, TopicKind.EVENT, name)
@@ -92,11 +96,13 @@ class Controller:
     async def start(self) -> None:
         await self.domain.ensure_topics(self.interface.specs())
         await self._refuse_if_running()
-        await self._group.start()
+        for group in self._groups:
+            await group.start()
 
     async def close(self) -> None:
         """Stop reading commands, cancel those still running, flush what was written."""
-        await self._group.stop()
+        for group in self._groups:
+            await group.stop()
         running = [task for _, task in self.dispatcher.running.values()]
         for task in running:
             task.cancel()
