@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import platform
-import traceback as tb
 from typing import Any, ClassVar
 
 import aiokafka
@@ -191,9 +190,6 @@ class BaseCsc:
                 self.log.error("FAULT %d: %s", code, report)
                 await self.handle_summary_state()
                 await self._write_summary_state()
-
-    async def fault_from_exception(self, code: int, err: BaseException) -> None:
-        await self.fault(code, f"{type(err).__name__}: {err}", "".join(tb.format_exception(err)))
 
     # --- generic commands -----------------------------------------------------------------
 

@@ -111,7 +111,3 @@ class Interface:
     def command_id(self, name: str) -> int:
         """The `cmdtype` number of a command, stable for a given interface."""
         return sorted(self.commands).index(name)
-
-    def command_name(self, cmdtype: int) -> str:
-        names = sorted(self.commands)
-        return names[cmdtype] if 0 <= cmdtype < len(names) else f"cmdtype {cmdtype}"

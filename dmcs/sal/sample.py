@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from pydantic import BaseModel, ConfigDict
 
 from dmcs.sal.field_types import Double, Int, Long, String
@@ -28,8 +26,6 @@ class SalSample(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=False)
-
-    description: ClassVar[str] = ""
 
     salIndex: Long = 0
     private_sndStamp: Double = 0.0

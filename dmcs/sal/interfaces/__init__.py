@@ -8,11 +8,6 @@ from dmcs.sal.interfaces.test import TEST
 INTERFACES: dict[str, Interface] = {TEST.name: TEST}
 
 
-def register_interface(interface: Interface) -> None:
-    """Make a component known to the CLI and the tools (services register on import)."""
-    INTERFACES[interface.name] = interface
-
-
 def get_interface(name: str) -> Interface:
     """The interface of `name`, or a ValueError listing the known components."""
     try:

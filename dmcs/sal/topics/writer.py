@@ -51,10 +51,6 @@ class TopicWriter:
         """The current data, as the next write will send it (private fields aside)."""
         return self._model.model_construct(**self._record)
 
-    @property
-    def has_data(self) -> bool:
-        return self._has_data
-
     def set(self, **fields: Any) -> bool:
         """Validate and keep `fields`; return True if any value changed."""
         if not fields:
