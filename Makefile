@@ -1,7 +1,7 @@
 # The two commands of the README: `make night` (the main job) and `make test`.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := fitsverify
+APT_PACKAGES := fitsverify influxdb prometheus
 PYTEST_ARGS ?=
 
 .PHONY: night test setup system-deps lint bench clean
@@ -20,7 +20,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# Debian packages the tests use as real, independent components (fitsverify checks our FITS).
+# Debian packages the tests use as real, independent components: fitsverify checks our FITS,
+# InfluxDB is the EFD, Prometheus scrapes the CSCs (fixtures start them on free loopback ports).
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
