@@ -1,0 +1,1 @@
+"""The DM services, one subpackage each."""
