@@ -1,0 +1,298 @@
+"""The simulated DAQ store: raw CCD pixels of recent images, on disk, shared between processes.
+
+The camera's DAQ holds each image until it is archived; so does this one. Layout under
+``root``::
+
+    index.sqlite                 images and CCDs (WAL; any process may read, the archiver marks)
+    <imageName>/<R22_S11>.npy    one CCD: int32 array (16 amplifiers, rows, columns+overscan)
+
+Writers (the camera simulator): ``begin_image`` (may evict the oldest archived image; raises
+``DaqFullError`` when every held image still waits for the archiver), ``put_ccd`` per CCD
+(atomic: temp file + rename, md5 recorded), ``complete_image`` at end of readout.
+
+Readers (archiver, prompt processing)::
+
+    store = DaqStore(Path(root))
+    image = store.image("MC_O_20261130_000012")     # DaqImage: visit, snap, groupId, type ...
+    raw = store.read_raw(image.name, "R22_S11")      # payloads RawExposure (amps, metadata, wcs)
+    store.images(group_id="20261130_science_0003")   # the snaps of one visit, complete only
+    store.pending()                                  # (image, detector) not yet archived
+    store.mark(image.name, "R22_S11", CcdState.ARCHIVED)
+
+``read_raw`` checks the md5 recorded at write time: a damaged file raises ``DaqCorruptError``
+naming it, and nothing else is affected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import hashlib
+import io
+import json
+import os
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.io import fits
+from astropy.wcs import WCS
+
+from dmcs.payloads.camera import RawExposure
+
+INDEX_FILE = "index.sqlite"
+BUSY_TIMEOUT_MS = 30_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS images (
+    name TEXT PRIMARY KEY,
+    number INTEGER NOT NULL,
+    dayobs TEXT NOT NULL,
+    instrument TEXT NOT NULL,
+    image_type TEXT NOT NULL,
+    group_id TEXT NOT NULL,
+    visit INTEGER NOT NULL,
+    snap INTEGER NOT NULL,
+    exposure_time REAL NOT NULL,
+    date_obs REAL NOT NULL,
+    date_end REAL NOT NULL DEFAULT 0,
+    detectors TEXT NOT NULL,
+    key_values TEXT NOT NULL,
+    complete INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS images_group ON images (group_id);
+CREATE TABLE IF NOT EXISTS ccds (
+    image TEXT NOT NULL REFERENCES images (name),
+    detector TEXT NOT NULL,
+    md5 TEXT NOT NULL,
+    nbytes INTEGER NOT NULL,
+    metadata TEXT NOT NULL,
+    wcs TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'new',
+    PRIMARY KEY (image, detector)
+);
+"""
+
+
+class DaqFullError(RuntimeError):
+    """No room for a new image: every image held still waits for the archiver."""
+
+
+class DaqCorruptError(RuntimeError):
+    """A CCD file is missing or does not match the md5 recorded when it was written."""
+
+
+class CcdState(enum.StrEnum):
+    """Where a CCD is in archiving: waiting, archived, or given up on (damaged)."""
+
+    NEW = "new"
+    ARCHIVED = "archived"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class DaqImage:
+    """One image as the camera took it; ``date_obs``/``date_end`` are TAI unix seconds."""
+
+    name: str
+    number: int
+    dayobs: str
+    instrument: str
+    image_type: str
+    group_id: str
+    visit: int
+    snap: int
+    exposure_time: float
+    date_obs: float
+    detectors: tuple[str, ...]
+    key_values: dict[str, str] = field(default_factory=dict)
+    date_end: float = 0.0
+    complete: bool = False
+
+
+@dataclass(frozen=True)
+class DaqStatus:
+    images_held: int
+    images_unarchived: int
+    bytes_held: int
+
+
+class DaqStore:
+    """Files per CCD plus an SQLite index under ``root``; at most ``capacity`` images held."""
+
+    def __init__(self, root: Path, capacity: int = 1000) -> None:
+        self.root = Path(root)
+        self.capacity = capacity
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self._db() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+
+    @contextlib.contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        """A short-lived connection (one per call: safe from any thread or process)."""
+        db = sqlite3.connect(self.root / INDEX_FILE, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    def ccd_path(self, image_name: str, detector: str) -> Path:
+        return self.root / image_name / f"{detector}.npy"
+
+    # --- writing (camera) -------------------------------------------------------------------
+
+    def begin_image(self, image: DaqImage) -> None:
+        """Register an image about to be read out, evicting the oldest archived ones if full."""
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            held = db.execute("SELECT count(*) FROM images").fetchone()[0]
+            evicted = []
+            for (name,) in db.execute(
+                "SELECT name FROM images WHERE complete = 1 AND NOT EXISTS ("
+                " SELECT 1 FROM ccds WHERE image = name AND state = 'new')"
+                " ORDER BY date_obs, number LIMIT ?", (max(0, held - self.capacity + 1),),
+            ).fetchall():
+                evicted.append(name)
+            if held - len(evicted) >= self.capacity:
+                raise DaqFullError(
+                    f"DAQ store full: {held} images held (capacity {self.capacity}), "
+                    "none of the oldest archived yet"
+                )
+            for name in evicted:
+                db.execute("DELETE FROM ccds WHERE image = ?", (name,))
+                db.execute("DELETE FROM images WHERE name = ?", (name,))
+            db.execute(
+                "INSERT INTO images (name, number, dayobs, instrument, image_type, group_id,"
+                " visit, snap, exposure_time, date_obs, detectors, key_values)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (image.name, image.number, image.dayobs, image.instrument, image.image_type,
+                 image.group_id, image.visit, image.snap, image.exposure_time, image.date_obs,
+                 ",".join(image.detectors), json.dumps(image.key_values)),
+            )
+        for name in evicted:
+            shutil.rmtree(self.root / name, ignore_errors=True)
+
+    def put_ccd(self, image_name: str, detector: str, raw: RawExposure) -> None:
+        """Store one CCD's amplifiers (atomically) with its metadata and WCS."""
+        buffer = io.BytesIO()
+        np.save(buffer, np.stack(raw.amps).astype(np.int32, copy=False))
+        data = buffer.getbuffer()
+        path = self.ccd_path(image_name, detector)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("wb") as stream:
+            stream.write(data)
+        os.replace(tmp, path)
+        wcs = raw.wcs.to_header_string() if raw.wcs is not None else ""
+        with self._db() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO ccds (image, detector, md5, nbytes, metadata, wcs)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (image_name, detector, hashlib.md5(data).hexdigest(), len(data),
+                 json.dumps(raw.metadata), wcs),
+            )
+
+    def complete_image(self, image_name: str, date_end: float) -> None:
+        """End of readout: the image is whole and may be archived."""
+        with self._db() as db:
+            db.execute("UPDATE images SET complete = 1, date_end = ? WHERE name = ?",
+                       (date_end, image_name))
+
+    # --- reading (archiver, prompt processing) ---------------------------------------------------
+
+    def image(self, name: str) -> DaqImage:
+        with self._db() as db:
+            row = db.execute("SELECT * FROM images WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise KeyError(f"image {name!r} is not in the DAQ store at {self.root}")
+        return _image_from_row(row)
+
+    def images(self, group_id: str | None = None, complete_only: bool = True) -> list[DaqImage]:
+        """Images held, oldest first; optionally those of one group (the snaps of a visit)."""
+        query = "SELECT * FROM images WHERE (? IS NULL OR group_id = ?)"
+        if complete_only:
+            query += " AND complete = 1"
+        with self._db() as db:
+            rows = db.execute(query + " ORDER BY date_obs, number", (group_id, group_id))
+            return [_image_from_row(r) for r in rows.fetchall()]
+
+    def read_raw(self, image_name: str, detector: str) -> RawExposure:
+        """One CCD as the simulator made it; DaqCorruptError if missing or damaged."""
+        with self._db() as db:
+            row = db.execute(
+                "SELECT md5, metadata, wcs FROM ccds WHERE image = ? AND detector = ?",
+                (image_name, detector),
+            ).fetchone()
+        path = self.ccd_path(image_name, detector)
+        if row is None:
+            raise DaqCorruptError(f"{image_name} {detector}: not in the DAQ store index")
+        md5, metadata, wcs_text = row
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise DaqCorruptError(f"{path}: cannot read ({err.strerror})") from None
+        if hashlib.md5(data).hexdigest() != md5:
+            raise DaqCorruptError(f"{path}: md5 mismatch (file damaged since readout)")
+        amps = np.load(io.BytesIO(data))
+        wcs = WCS(fits.Header.fromstring(wcs_text)) if wcs_text else None
+        return RawExposure(list(amps), json.loads(metadata), wcs)
+
+    def ccd_md5(self, image_name: str, detector: str) -> str:
+        """The md5 of a CCD file recorded at readout (provenance)."""
+        with self._db() as db:
+            row = db.execute("SELECT md5 FROM ccds WHERE image = ? AND detector = ?",
+                             (image_name, detector)).fetchone()
+        if row is None:
+            raise KeyError(f"{image_name} {detector} is not in the DAQ store")
+        return str(row[0])
+
+    def pending(self) -> list[tuple[DaqImage, str]]:
+        """CCDs of complete images not yet archived (nor given up on), oldest first."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT images.*, ccds.detector FROM ccds JOIN images ON images.name = ccds.image"
+                " WHERE images.complete = 1 AND ccds.state = 'new'"
+                " ORDER BY images.date_obs, images.number, ccds.detector"
+            ).fetchall()
+        return [(_image_from_row(r[:-1]), r[-1]) for r in rows]
+
+    def mark(self, image_name: str, detector: str, state: CcdState) -> None:
+        """Record the archiver's outcome for one CCD (ARCHIVED or FAILED frees it for eviction)."""
+        with self._db() as db:
+            db.execute("UPDATE ccds SET state = ? WHERE image = ? AND detector = ?",
+                       (str(state), image_name, detector))
+
+    def ccd_state(self, image_name: str, detector: str) -> CcdState:
+        with self._db() as db:
+            row = db.execute("SELECT state FROM ccds WHERE image = ? AND detector = ?",
+                             (image_name, detector)).fetchone()
+        if row is None:
+            raise KeyError(f"{image_name} {detector} is not in the DAQ store")
+        return CcdState(row[0])
+
+    def status(self) -> DaqStatus:
+        with self._db() as db:
+            held, nbytes = db.execute(
+                "SELECT (SELECT count(*) FROM images), coalesce(sum(nbytes), 0) FROM ccds"
+            ).fetchone()
+            unarchived = db.execute(
+                "SELECT count(DISTINCT image) FROM ccds WHERE state = 'new'"
+            ).fetchone()[0]
+        return DaqStatus(int(held), int(unarchived), int(nbytes))
+
+
+def _image_from_row(row: tuple[Any, ...]) -> DaqImage:
+    (name, number, dayobs, instrument, image_type, group_id, visit, snap, exposure_time,
+     date_obs, date_end, detectors, key_values, complete) = row
+    return DaqImage(
+        name=name, number=number, dayobs=dayobs, instrument=instrument, image_type=image_type,
+        group_id=group_id, visit=visit, snap=snap, exposure_time=exposure_time,
+        date_obs=date_obs, detectors=tuple(detectors.split(",")),
+        key_values=json.loads(key_values), date_end=date_end, complete=bool(complete),
+    )
