@@ -1,0 +1,1 @@
+"""OCS scripts: BaseScript and the standard scripts (the night is one)."""
