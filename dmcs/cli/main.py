@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dmcs.cli import batch, broker, command, demo, run, script, state, status, watch
+from dmcs.cli import batch, broker, command, demo, efd, run, script, state, status, watch
 
 app = typer.Typer(
     name="dmcs",
@@ -20,4 +20,5 @@ app.command(name="watch")(watch.watch)
 app.command(name="status")(status.status)
 app.command(name="demo")(demo.demo)
 app.add_typer(batch.app, name="batch", help="Submit and follow MPI batch jobs.")
+app.add_typer(efd.app, name="efd", help="Query the EFD (InfluxDB) of the observatory.")
 app.add_typer(script.app, name="script", help="Run OCS scripts.")

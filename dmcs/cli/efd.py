@@ -1,0 +1,108 @@
+"""`dmcs efd`: list topics and fields of the EFD and query its time series.
+
+A thin adapter over `dmcs.telemetry.efd_client.EfdClient`; a bad topic, field or time range
+is one line naming it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Annotated, Any, TypeVar
+
+import pandas as pd
+import typer
+
+from dmcs.cli.errors import CliError, ExitCode, one_line_errors
+from dmcs.telemetry.efd_client import DB_URL_ENV, EfdClient, EfdError
+from dmcs.telemetry.influx_http import InfluxError
+
+app = typer.Typer(no_args_is_help=True, help="Query the EFD (InfluxDB) of the observatory.")
+T = TypeVar("T")
+
+EfdOption = Annotated[
+    str | None,
+    typer.Option("--efd", metavar="URL", envvar=DB_URL_ENV, show_default=False,
+                 help=f"InfluxDB URL of the EFD, e.g. http://127.0.0.1:8086. Default: "
+                 f"${DB_URL_ENV}."),
+]
+DatabaseOption = Annotated[str, typer.Option("--db", help="InfluxDB database of the EFD.")]
+
+
+def _run(url: str | None, db: str, body: Any) -> Any:
+    """Run `body(client)` with one-line errors for a missing URL, bad input, InfluxDB down."""
+    if not url:
+        raise CliError(f"where is the EFD? give --efd URL or set ${DB_URL_ENV}")
+
+    async def main() -> Any:
+        async with EfdClient(url, db) as client:
+            coro: Coroutine[Any, Any, Any] = body(client)
+            return await coro
+
+    try:
+        return asyncio.run(main())
+    except EfdError as err:
+        raise CliError(str(err)) from None
+    except InfluxError as err:
+        raise CliError(f"EFD at {url}: {err}", ExitCode.ERROR) from None
+
+
+@app.command()
+def topics(efd: EfdOption = None, db: DatabaseOption = "efd") -> None:
+    """List every topic in the EFD."""
+    with one_line_errors():
+        for name in _run(efd, db, lambda c: c.get_topics()):
+            typer.echo(name)
+
+
+@app.command()
+def fields(
+    topic: Annotated[str, typer.Argument(help="Full topic name, e.g. lsst.sal.Test.scalars.")],
+    efd: EfdOption = None, db: DatabaseOption = "efd",
+) -> None:
+    """List the fields of one topic."""
+    with one_line_errors():
+        for name in _run(efd, db, lambda c: c.get_fields(topic)):
+            typer.echo(name)
+
+
+@app.command()
+def query(
+    topic: Annotated[str, typer.Argument(help="Full topic name, e.g. lsst.sal.Test.scalars.")],
+    fields: Annotated[
+        list[str] | None,
+        typer.Option("--fields", "-f", help="Fields to show (repeat, or comma-separated). "
+                     "Default: all but the private_ ones."),
+    ] = None,
+    start: Annotated[str | None, typer.Option(help="Start, ISO-8601 (UTC unless zoned).")] = None,
+    end: Annotated[str | None, typer.Option(help="End, ISO-8601 (default: now).")] = None,
+    last: Annotated[int | None, typer.Option(help="The latest N rows instead of a range.")] = None,
+    index: Annotated[int | None, typer.Option(help="Only this salIndex.")] = None,
+    csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
+    efd: EfdOption = None, db: DatabaseOption = "efd",
+) -> None:
+    """Print a topic's time series: a time range, or the latest N rows (default: last 10)."""
+    with one_line_errors():
+        if last is not None and (start or end):
+            raise CliError("give either --last or --start/--end, not both")
+        names = [n.strip() for f in fields or [] for n in f.split(",") if n.strip()]
+
+        async def body(client: EfdClient) -> pd.DataFrame:
+            wanted = names or [f for f in await client.get_fields(topic)
+                               if not f.startswith("private_")]
+            if start is None and end is None:
+                return await client.select_top_n(topic, wanted, last or 10, index=index)
+            if start is None:
+                raise EfdError("--end needs --start")
+            return await client.select_time_series(
+                topic, wanted, start, end or pd.Timestamp.now(tz="UTC"), index=index)
+
+        frame: pd.DataFrame = _run(efd, db, body)
+        if csv:
+            typer.echo(frame.to_csv(index_label="time"), nl=False)
+        elif frame.empty:
+            typer.echo(f"no rows of {topic} in that range")
+        else:
+            with pd.option_context("display.max_rows", None, "display.max_columns", None,
+                                   "display.width", 250):
+                typer.echo(frame.to_string())

@@ -1,0 +1,1 @@
+"""Telemetry: the EFD (Kafka -> InfluxDB) writer and query client, Prometheus, the report."""

@@ -1,0 +1,523 @@
+"""The EFD writer: every `lsst.<subname>.*` Kafka topic into InfluxDB, at least once.
+
+Plain Python with no CSC in it (the CSC in :mod:`dmcs.telemetry.efd_writer_csc` is a thin
+wrapper), and no interface model: messages are decoded with the schemas on the broker only.
+
+How it works, and why:
+
+- One consumer, partitions assigned directly (the embedded broker is slow at group joins),
+  re-listing topics every `discovery_interval` so new topics are read within seconds. The
+  consumer group id is used only to store offsets.
+- Each fetch becomes a *chunk*: its line protocol text and the offsets after it. Chunks queue
+  in order; a batch is whole chunks (≥ `batch_size` points, or older than `flush_interval`).
+  Offsets are committed only after InfluxDB accepted the batch, so a crash or an outage
+  re-reads, never skips (a re-written point is identical, hence harmless).
+- InfluxDB down: the batch is retried with exponential backoff while reading continues into
+  the queue; at `max_buffer` points reading pauses; when a write succeeds it resumes.
+- Two messages of one topic stamped in the same microsecond would be one point in InfluxDB
+  (same measurement, no tags, same time). The later one is moved 1 µs later (repeatedly, until
+  free); `private_efdStamp` carries the time used. Restarts replay `REPLAY_MARGIN` messages
+  before the committed offset so this bookkeeping is rebuilt and re-written points land
+  exactly where they did before.
+- A message of an unknown schema pauses its topic until the schema arrives (it is written to
+  the schemas topic just before); after `SCHEMA_WAIT` it is counted undecodable and skipped,
+  as is any malformed message (logged once per topic).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import logging
+import time
+from collections import defaultdict, deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+from aiokafka.structs import ConsumerRecord
+from fastavro import parse_schema, schemaless_reader
+
+from dmcs.sal.codec import HEADER_LEN, MARKER
+from dmcs.sal.schema_registry import schemas_topic
+from dmcs.sal.tai import tai_minus_utc
+from dmcs.telemetry import efd_metrics as m
+from dmcs.telemetry.influx_http import InfluxError, InfluxHttp
+from dmcs.telemetry.line_protocol import Formatter, compile_formatter
+
+log = logging.getLogger(__name__)
+
+REPLAY_MARGIN = 100
+SCHEMA_WAIT = 5.0
+RECENT_STAMPS = 4096
+_DECODE_ERRORS = (EOFError, ValueError, IndexError, TypeError, UnicodeDecodeError, KeyError)
+
+
+@dataclass(frozen=True)
+class EfdWriterSettings:
+    """How the writer batches, buffers and retries (defaults suit ~30,000 msg/s)."""
+
+    batch_size: int = 5000
+    flush_interval: float = 0.05
+    max_buffer: int = 200_000
+    discovery_interval: float = 1.0
+    retry_min: float = 0.2
+    retry_max: float = 5.0
+    fetch_max_wait_ms: int = 10
+    group_id: str = "dmcs-efd-writer"
+
+
+@dataclass
+class EfdHealth:
+    """What the writer reports about itself (as CSC telemetry and Prometheus metrics)."""
+
+    topics: int = 0
+    messages: int = 0
+    points_written: int = 0
+    points_dropped: int = 0
+    decode_errors: int = 0
+    write_errors: int = 0
+    buffered: int = 0
+    paused: bool = False
+    points_per_s: float = 0.0
+    batch_latency_ms: float = 0.0
+    lag: dict[str, int] = field(default_factory=dict)
+    decode_errors_by_topic: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def lag_total(self) -> int:
+        return sum(self.lag.values())
+
+
+class _Decoder(NamedTuple):
+    parsed_schema: Any
+    format: Formatter
+    has_snd_stamp: bool
+
+
+@dataclass
+class _Chunk:
+    text: str
+    points: int
+    offsets: dict[TopicPartition, int]
+    received: float
+
+
+class _Stamps:
+    """Timestamps recently used in one measurement, to move colliding points 1 µs on."""
+
+    __slots__ = ("order", "used")
+
+    def __init__(self) -> None:
+        self.used: set[int] = set()
+        self.order: deque[int] = deque()
+
+    def claim(self, ts: int) -> int:
+        used = self.used
+        while ts in used:
+            ts += 1
+        used.add(ts)
+        order = self.order
+        order.append(ts)
+        if len(order) > RECENT_STAMPS:
+            used.discard(order.popleft())
+        return ts
+
+
+class EfdWriter:
+    """Kafka → InfluxDB for one topic subname. ``await start()``, ``await stop()``."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        subname: str,
+        influx: InfluxHttp,
+        settings: EfdWriterSettings | None = None,
+        security: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.subname = subname
+        self.influx = influx
+        self.settings = settings or EfdWriterSettings()
+        self._security = dict(security or {})
+        self._prefix = f"lsst.{subname}."
+        self._schemas_topic = schemas_topic(subname)
+        self._consumer: AIOKafkaConsumer | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._schemas: dict[bytes, dict[str, Any]] = {}
+        self._decoders: dict[tuple[str, bytes], _Decoder] = {}
+        self._stamps: dict[str, _Stamps] = defaultdict(_Stamps)
+        self._assigned: set[TopicPartition] = set()
+        self._position: dict[TopicPartition, int] = {}
+        self._written: dict[TopicPartition, int] = {}
+        self._awaiting_schema: dict[TopicPartition, tuple[float, bytes]] = {}
+        self._given_up: set[bytes] = set()
+        self._logged_bad_topics: set[str] = set()
+        self._pending: deque[_Chunk] = deque()
+        self._in_flight = 0
+        self._changed = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+        self.health = EfdHealth()
+        self._rate_window: deque[tuple[float, int]] = deque(maxlen=11)
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect to Kafka, make sure the database exists, start reading and writing."""
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers,
+            group_id=self.settings.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=self.settings.fetch_max_wait_ms,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+            **self._security,
+        )
+        await consumer.start()
+        self._consumer = consumer
+        try:
+            await self.influx.create_database()
+        except InfluxError as err:
+            log.warning("cannot create the EFD database yet (will retry on write): %s", err)
+        await self._discover()
+        self._rate_window.append((time.monotonic(), 0))
+        self._reader = asyncio.create_task(self._read_loop(), name="efd-read")
+        self._tasks = [asyncio.create_task(self._write_loop(), name="efd-write"),
+                       asyncio.create_task(self._discover_loop(), name="efd-discover")]
+
+    async def stop(self, drain_timeout: float = 5.0) -> None:
+        """Stop reading; write what is buffered if InfluxDB takes it within `drain_timeout`."""
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+            self._reader = None
+        deadline = time.monotonic() + drain_timeout
+        while (self._pending or self._in_flight) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+
+    @property
+    def consumer(self) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            raise RuntimeError("EfdWriter is not started")
+        return self._consumer
+
+    # --- topics ---------------------------------------------------------------------------
+
+    async def _discover_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.discovery_interval)
+            try:
+                await self._discover()
+            except KafkaError as err:
+                log.warning("listing topics failed, retrying: %s", err)
+            self._give_up_on_missing_schemas()
+            self.refresh_health()
+
+    async def _discover(self) -> None:
+        """Assign any new `lsst.<subname>.*` topic; keep the others where they are."""
+        consumer = self.consumer
+        # Only topics that exist (naming a missing one would make the broker create it), with
+        # all their partitions. `topics()` would drop the partition lists, hence the client.
+        cluster = await consumer._client.fetch_all_metadata()
+        wanted = {TopicPartition(n, p) for n in cluster.topics() if n.startswith(self._prefix)
+                  for p in cluster.partitions_for_topic(n) or ()}
+        new = wanted - self._assigned
+        if not new:
+            return
+        starts = {tp: await self._start_offset(tp) for tp in new}
+        self._assigned |= new
+        consumer.assign(sorted(self._assigned))
+        for tp in self._assigned:
+            consumer.seek(tp, starts[tp] if tp in starts else self._position[tp])
+        self._position.update(starts)
+        paused = [tp for tp in self._assigned if tp in self._awaiting_schema]
+        if not self._room.is_set():
+            paused = list(self._assigned)
+        if paused:
+            consumer.pause(*paused)
+        topics = {tp.topic for tp in self._assigned} - {self._schemas_topic}
+        m.EFD_TOPICS.set(len(topics))
+        self.health.topics = len(topics)
+        log.info("reading %d new topic(s): %s", len(new), ", ".join(sorted(t.topic for t in new)))
+
+    async def _start_offset(self, tp: TopicPartition) -> int:
+        """Where a newly seen topic is read from: the committed offset (minus a replay margin
+        that rebuilds the collision bookkeeping), else the beginning."""
+        if tp.topic == self._schemas_topic:
+            return 0
+        committed = await self.consumer.committed(tp)
+        return 0 if committed is None else max(0, committed - REPLAY_MARGIN)
+
+    # --- reading --------------------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        consumer = self.consumer
+        while True:
+            if not self._room.is_set():
+                self._set_paused(True)
+                await self._room.wait()
+                self._set_paused(False)
+            try:
+                batch = await consumer.getmany(timeout_ms=200,
+                                               max_records=self.settings.batch_size)
+            except KafkaError as err:
+                log.warning("reading Kafka failed, retrying: %s", err)
+                await asyncio.sleep(0.5)
+                continue
+            if batch:
+                self._take(batch)
+
+    def _take(self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
+        """Turn one fetch into one chunk of line protocol."""
+        lines: list[str] = []
+        offsets: dict[TopicPartition, int] = {}
+        offset = tai_minus_utc()
+        messages = 0
+        for tp, records in batch.items():
+            if not records:
+                continue
+            if tp.topic == self._schemas_topic:
+                self._add_schemas(records)
+                self._position[tp] = records[-1].offset + 1
+                continue
+            next_offset = self._decode_into(tp, records, lines, offset)
+            messages += next_offset - records[0].offset
+            offsets[tp] = next_offset
+            self._position[tp] = next_offset
+            m.EFD_MESSAGES.labels(tp.topic).inc(next_offset - records[0].offset)
+        self.health.messages += messages
+        if offsets:
+            self._pending.append(_Chunk("".join(lines), len(lines), offsets, time.monotonic()))
+            self.health.buffered += len(lines)
+            if self.health.buffered >= self.settings.max_buffer:
+                self._room.clear()
+            self._changed.set()
+
+    def _decode_into(
+        self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]],
+        lines: list[str], tai_offset: float,
+    ) -> int:
+        """Append a line per good record; return the offset to read next for `tp`.
+
+        Stops early (and rewinds the partition) at a record whose schema is not known yet.
+        """
+        topic = tp.topic
+        stamps = self._stamps[topic]
+        decoders = self._decoders
+        append = lines.append
+        for record in records:
+            raw = record.value
+            if raw is None or raw[:2] != MARKER or len(raw) < HEADER_LEN:
+                self._bad(topic, f"not Avro single-object encoding (starts {(raw or b'')[:12]!r})")
+                continue
+            fingerprint = raw[2:HEADER_LEN]
+            decoder = decoders.get((topic, fingerprint))
+            if decoder is None:
+                decoder = self._decoder(topic, fingerprint)
+                if decoder is None:
+                    if fingerprint in self._given_up:
+                        self._bad(topic, f"no schema {fingerprint.hex()} on the schemas topic")
+                        continue
+                    self._await_schema(tp, record.offset, fingerprint)
+                    return record.offset
+            buf = io.BytesIO(raw)
+            buf.seek(HEADER_LEN)
+            try:
+                rec: Any = schemaless_reader(buf, decoder.parsed_schema, None)
+            except _DECODE_ERRORS as err:
+                self._bad(topic, f"body does not match its schema: {err!r}")
+                continue
+            if buf.tell() != len(raw):
+                self._bad(topic, f"{len(raw) - buf.tell()} bytes after the record")
+                continue
+            if decoder.has_snd_stamp:
+                ts = round((rec["private_sndStamp"] - tai_offset) * 1e6)
+            else:
+                ts = record.timestamp * 1000
+            ts = stamps.claim(ts)
+            rec["private_efdStamp"] = ts / 1e6
+            append(decoder.format(rec, ts))
+        return records[-1].offset + 1
+
+    def _decoder(self, topic: str, fingerprint: bytes) -> _Decoder | None:
+        schema = self._schemas.get(fingerprint)
+        if schema is None:
+            return None
+        names = {f.get("name") for f in schema.get("fields", [])}
+        decoder = _Decoder(parse_schema(schema), compile_formatter(topic, schema),
+                           "private_sndStamp" in names)
+        self._decoders[(topic, fingerprint)] = decoder
+        return decoder
+
+    def _add_schemas(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        for record in records:
+            try:
+                entry = json.loads(record.value or b"")
+                fingerprint = bytes.fromhex((record.key or b"").decode())
+                parse_schema(entry["schema"])
+            except (ValueError, KeyError, TypeError) as err:
+                log.warning("skipping bad entry at offset %d of the schemas topic: %s",
+                            record.offset, err)
+                continue
+            self._schemas[fingerprint] = entry["schema"]
+            self._given_up.discard(fingerprint)
+        if self._awaiting_schema:
+            self.consumer.resume(*self._awaiting_schema)
+            self._awaiting_schema.clear()
+
+    def _await_schema(self, tp: TopicPartition, offset: int, fingerprint: bytes) -> None:
+        self.consumer.seek(tp, offset)
+        self.consumer.pause(tp)
+        self._awaiting_schema.setdefault(tp, (time.monotonic(), fingerprint))
+
+    def _give_up_on_missing_schemas(self) -> None:
+        """Topics waiting longer than SCHEMA_WAIT resume; their unknown messages are skipped."""
+        now = time.monotonic()
+        late = [tp for tp, (since, _) in self._awaiting_schema.items()
+                if now - since > SCHEMA_WAIT]
+        for tp in late:
+            self._given_up.add(self._awaiting_schema.pop(tp)[1])
+        if late and self._room.is_set():
+            self.consumer.resume(*late)
+
+    def _bad(self, topic: str, why: str) -> None:
+        self.health.decode_errors += 1
+        by_topic = self.health.decode_errors_by_topic
+        by_topic[topic] = by_topic.get(topic, 0) + 1
+        m.EFD_DECODE_ERRORS.labels(topic).inc()
+        if topic not in self._logged_bad_topics:
+            self._logged_bad_topics.add(topic)
+            log.warning("%s: skipping undecodable message (%s); further ones are only counted",
+                        topic, why)
+
+    def _set_paused(self, paused: bool) -> None:
+        self.health.paused = paused
+        m.EFD_PAUSED.set(int(paused))
+        if paused:
+            self.consumer.pause(*self._assigned)
+            log.warning("buffer full (%d points): reading paused until InfluxDB takes data",
+                        self.health.buffered)
+        else:
+            self.consumer.resume(*(self._assigned - set(self._awaiting_schema)))
+            log.info("reading resumed")
+
+    # --- writing --------------------------------------------------------------------------
+
+    async def _write_loop(self) -> None:
+        settings = self.settings
+        while True:
+            if not self._pending:
+                self._changed.clear()
+                await self._changed.wait()
+                continue
+            age = time.monotonic() - self._pending[0].received
+            if self.health.buffered < settings.batch_size and age < settings.flush_interval:
+                self._changed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), settings.flush_interval - age)
+                continue
+            chunks = [self._pending.popleft()]
+            points = chunks[0].points
+            while self._pending and points + self._pending[0].points <= settings.batch_size:
+                chunks.append(self._pending.popleft())
+                points += chunks[-1].points
+            self._in_flight = points
+            await self._write_batch(chunks, points)
+            self._in_flight = 0
+            self.health.buffered -= points
+            if not self._room.is_set() and self.health.buffered < settings.max_buffer // 2:
+                self._room.set()
+            await self._commit(chunks)
+
+    async def _write_batch(self, chunks: list[_Chunk], points: int) -> None:
+        """Write until InfluxDB takes it (transient errors) or rejects it as invalid."""
+        body = "".join(c.text for c in chunks).encode()
+        delay = self.settings.retry_min
+        started = time.monotonic()
+        failures = 0
+        while body:
+            try:
+                dropped = await self.influx.write(body)
+            except InfluxError as err:
+                self.health.write_errors += 1
+                m.EFD_WRITE_ERRORS.inc()
+                if not err.transient:
+                    log.error("InfluxDB rejected a batch of %d points: %s", points, err)
+                    self._count_written(0, points)
+                    break
+                if failures == 0:
+                    log.warning("InfluxDB write failed, retrying with backoff: %s", err)
+                failures += 1
+                if "database not found" in str(err):
+                    await self._try_create_database()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.settings.retry_max)
+                continue
+            if failures:
+                log.warning("InfluxDB write succeeded after %d failures", failures)
+            if dropped:
+                log.error("InfluxDB dropped %d invalid point(s) of a batch", dropped)
+            self._count_written(points - dropped, dropped)
+            break
+        latency = time.monotonic() - started
+        self.health.batch_latency_ms = latency * 1000
+        m.EFD_BATCH_SECONDS.observe(latency)
+
+    async def _try_create_database(self) -> None:
+        try:
+            await self.influx.create_database()
+        except InfluxError as err:
+            log.warning("cannot create the EFD database: %s", err)
+
+    def _count_written(self, written: int, dropped: int) -> None:
+        self.health.points_written += written
+        self.health.points_dropped += dropped
+        m.EFD_POINTS.inc(written)
+        if dropped:
+            m.EFD_DROPPED.inc(dropped)
+
+    async def _commit(self, chunks: list[_Chunk]) -> None:
+        """Record offsets as written, then commit them (only now: at least once)."""
+        for chunk in chunks:
+            self._written.update(chunk.offsets)
+        try:
+            await self.consumer.commit(dict(self._written))
+        except KafkaError as err:
+            log.warning("committing offsets failed (will be retried with the next batch): %s",
+                        err)
+
+    # --- health ---------------------------------------------------------------------------
+
+    def refresh_health(self) -> EfdHealth:
+        """Update lag and rates (from the broker's last reported end offsets)."""
+        health = self.health
+        consumer = self._consumer
+        if consumer is not None:
+            for tp in self._assigned:
+                if tp.topic == self._schemas_topic:
+                    continue
+                end = consumer.highwater(tp)
+                if end is None:
+                    continue
+                lag = max(0, end - self._written.get(tp, 0))
+                health.lag[tp.topic] = lag
+                m.EFD_LAG.labels(tp.topic).set(lag)
+        now = time.monotonic()
+        self._rate_window.append((now, health.points_written))
+        t0, n0 = self._rate_window[0]
+        health.points_per_s = (health.points_written - n0) / (now - t0) if now > t0 else 0.0
+        m.EFD_BUFFERED.set(health.buffered)
+        return health

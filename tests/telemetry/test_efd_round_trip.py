@@ -1,0 +1,82 @@
+"""Every field type of the Test topics: Kafka -> EFD writer -> InfluxDB -> `dmcs efd query`."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+from conftest import wait_for_points
+
+from dmcs.csc.test_csc import TestCsc
+from dmcs.sal.remote import Remote
+from dmcs.telemetry.efd_client import EfdClient
+from dmcs.telemetry.efd_writer import EfdWriter
+from dmcs.telemetry.influx_server import InfluxServer
+from dmcs.testing import walk_to_enabled
+
+DMCS = str(Path(sys.executable).parent / "dmcs")
+TRICKY = 'he said "hi", C:\\dir\\ x=1\nsecond line'
+SCALARS = dict(boolean0=True, int0=-(2**31), long0=2**62, float0=0.25, double0=1 / 3,
+               string0=TRICKY)
+ARRAYS = dict(boolean0=[True, False, True, False, True], int0=[1, -2, 3, -4, 5],
+              long0=[2**40, 0, -1, 7, 9], float0=[0.5, 1.5, -2.5, 0.0, 8.0],
+              double0=[0.1, 0.2, 0.3, 1e300, -1e-300])
+
+
+def dmcs_efd(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([DMCS, "efd", *args, "--efd", url], capture_output=True, text=True,
+                          timeout=60, check=False, env={**os.environ, "COLUMNS": "250"})
+
+
+async def test_every_field_type_round_trips_to_dmcs_efd_query(
+    efd_writer: EfdWriter, csc: TestCsc, remote: Remote, efd: EfdClient, influx: InfluxServer,
+) -> None:
+    await walk_to_enabled(remote)
+    await remote.cmd("setScalars").start(**SCALARS)
+    await remote.cmd("setArrays").start(**ARRAYS)
+    sub = csc.domain.subname
+    scalars, arrays = f"lsst.{sub}.Test.scalars", f"lsst.{sub}.Test.arrays"
+    assert await wait_for_points(efd, scalars, 1) == 1
+    assert await wait_for_points(efd, arrays, 1) == 1
+
+    result = await asyncio.to_thread(dmcs_efd, influx.url, "query", scalars, "--csv")
+    assert result.returncode == 0, result.stderr
+    row = pd.read_csv(io.StringIO(result.stdout), index_col="time").iloc[-1]
+    assert row["salIndex"] == 1
+    assert row["boolean0"] == True  # noqa: E712 (numpy bool)
+    for name in ("int0", "long0", "float0", "double0", "string0"):
+        assert row[name] == SCALARS[name], name
+
+    result = await asyncio.to_thread(dmcs_efd, influx.url, "query", arrays, "--csv")
+    assert result.returncode == 0, result.stderr
+    row = pd.read_csv(io.StringIO(result.stdout), index_col="time").iloc[-1]
+    for name, values in ARRAYS.items():
+        assert [row[f"{name}{i}"] for i in range(5)] == values, name
+
+
+async def test_layout_is_the_observatory_efd_layout(
+    efd_writer: EfdWriter, csc: TestCsc, remote: Remote, efd: EfdClient,
+) -> None:
+    """Measurement = topic, no tags, salIndex an integer field, time = private_efdStamp."""
+    await walk_to_enabled(remote)
+    await remote.cmd("setScalars").start(**SCALARS)
+    topic = f"lsst.{csc.domain.subname}.Test.scalars"
+    await wait_for_points(efd, topic, 1)
+    results = await efd.influx.query(f'SHOW FIELD KEYS FROM "{topic}"')
+    types = dict(results[0]["series"][0]["values"])
+    assert types["salIndex"] == "integer"
+    assert (types["int0"], types["long0"]) == ("integer", "integer")
+    assert (types["float0"], types["double0"]) == ("float", "float")
+    assert (types["boolean0"], types["string0"]) == ("boolean", "string")
+    assert "private_kafkaStamp" in types
+    tags = await efd.influx.query(f'SHOW TAG KEYS FROM "{topic}"')
+    assert "series" not in tags[0]
+    frame = await efd.select_top_n(topic, ["private_efdStamp", "private_sndStamp"], 1, index=1)
+    stamp = frame.index[0].value / 1e9
+    assert abs(frame["private_efdStamp"].iloc[0] - stamp) < 1e-6
+    assert 36 < frame["private_sndStamp"].iloc[0] - stamp < 38  # TAI - UTC, 37 s since 2017
