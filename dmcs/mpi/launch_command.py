@@ -60,11 +60,16 @@ class LaunchSettings:
         )
 
 
-def build_command(settings: LaunchSettings, ranks: int, spec_path: Path) -> list[str]:
-    """Argv for `ranks` copies of the worker reading `spec_path`."""
+def build_command(
+    settings: LaunchSettings, ranks: int, spec_path: Path, module: str = WORKER_MODULE
+) -> list[str]:
+    """Argv for `ranks` copies of the rank entry point `module` reading `spec_path`.
+
+    `module` is the batch worker by default; a long-lived pool (prompt processing) names its own.
+    """
     if ranks < 1:
         raise ValueError(f"ranks must be at least 1, got {ranks}")
-    worker = [settings.python, "-m", WORKER_MODULE, str(spec_path)]
+    worker = [settings.python, "-m", module, str(spec_path)]
     if settings.launcher is Launcher.SRUN:
         launch = [settings.srun, f"--ntasks={ranks}", "--kill-on-bad-exit=1"]
     elif settings.launcher is Launcher.HOSTFILE:
