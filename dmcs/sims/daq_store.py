@@ -75,6 +75,7 @@ CREATE TABLE IF NOT EXISTS ccds (
     state TEXT NOT NULL DEFAULT 'new',
     PRIMARY KEY (image, detector)
 );
+CREATE TABLE IF NOT EXISTS sequence (dayobs TEXT PRIMARY KEY, last INTEGER NOT NULL);
 """
 
 
@@ -146,6 +147,14 @@ class DaqStore:
         return self.root / image_name / f"{detector}.npy"
 
     # --- writing (camera) -------------------------------------------------------------------
+
+    def next_image_number(self, dayobs: str) -> int:
+        """The next image number (SEQNUM) of ``dayobs``; survives restarts and evictions."""
+        with self._db() as db:
+            db.execute("INSERT INTO sequence VALUES (?, 1) ON CONFLICT (dayobs)"
+                       " DO UPDATE SET last = last + 1", (dayobs,))
+            return int(db.execute("SELECT last FROM sequence WHERE dayobs = ?",
+                                  (dayobs,)).fetchone()[0])
 
     def begin_image(self, image: DaqImage) -> None:
         """Register an image about to be read out, evicting the oldest archived ones if full."""

@@ -95,6 +95,7 @@ def plan_night(
     *,
     calibrations: tuple[CalibrationSequence, ...] = DEFAULT_CALIBRATIONS,
     first_visit: int = 1,
+    first_calibration: int = 1,
     overhead: float = 2.0,
 ) -> list[PlannedVisit]:
     """Calibration sequences back to back from ``first_start``, then science visits.
@@ -110,8 +111,9 @@ def plan_night(
     start = first_start
     for sequence in calibrations:
         duration = sequence.count * sequence.exposure_time
-        plan.append(PlannedVisit(group_id(dayobs, sequence.kind, 1), sequence.kind, 1, start,
-                                 duration, sequence.count, sequence.exposure_time))
+        plan.append(PlannedVisit(group_id(dayobs, sequence.kind, first_calibration),
+                                 sequence.kind, first_calibration, start, duration,
+                                 sequence.count, sequence.exposure_time))
         start += duration + sequence.count * overhead
     model = simulator.model
     for offset in range(num_visits):

@@ -1,0 +1,169 @@
+"""The simulated camera's image cycle, apart from messaging: requests, names, readout.
+
+``Camera.parse_request`` turns ``takeImages`` arguments into an ``ImageRequest`` (ValueError
+naming what is wrong: numImages < 1, an unknown sensor, a bad keyValueMap).
+``Camera.new_image`` names the next image and registers it in the DAQ store;
+``Camera.read_out`` simulates each CCD with the payloads' camera simulator and stores it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dmcs.payloads.camera import CameraModel, CameraSimulator, RawExposure
+from dmcs.payloads.config import DEFAULT_DETECTORS
+from dmcs.payloads.focal_plane import FocalPlane
+from dmcs.payloads.sky import SkyParameters, SyntheticSky
+from dmcs.sal.tai import current_tai, utc_from_tai
+from dmcs.sims.daq_store import DaqImage, DaqStore
+from dmcs.sims.data_dirs import data_dir
+
+IMAGE_TYPES = ("BIAS", "DARK", "FLAT", "OBJECT")
+CALIBRATION_KIND = {"BIAS": "bias", "DARK": "dark", "FLAT": "flat"}
+DAYOBS_OFFSET = timedelta(hours=12)
+
+
+class CameraConfig(BaseModel):
+    """What the simulated camera reads out and where its DAQ store is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    instrument: str = "LSSTCam"
+    image_source: str = Field("MC", pattern=r"^[A-Z]{2}$")
+    image_controller: str = Field("O", pattern=r"^[A-Z]$")
+    seed: int = Field(1, ge=0)
+    detector_size: int = Field(512, ge=128, le=8192, multiple_of=16)
+    detectors: list[str] = Field(default_factory=lambda: list(DEFAULT_DETECTORS), min_length=1)
+    star_density_per_arcmin2: float = Field(100.0, gt=0)
+    transient_density_per_arcmin2: float = Field(3.0, ge=0)
+    daq_root: str = ""
+    daq_capacity: int = Field(1000, ge=1)
+    #: Integration lasts expTime x this (0.01 plays a 30 s visit in 0.3 s).
+    exposure_time_scale: float = Field(1.0, ge=0)
+
+    def simulator(self) -> CameraSimulator:
+        sky = SyntheticSky(SkyParameters(
+            seed=self.seed, star_density_per_arcmin2=self.star_density_per_arcmin2,
+            transient_density_per_arcmin2=self.transient_density_per_arcmin2,
+        ))
+        return CameraSimulator(CameraModel(detector_size=self.detector_size), sky, self.seed)
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """A validated takeImages: how many images, of what, on which CCDs."""
+
+    num_images: int
+    exposure_time: float
+    image_type: str
+    group_id: str
+    visit: int | None
+    detectors: tuple[str, ...]
+    key_values: dict[str, str]
+
+    @property
+    def additional_keys(self) -> str:
+        return ":".join(self.key_values)
+
+    @property
+    def additional_values(self) -> str:
+        return ":".join(self.key_values.values())
+
+
+def parse_key_value_map(text: str) -> dict[str, str]:
+    """``"imageType: BIAS, groupId: x"`` -> {"imageType": "BIAS", "groupId": "x"}."""
+    pairs: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition(":")
+        if not sep or not key.strip():
+            raise ValueError(f"keyValueMap item {item!r} is not 'key: value'")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def dayobs_of(tai: float) -> str:
+    """The observing day (YYYYMMDD) of a TAI time: the date at UTC-12h, as the camera uses."""
+    return (datetime.fromtimestamp(utc_from_tai(tai), UTC) - DAYOBS_OFFSET).strftime("%Y%m%d")
+
+
+class Camera:
+    """Names images, registers them in the DAQ store and fills it with simulated pixels."""
+
+    def __init__(self, config: CameraConfig, daq: DaqStore) -> None:
+        self.config = config
+        self.daq = daq
+        self.simulator = config.simulator()
+        self.focal_plane = FocalPlane(config.detector_size)
+        for name in config.detectors:
+            self.focal_plane.detector(name)
+
+    def parse_request(self, num_images: int, exp_time: float, sensors: str,
+                      key_value_map: str) -> ImageRequest:
+        if num_images < 1:
+            raise ValueError(f"numImages must be >= 1, got {num_images}")
+        if exp_time < 0:
+            raise ValueError(f"expTime must be >= 0, got {exp_time}")
+        names = [s.strip() for s in sensors.replace(",", ":").split(":") if s.strip()]
+        unknown = [n for n in names if n not in self.focal_plane.names]
+        if unknown:
+            raise ValueError(f"unknown sensor(s) {', '.join(unknown)}: expected names like "
+                             "'R22_S11' (rafts R01..R43 without corners, sensors S00..S22)")
+        key_values = parse_key_value_map(key_value_map)
+        image_type = key_values.get("imageType", "OBJECT").upper()
+        if image_type not in IMAGE_TYPES:
+            raise ValueError(f"imageType {image_type!r} is not one of {', '.join(IMAGE_TYPES)}")
+        visit_text = key_values.get("visit")
+        if visit_text is not None and not visit_text.isdigit():
+            raise ValueError(f"visit {visit_text!r} is not a non-negative integer")
+        return ImageRequest(
+            num_images, exp_time, image_type, key_values.get("groupId", ""),
+            int(visit_text) if visit_text is not None else None,
+            tuple(names or self.config.detectors), key_values,
+        )
+
+    def new_image(self, request: ImageRequest, index: int, start_tai: float,
+                  first_number: int | None) -> DaqImage:
+        """Image ``index`` (1-based) of a request, named and registered in the DAQ store.
+
+        ``first_number`` is the image number of the sequence's first image (None for the
+        first image itself); it is the visit number when the request names none.
+        DaqFullError when the DAQ holds only unarchived images.
+        """
+        dayobs = dayobs_of(start_tai)
+        number = self.daq.next_image_number(dayobs)
+        c = self.config
+        visit = request.visit if request.visit is not None else (first_number or number)
+        image = DaqImage(
+            name=f"{c.image_source}_{c.image_controller}_{dayobs}_{number:06d}",
+            number=number, dayobs=dayobs, instrument=c.instrument,
+            image_type=request.image_type, group_id=request.group_id, visit=visit,
+            snap=index - 1, exposure_time=request.exposure_time, date_obs=start_tai,
+            detectors=request.detectors, key_values=request.key_values,
+        )
+        self.daq.begin_image(image)
+        return image
+
+    def simulate(self, image: DaqImage, detector_name: str) -> RawExposure:
+        detector = self.focal_plane.detector(detector_name)
+        kind = CALIBRATION_KIND.get(image.image_type)
+        if kind is None:
+            return self.simulator.science_snap(image.visit, detector, image.snap)
+        return self.simulator.calibration_exposure(kind, image.number, detector,
+                                                   image.exposure_time)
+
+    def read_out(self, image: DaqImage) -> float:
+        """Simulate and store every CCD of ``image``, mark it complete; the end TAI (blocking)."""
+        for detector in image.detectors:
+            self.daq.put_ccd(image.name, detector, self.simulate(image, detector))
+        end = current_tai()
+        self.daq.complete_image(image.name, end)
+        return end
+
+
+def daq_root(config: CameraConfig) -> Path:
+    """The configured DAQ store directory, or ``$DMCS_HOME/daq``."""
+    return Path(config.daq_root) if config.daq_root else data_dir("daq")
