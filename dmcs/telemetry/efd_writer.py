@@ -20,7 +20,7 @@ How it works, and why:
   before the committed offset so this bookkeeping is rebuilt and re-written points land
   exactly where they did before.
 - A message of an unknown schema pauses its topic until the schema arrives (it is written to
-  the schemas topic just before); after `SCHEMA_WAIT` it is counted undecodable and skipped,
+  the schemas topic just before); after `schema_wait` it is counted undecodable and skipped,
   as is any malformed message (logged once per topic).
 """
 
@@ -52,7 +52,6 @@ from dmcs.telemetry.line_protocol import Formatter, compile_formatter
 log = logging.getLogger(__name__)
 
 REPLAY_MARGIN = 100
-SCHEMA_WAIT = 5.0
 RECENT_STAMPS = 4096
 _DECODE_ERRORS = (EOFError, ValueError, IndexError, TypeError, UnicodeDecodeError, KeyError)
 
@@ -68,6 +67,7 @@ class EfdWriterSettings:
     retry_min: float = 0.2
     retry_max: float = 5.0
     fetch_max_wait_ms: int = 10
+    schema_wait: float = 5.0
     group_id: str = "dmcs-efd-writer"
 
 
@@ -384,10 +384,10 @@ class EfdWriter:
         self._awaiting_schema.setdefault(tp, (time.monotonic(), fingerprint))
 
     def _give_up_on_missing_schemas(self) -> None:
-        """Topics waiting longer than SCHEMA_WAIT resume; their unknown messages are skipped."""
+        """Topics waiting longer than `schema_wait` resume; their unknown messages are skipped."""
         now = time.monotonic()
         late = [tp for tp, (since, _) in self._awaiting_schema.items()
-                if now - since > SCHEMA_WAIT]
+                if now - since > self.settings.schema_wait]
         for tp in late:
             self._given_up.add(self._awaiting_schema.pop(tp)[1])
         if late and self._room.is_set():

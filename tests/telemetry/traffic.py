@@ -1,0 +1,52 @@
+"""Test traffic written straight to Kafka: chosen stamps, raw (even malformed) bytes."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from dmcs.sal.codec import encode
+from dmcs.sal.domain import Domain
+from dmcs.sal.interface import TopicKind, TopicSpec
+from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.tai import current_tai
+
+SCALARS = TEST.spec(TopicKind.TELEMETRY, "scalars")
+
+
+class Traffic:
+    """Writes Test `scalars` telemetry through the domain's producer, counting what it sent."""
+
+    def __init__(self, domain: Domain, spec: TopicSpec = SCALARS) -> None:
+        self.domain = domain
+        self.spec = spec
+        self.topic = spec.kafka_topic(domain.subname)
+        self.sent = 0
+
+    async def start(self) -> Traffic:
+        await self.domain.ensure_topics([self.spec])
+        return self
+
+    def encoded(self, index: int = 1, snd_stamp: float | None = None, **fields: Any) -> bytes:
+        record = self.spec.model(salIndex=index, **fields).model_dump()
+        record["private_sndStamp"] = current_tai() if snd_stamp is None else snd_stamp
+        record["private_seqNum"] = self.sent + 1
+        return encode(self.spec.parsed_schema, self.spec.header, record)
+
+    async def send_raw(self, payload: bytes, index: int = 1) -> None:
+        await self.domain.producer.send_and_wait(self.topic, payload, key=str(index).encode(),
+                                                 partition=0)
+
+    async def send(self, index: int = 1, snd_stamp: float | None = None, **fields: Any) -> None:
+        await self.send_raw(self.encoded(index, snd_stamp, **fields), index)
+        self.sent += 1
+
+    async def run(self, rate: float, stop: asyncio.Event) -> None:
+        """Send `rate` messages per second until `stop` is set."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        while not stop.is_set():
+            due = start + self.sent / rate
+            if due > loop.time():
+                await asyncio.sleep(due - loop.time())
+            await self.send(int0=self.sent)
