@@ -91,6 +91,16 @@ class PromptProcessor:
         bright = stars.mean_mag <= REFERENCE_FAINT_MAG
         return ReferenceCatalog(stars.ra[bright], stars.dec[bright], stars.mean_mag[bright])
 
+    def template(self, visit: int, detector: Detector) -> Exposure:
+        """The template for one CCD of one visit (a service may preload it before readout)."""
+        return simulate_template(
+            self.simulator,
+            visit,
+            detector,
+            self.config.template_seeing_arcsec,
+            self.config.template_depth_visits,
+        )
+
     def process(self, visit: int, detector: Detector, timer: StageTimer) -> CcdProducts:
         model = self.simulator.model
         gains = self.simulator.signature(detector.index).gains
@@ -112,13 +122,7 @@ class PromptProcessor:
                 self.config.background_cell,
             )
         with timer.stage("template"):
-            template = simulate_template(
-                self.simulator,
-                visit,
-                detector,
-                self.config.template_seeing_arcsec,
-                self.config.template_depth_visits,
-            )
+            template = self.template(visit, detector)
         with timer.stage("differencing"):
             difference, _ = subtract_images(
                 result.exposure,
