@@ -69,8 +69,8 @@ class ScriptQueueCsc(ConfigurableCsc):
                                 f"known: {', '.join(CALIBRATION_KINDS)}")
         self.announcer.lead_time = config.lead_time
         self.next_visit_number = max(self.next_visit_number, config.first_visit)
-        self.simulator = CameraConfig(seed=config.seed,
-                                      detector_size=config.detector_size).simulator()
+        self.simulator = CameraConfig.model_validate(
+            {"seed": config.seed, "detector_size": config.detector_size}).simulator()
 
     @property
     def queue_config(self) -> ScriptQueueConfig:
@@ -128,8 +128,9 @@ class ScriptQueueCsc(ConfigurableCsc):
             raise ExpectedError(f"startTime is {lead:.1f} s ahead; nextVisit must come at "
                                 f"least lead_time={self.queue_config.lead_time} s before")
         visit = PlannedVisit(data.groupId, kind, number, data.startTime, data.duration,
-                             data.nimages, data.duration / data.nimages, *data.position,
-                             data.cameraAngle, data.filters)
+                             data.nimages, data.duration / data.nimages, ra=data.position[0],
+                             dec=data.position[1], camera_angle=data.cameraAngle,
+                             filters=data.filters)
         await self._publish(visit, survey=data.survey or None)
         self.announcer.announced[visit.group_id] = visit
         return f"announced {data.groupId}"

@@ -1,0 +1,1 @@
+"""The Archiver: DAQ pixels + headers -> checksummed FITS files, registered in a catalog."""
