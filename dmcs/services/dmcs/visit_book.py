@@ -3,9 +3,11 @@
 The facts (images read out, CCDs archived, alerts) arrive as events in any order; a visit's
 state machine is advanced as far as the facts allow, so an archive that finishes after the
 alerts were sent still walks the visit through ``archived`` and ``processed`` to ``alerted``.
-Each change appends the visit's whole record to a JSON-lines file; a DMCS killed at any
-moment reads the file back and resumes with every visit where it was (a torn last line, the
-mark of a kill mid-write, is skipped).
+Each change appends the visit's whole record to a JSON-lines file, together with the
+watermarks of the events that made it (``note_mark``); a DMCS killed at any moment reads the
+file back and resumes with every visit where it was. A torn last line, the mark of a kill
+mid-write, is skipped whole: the fact and its watermark are lost together, so the event is
+applied again on replay, never twice.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from typing import Any
 from dmcs.state_machines.visit import FINAL_STATES, VisitMachine, VisitState
 
 log = logging.getLogger(__name__)
+
+MARKS_KEY = "_marks"
 
 
 @dataclass
@@ -65,6 +69,8 @@ class VisitBook:
         self.path = path
         self.listener = listener
         self.visits: dict[str, VisitRecord] = {}
+        self.marks: dict[str, list[Any]] = {}
+        self._pending_marks: dict[str, list[Any]] = {}
         self._by_image: dict[str, str] = {}
         self._load()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,6 +87,11 @@ class VisitBook:
 
     def group_of_image(self, image_name: str) -> str | None:
         return self._by_image.get(image_name)
+
+    def note_mark(self, key: str, mark: list[Any]) -> None:
+        """The watermark of topic `key`, saved with the next change of a visit."""
+        self.marks[key] = mark
+        self._pending_marks[key] = mark
 
     # --- facts ---------------------------------------------------------------------------
 
@@ -210,7 +221,9 @@ class VisitBook:
 
     def _save(self, record: VisitRecord) -> None:
         record.updated = time.time()
-        self._file.write(json.dumps(asdict(record)) + "\n")
+        line = {**asdict(record), MARKS_KEY: self._pending_marks}
+        self._pending_marks = {}
+        self._file.write(json.dumps(line) + "\n")
         self._file.flush()
 
     def _load(self) -> None:
@@ -219,12 +232,17 @@ class VisitBook:
         for line in self.path.read_text(encoding="utf-8").splitlines():
             try:
                 data: dict[str, Any] = json.loads(line)
-                data["state"] = VisitState(data["state"])
-                record = VisitRecord(**data)
+                marks = data.pop(MARKS_KEY, {})
+                record = None
+                if data:
+                    data["state"] = VisitState(data["state"])
+                    record = VisitRecord(**data)
             except (ValueError, TypeError, KeyError):
                 log.warning("skipped an unreadable line of %s (cut short by a kill?)", self.path)
                 continue
-            self.visits[record.groupId] = record
+            self.marks.update(marks)
+            if record is not None:
+                self.visits[record.groupId] = record
         for record in self.visits.values():
             for image in record.images:
                 self._by_image[image] = record.groupId
@@ -233,6 +251,7 @@ class VisitBook:
     def _compact(self) -> None:
         """Rewrite the file with one line per visit (atomically), so it never grows unbounded."""
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text("".join(json.dumps(asdict(r)) + "\n" for r in self.visits.values()),
-                       encoding="utf-8")
+        lines = [json.dumps({MARKS_KEY: self.marks})]
+        lines += [json.dumps(asdict(r)) for r in self.visits.values()]
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
         os.replace(tmp, self.path)
