@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from dmcs.payloads.alert_production import AlertProductionPipeline
 from dmcs.payloads.calibration_pipelines import BiasPipeline, DarkPipeline, FlatPipeline
+from dmcs.services.prompt_processing.ccd_pipeline import PromptVisitPipeline
 
 PIPELINES: dict[str, type] = {
     AlertProductionPipeline.name: AlertProductionPipeline,
     BiasPipeline.name: BiasPipeline,
     DarkPipeline.name: DarkPipeline,
     FlatPipeline.name: FlatPipeline,
+    PromptVisitPipeline.name: PromptVisitPipeline,
 }

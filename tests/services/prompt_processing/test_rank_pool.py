@@ -94,7 +94,9 @@ async def test_killed_rank_is_noticed_and_its_item_reassigned(
         await asyncio.gather(pool.run("after-1"), pool.run("after-2"))
 
 
-async def test_stopped_rank_goes_silent_and_never_reports(tmp_path: Path, workers: WorkerLog) -> None:
+async def test_stopped_rank_goes_silent_and_never_reports(
+    tmp_path: Path, workers: WorkerLog
+) -> None:
     async with await _pool(tmp_path, workers, sleep_s=1.5) as pool:
         running = asyncio.create_task(pool.run("slow"))
         while not pool.busy_ranks():

@@ -1,0 +1,126 @@
+"""`prompt-visit`: the alert-production payload per CCD, on raws read from the DAQ store.
+
+The warm pool's ranks run it. Two kinds of item:
+
+- ``preload visit=<n> detector=<a>,<b>``: load the master calibrations and build the
+  templates of those detectors for visit ``n`` before its pixels exist (on nextVisit);
+- ``visit=<n> detector=<name> images=<snap0>,<snap1>``: process one CCD from the raw snaps
+  the camera wrote to the DAQ store under those image names.
+
+``finalize`` is the payload's own (association into the APDB, one alert file per visit).
+The simulator is still the instrument model (gains, sky model for the reference catalog);
+only the pixels come from the DAQ.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from dmcs.payloads.alert_production import AlertProductionPipeline
+from dmcs.payloads.camera import CameraSimulator, RawExposure
+from dmcs.payloads.config import AlertProductionConfig
+from dmcs.payloads.exposure import Exposure
+from dmcs.payloads.focal_plane import Detector
+from dmcs.payloads.prompt_processing import PromptProcessor
+from dmcs.sims.daq_store import DaqStore
+
+PRELOAD = "preload"
+_TEMPLATE_VISITS_KEPT = 3
+
+
+def ccd_item(visit: int, detector: str, images: list[str]) -> str:
+    return f"visit={visit} detector={detector} images={','.join(images)}"
+
+
+def preload_item(visit: int, detectors: list[str]) -> str:
+    return f"{PRELOAD} visit={visit} detector={','.join(detectors)}"
+
+
+def parse_item(item: str) -> tuple[bool, dict[str, str]]:
+    """(is a preload, its key=value terms); ValueError naming a bad term."""
+    terms = item.split()
+    preload = bool(terms) and terms[0] == PRELOAD
+    fields: dict[str, str] = {}
+    for term in terms[preload:]:
+        key, separator, value = term.partition("=")
+        if not separator or key not in ("visit", "detector", "images") or not value:
+            raise ValueError(f"bad term {term!r} in prompt-visit item {item!r}")
+        fields[key] = value
+    needed = ("visit", "detector") if preload else ("visit", "detector", "images")
+    missing = [key for key in needed if key not in fields]
+    if missing:
+        raise ValueError(f"prompt-visit item {item!r} lacks {', '.join(missing)}")
+    return preload, fields
+
+
+class DaqSnaps(CameraSimulator):
+    """The camera simulator whose science snaps are the raws the camera left in the DAQ."""
+
+    def __init__(self, simulator: CameraSimulator, daq: DaqStore) -> None:
+        super().__init__(simulator.model, simulator.sky, simulator.seed)
+        self.daq = daq
+        self.images: dict[int, list[str]] = {}
+
+    def science_snap(self, visit: int, detector: Detector, snap: int) -> RawExposure:
+        names = self.images.get(visit, [])
+        if snap >= len(names):
+            raise LookupError(f"visit {visit}: snap {snap} not among DAQ images {names}")
+        return self.daq.read_raw(names[snap], detector.name)
+
+
+class WarmPromptProcessor(PromptProcessor):
+    """Keeps every configured detector's calibrations, and recent visits' templates."""
+
+    def __init__(self, config: AlertProductionConfig, simulator: CameraSimulator) -> None:
+        super().__init__(config, simulator)
+        self.calibrations = lru_cache(maxsize=len(config.detectors))(self._load_calibrations)
+        self._templates: OrderedDict[tuple[int, int], Exposure] = OrderedDict()
+
+    def template(self, visit: int, detector: Detector) -> Exposure:
+        key = (visit, detector.index)
+        if key not in self._templates:
+            self._templates[key] = super().template(visit, detector)
+            kept = _TEMPLATE_VISITS_KEPT * len(self.config.detectors)
+            while len(self._templates) > kept:
+                self._templates.popitem(last=False)
+        return self._templates[key]
+
+
+class PromptVisitPipeline(AlertProductionPipeline):
+    """See the module docstring; config: alert-production's plus ``daq_root``."""
+
+    name = "prompt-visit"
+
+    def __init__(self, config: dict[str, Any], output_dir: Path) -> None:
+        payload_config = dict(config)
+        daq_root = payload_config.pop("daq_root", None)
+        if not daq_root:
+            raise ValueError(f"invalid {self.name} config: field 'daq_root' is required")
+        super().__init__(payload_config, output_dir)
+        self.daq_root = Path(daq_root)
+        self.snaps: DaqSnaps | None = None
+
+    def setup(self) -> None:
+        super().setup()
+        assert self.simulator is not None
+        self.snaps = DaqSnaps(self.simulator, DaqStore(self.daq_root))
+        self.simulator = self.snaps
+        self.processor = WarmPromptProcessor(self.config, self.snaps)
+
+    def run_item(self, item: str) -> dict[str, Any]:
+        preload, fields = parse_item(item)
+        if self.snaps is None:
+            self.setup()
+        assert self.snaps is not None and self.processor is not None
+        visit = int(fields["visit"])
+        if preload:
+            detectors = [self.focal_plane.detector(d) for d in fields["detector"].split(",")]
+            for detector in detectors:
+                self.processor.calibrations(detector)
+                self.processor.template(visit, detector)
+            return {"outputs": [], "preloaded": [d.name for d in detectors]}
+        self.snaps.images[visit] = fields["images"].split(",")
+        return super().run_item(f"visit={visit} detector={fields['detector']}")

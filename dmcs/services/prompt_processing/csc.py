@@ -1,0 +1,108 @@
+"""PromptProcessing CSC: maps nextVisit, endReadout and cancelVisit onto the service logic.
+
+While ENABLED it keeps the warm rank pool up, listens to the ScriptQueue's `nextVisit` and
+the camera's `endReadout`, and publishes `processingStatus` every `status_interval_s`.
+Leaving ENABLED cancels visits in flight (they go late) and stops the ranks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import asdict
+from typing import Any
+
+from dmcs.csc.configurable_csc import ConfigurableCsc
+from dmcs.sal.interfaces.camera import MT_CAMERA
+from dmcs.sal.interfaces.prompt_processing import PROMPT_PROCESSING
+from dmcs.sal.interfaces.script_queue import SCRIPT_QUEUE
+from dmcs.sal.remote import Remote
+from dmcs.sal.topics.controller_command import ExpectedError
+from dmcs.services.prompt_processing.alert_stream import AlertStream
+from dmcs.services.prompt_processing.rank_pool import PoolError
+from dmcs.services.prompt_processing.service import (
+    PromptProcessingConfig,
+    PromptProcessingService,
+)
+from dmcs.state_machines.summary_state import State
+
+SCRIPT_QUEUE_INDEX = 1
+POOL_START_FAULT = 10
+
+
+class PromptProcessingCsc(ConfigurableCsc):
+    """Alert production for each visit as it is read out (see dmcs.services.prompt_processing)."""
+
+    interface = PROMPT_PROCESSING
+    config_model = PromptProcessingConfig
+    version = "1.0.0"
+
+    service: PromptProcessingService | None = None
+    _remotes: list[Remote] = []
+    _status_task: asyncio.Task[None] | None = None
+
+    async def configure(self, config: PromptProcessingConfig) -> None:
+        try:
+            config.payload_config()
+        except ValueError as error:
+            raise ExpectedError(f"payload configuration: {error}") from None
+        self.config = config
+
+    async def handle_summary_state(self) -> None:
+        if self.summary_state == State.ENABLED and self.service is None:
+            await self._begin()
+        elif self.summary_state != State.ENABLED and self.service is not None:
+            await self._end()
+
+    async def _begin(self) -> None:
+        assert isinstance(self.config, PromptProcessingConfig)
+        service = PromptProcessingService(self.config, self._publish, AlertStream(self.domain))
+        try:
+            await service.start()
+        except PoolError as error:
+            await self.fault(POOL_START_FAULT, f"rank pool did not start: {error}")
+            return
+        self.service = service
+        queue = Remote(self.domain, SCRIPT_QUEUE, SCRIPT_QUEUE_INDEX, include=["nextVisit"])
+        camera = Remote(self.domain, MT_CAMERA, include=["endReadout"])
+        queue.evt("nextVisit").callback = service.next_visit
+        camera.evt("endReadout").callback = service.end_readout
+        self._remotes = [queue, camera]
+        for remote in self._remotes:
+            await remote.start()
+        self._status_task = asyncio.create_task(self._write_status())
+
+    async def _end(self) -> None:
+        if self._status_task is not None:
+            self._status_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._status_task
+        for remote in self._remotes:
+            await remote.close()
+        self._remotes = []
+        assert self.service is not None
+        service, self.service = self.service, None
+        await service.stop()
+
+    async def close(self) -> None:
+        if self.service is not None:
+            await self._end()
+        await super().close()
+
+    async def _publish(self, event: str, **fields: Any) -> None:
+        await self.controller.evt(event).set_write(**fields)
+
+    async def _write_status(self) -> None:
+        assert self.service is not None and isinstance(self.config, PromptProcessingConfig)
+        while True:
+            status = await asyncio.to_thread(self.service.status)
+            await self.controller.tel("processingStatus").set_write(**asdict(status))
+            await asyncio.sleep(self.config.status_interval_s)
+
+    async def do_cancelVisit(self, data: Any) -> str:
+        self.assert_enabled("cancelVisit")
+        assert self.service is not None
+        try:
+            return await self.service.cancel_visit(data.groupId, data.reason)
+        except ValueError as error:
+            raise ExpectedError(f"cancelVisit: {error}") from None

@@ -1,0 +1,98 @@
+"""Shared pieces of the prompt-processing tests: a tiny camera, published events, the stream."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from aiokafka import TopicPartition
+
+from dmcs.sal.domain import Domain
+from dmcs.sal.interfaces.camera import EndReadoutEvent
+from dmcs.sal.interfaces.script_queue import NextVisitEvent
+from dmcs.services.prompt_processing.alert_stream import alert_topic
+from dmcs.sims.camera import Camera, CameraConfig
+from dmcs.sims.daq_store import DaqStore
+
+DETECTORS = ["R22_S11", "R22_S12"]
+SIZE = 256
+DAYOBS = "20261130"
+
+
+def group(number: int) -> str:
+    return f"{DAYOBS}_science_{number:04d}"
+
+
+def camera(daq_root: Path) -> Camera:
+    config = CameraConfig(detector_size=SIZE, detectors=DETECTORS, daq_root=str(daq_root))
+    return Camera(config, DaqStore(daq_root))
+
+
+def next_visit(number: int, **fields: Any) -> NextVisitEvent:
+    values = {"groupId": group(number), "nimages": 2, "instrument": "LSSTCam", **fields}
+    return NextVisitEvent(**values)
+
+
+def read_out_visit(cam: Camera, number: int) -> list[EndReadoutEvent]:
+    """Take the two snaps of a science visit into the DAQ; their endReadout samples."""
+    request = cam.parse_request(2, 15.0, "", f"groupId: {group(number)}, visit: {number}")
+    events = []
+    first = None
+    for index in (1, 2):
+        image = cam.new_image(request, index, 0.0, first)
+        first = first or image.number
+        end = cam.read_out(image)
+        events.append(
+            EndReadoutEvent(
+                imageName=image.name,
+                imageIndex=index,
+                imagesInSequence=2,
+                timestampEndOfReadout=end,
+            )
+        )
+    return events
+
+
+class Published:
+    """What the service published, in order, with a way to wait for one."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self._changed = asyncio.Event()
+
+    async def __call__(self, name: str, **fields: Any) -> None:
+        self.events.append((name, fields))
+        self._changed.set()
+
+    def named(self, name: str) -> list[dict[str, Any]]:
+        return [fields for event, fields in self.events if event == name]
+
+    async def wait_for(self, name: str, timeout: float = 60, **match: Any) -> dict[str, Any]:
+        async def find() -> dict[str, Any]:
+            while True:
+                for fields in self.named(name):
+                    if all(fields.get(k) == v for k, v in match.items()):
+                        return fields
+                self._changed.clear()
+                await self._changed.wait()
+
+        return await asyncio.wait_for(find(), timeout)
+
+
+async def alerts_on_stream(domain: Domain) -> list[bytes]:
+    """Every message on the alert topic so far."""
+    consumer = domain.new_consumer(50)
+    await consumer.start()
+    try:
+        partition = TopicPartition(alert_topic(domain.subname), 0)
+        consumer.assign([partition])
+        await consumer.seek_to_beginning(partition)
+        end = (await consumer.end_offsets([partition]))[partition]
+        values: list[bytes] = []
+        while await consumer.position(partition) < end:
+            batch = await consumer.getmany(partition, timeout_ms=500)
+            values.extend(m.value for m in batch.get(partition, []) if m.value is not None)
+        return values
+    finally:
+        await consumer.stop()

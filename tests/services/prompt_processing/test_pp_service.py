@@ -1,0 +1,160 @@
+"""Prompt processing end to end on real ranks: preload, alerts on the stream, at most once."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import fastavro
+import pytest
+from pp_helpers import (
+    DETECTORS,
+    SIZE,
+    Published,
+    alerts_on_stream,
+    camera,
+    group,
+    next_visit,
+    read_out_visit,
+)
+
+from dmcs.payloads.alerts import PARSED_SCHEMA
+from dmcs.sal.codec import HEADER_LEN
+from dmcs.sal.domain import Domain
+from dmcs.services.prompt_processing.alert_stream import AlertStream
+from dmcs.services.prompt_processing.service import (
+    PromptProcessingConfig,
+    PromptProcessingService,
+)
+from dmcs.services.prompt_processing.visit_ledger import VisitState
+
+
+def _config(tmp_path: Path, **overrides: Any) -> PromptProcessingConfig:
+    return PromptProcessingConfig(
+        daq_root=tmp_path / "daq",
+        work_dir=tmp_path / "pp",
+        ranks=2,
+        heartbeat_s=0.5,
+        payload={"detector_size": SIZE, "detectors": DETECTORS},
+        **overrides,
+    )
+
+
+@pytest.fixture
+async def service(
+    tmp_path: Path, domain: Domain
+) -> AsyncIterator[tuple[PromptProcessingService, Published]]:
+    published = Published()
+    pp = PromptProcessingService(_config(tmp_path), published, AlertStream(domain))
+    await pp.start()
+    yield pp, published
+    await pp.stop()
+
+
+async def test_visit_is_preloaded_processed_and_alerted_once(
+    service: tuple[PromptProcessingService, Published], tmp_path: Path, domain: Domain
+) -> None:
+    pp, published = service
+    await pp.next_visit(next_visit(1))
+    preloaded = await published.wait_for("visitPreloaded", groupId=group(1))
+    assert preloaded["detectors"] == ",".join(DETECTORS)
+
+    readouts = await asyncio.to_thread(read_out_visit, camera(tmp_path / "daq"), 1)
+    for sample in readouts:
+        await pp.end_readout(sample)
+    processed = await published.wait_for("visitProcessed", groupId=group(1))
+    assert processed["alerts"] > 0 and processed["status"] == "ok"
+    assert processed["latency"] > 0 and 0.4 < processed["seeing"] < 2.0
+    messages = await alerts_on_stream(domain)
+    assert len(messages) == processed["alerts"]
+    first = fastavro.schemaless_reader(_body(messages[0]), PARSED_SCHEMA, None)
+    assert first["diaSource"]["visit"] == 1  # type: ignore[index,call-overload]
+    assert pp.ledger.get(group(1)).state is VisitState.ALERTED  # type: ignore[union-attr]
+
+    await pp.end_readout(readouts[-1])  # the camera's event seen again (e.g. a late joiner)
+    await asyncio.sleep(1)
+    assert len(published.named("visitProcessed")) == 1
+    assert len(await alerts_on_stream(domain)) == len(messages), "no visit alerts twice"
+
+
+async def test_restarted_service_never_reprocesses_an_alerted_visit(
+    tmp_path: Path, domain: Domain
+) -> None:
+    published = Published()
+    cam = camera(tmp_path / "daq")
+    readouts = await asyncio.to_thread(read_out_visit, cam, 2)
+    pp = PromptProcessingService(_config(tmp_path), published, AlertStream(domain))
+    await pp.start()
+    try:
+        await pp.end_readout(readouts[-1])
+        await published.wait_for("visitProcessed", groupId=group(2))
+    finally:
+        await pp.stop()
+    sent = len(await alerts_on_stream(domain))
+    again = PromptProcessingService(_config(tmp_path), published, AlertStream(domain))
+    await again.start()
+    try:
+        await again.end_readout(readouts[-1])
+        await asyncio.sleep(1)
+    finally:
+        await again.stop()
+    assert len(published.named("visitProcessed")) == 1
+    assert len(await alerts_on_stream(domain)) == sent
+
+
+async def test_visit_past_its_deadline_goes_late_without_alerts(
+    tmp_path: Path, domain: Domain
+) -> None:
+    published = Published()
+    pp = PromptProcessingService(_config(tmp_path, deadline_s=0.05), published, AlertStream(domain))
+    await pp.start()
+    try:
+        readouts = await asyncio.to_thread(read_out_visit, camera(tmp_path / "daq"), 3)
+        await pp.end_readout(readouts[-1])
+        late = await published.wait_for("visitLate", groupId=group(3))
+        assert "deadline of 0.05 s passed" in late["reason"]
+        record = pp.ledger.get(group(3))
+        assert record is not None and record.state is VisitState.LATE
+        assert len(record.images) == 2, "the images are kept for the daytime catch-up"
+    finally:
+        await pp.stop()
+    assert published.named("visitProcessed") == []
+    assert await alerts_on_stream(domain) == []
+
+
+async def test_bad_next_visits_are_refused_and_the_service_goes_on(
+    service: tuple[PromptProcessingService, Published],
+) -> None:
+    pp, published = service
+    await pp.next_visit(next_visit(4, nimages=0))
+    await pp.next_visit(next_visit(5, instrument="LATISS"))
+    await pp.next_visit(next_visit(6, groupId="tonight-42"))
+    refused = published.named("visitRefused")
+    assert [r["groupId"] for r in refused] == [group(4), group(5), "tonight-42"]
+    assert "nimages must be >= 1, got 0" in refused[0]["reason"]
+    assert "instrument 'LATISS'" in refused[1]["reason"]
+    assert "is not '<dayobs>_<kind>_<number>'" in refused[2]["reason"]
+    await pp.next_visit(next_visit(7))
+    await published.wait_for("visitPreloaded", groupId=group(7))
+
+
+async def test_cancelled_visit_goes_late(
+    service: tuple[PromptProcessingService, Published],
+) -> None:
+    pp, published = service
+    await pp.next_visit(next_visit(8))
+    result = await pp.cancel_visit(group(8), "operator says so")
+    assert result == f"{group(8)} cancelled before readout"
+    late = await published.wait_for("visitLate", groupId=group(8))
+    assert late["reason"] == "operator says so"
+    with pytest.raises(ValueError, match="unknown visit 'nope'"):
+        await pp.cancel_visit("nope", "")
+    with pytest.raises(ValueError, match="is late; only waiting or running visits"):
+        await pp.cancel_visit(group(8), "")
+
+
+def _body(message: bytes) -> io.BytesIO:
+    return io.BytesIO(message[HEADER_LEN:])
