@@ -102,9 +102,10 @@ def write_header(root: Path, image: Any, instrument: str, visit: Any | None) -> 
     return HeaderFile(path, len(payload), hashlib.md5(payload).hexdigest(), image.imageName)
 
 
-def read_header(path: Path, md5: str | None = None) -> fits.Header:
-    """The cards of a header file; ValueError if it is damaged (md5 given and different)."""
+def read_header(path: Path, md5: str | None = None) -> tuple[fits.Header, str]:
+    """The cards of a header file and its md5; ValueError if the md5 is not the one given."""
     payload = path.read_bytes()
-    if md5 is not None and hashlib.md5(payload).hexdigest() != md5:
+    actual = hashlib.md5(payload).hexdigest()
+    if md5 is not None and actual != md5:
         raise ValueError(f"header {path}: md5 mismatch")
-    return fits.Header.fromstring(payload.decode("ascii"))
+    return fits.Header.fromstring(payload.decode("ascii")), actual

@@ -105,7 +105,7 @@ class Archiver:
         except DaqCorruptError as err:
             self.daq.mark(image.name, detector, CcdState.FAILED)
             return Outcome(image.name, raft, sensor, DAQ_DATA_BAD, f"DAQ data unusable: {err}")
-        cards, note = self._header_cards(header)
+        cards, header_md5, note = self._header_cards(header)
         path = archive_path(self.root, image, detector)
         hdus = assemble(raw, cards, {
             "OBSID": image.name, "INSTRUME": image.instrument, "DAYOBS": image.dayobs,
@@ -125,7 +125,7 @@ class Archiver:
             exposure_time=image.exposure_time, date_obs=image.date_obs, path=str(path),
             byte_size=size, md5=md5, daq_md5=str(hdus[0].header["DAQMD5"]),
             header_url=header.url if header and cards is not None else "",
-            header_md5=(header.md5 or "") if header and cards is not None else "",
+            header_md5=header_md5,
             archiver=self.provenance, archiver_version=self.version, archived_at=current_tai(),
         )
         newly = self.catalog.register(record)
@@ -133,11 +133,12 @@ class Archiver:
         return Outcome(image.name, raft, sensor, ARCHIVED, f"archived {path}{note}", size, newly)
 
     @staticmethod
-    def _header_cards(header: HeaderRef | None) -> tuple[fits.Header | None, str]:
-        """The header's cards, or None and a note saying why the file goes without them."""
+    def _header_cards(header: HeaderRef | None) -> tuple[fits.Header | None, str, str]:
+        """The header's cards and md5, or None and a note saying why the file goes without."""
         if header is None:
-            return None, " (no header from the header service)"
+            return None, "", " (no header from the header service)"
         try:
-            return read_header(header.path, header.md5), ""
+            cards, md5 = read_header(header.path, header.md5)
         except (OSError, ValueError) as err:
-            return None, f" (header unusable: {err})"
+            return None, "", f" (header unusable: {err})"
+        return cards, md5, ""

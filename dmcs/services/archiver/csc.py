@@ -81,6 +81,11 @@ class ArchiverCsc(ConfigurableCsc):
         assert isinstance(self.config, ArchiverConfig)
         return self.config
 
+    async def publish_startup_events(self) -> None:
+        """Started straight into DISABLED/ENABLED (``dmcs run --state``): begin work too."""
+        await super().publish_startup_events()
+        await self.handle_summary_state()
+
     async def handle_summary_state(self) -> None:
         if self.summary_state == State.ENABLED and not self._tasks:
             camera = Remote(self.domain, MT_CAMERA, include=["endReadout"])
