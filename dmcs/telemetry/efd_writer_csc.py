@@ -1,0 +1,100 @@
+"""The EFD writer as a CSC (`dmcs run EFDWriter`): a thin wrapper over
+:class:`dmcs.telemetry.efd_writer.EfdWriter`.
+
+ENABLED writes; any other state stops writing (offsets committed, nothing lost). Its health is
+published as `health` telemetry once a second (and so lands in the EFD too) and as Prometheus
+metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dmcs.csc.configurable_csc import ConfigurableCsc
+from dmcs.sal.interfaces.efd_writer import EFD_WRITER
+from dmcs.state_machines.summary_state import State
+from dmcs.telemetry.efd_client import DB_URL_ENV
+from dmcs.telemetry.efd_writer import EfdWriter, EfdWriterSettings
+from dmcs.telemetry.influx_http import InfluxHttp
+
+DEFAULT_URL = "http://127.0.0.1:8086"
+
+
+class EfdWriterConfig(BaseModel):
+    """Where the EFD is and how the writer batches."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    influx_url: str = ""
+    database: str = "efd"
+    batch_size: int = Field(5000, ge=1, le=100_000)
+    flush_interval: float = Field(0.05, gt=0, le=60)
+    max_buffer: int = Field(200_000, ge=1000)
+    health_interval: float = Field(1.0, gt=0, le=60)
+
+
+class EfdWriterCsc(ConfigurableCsc):
+    """Runs the EFD writer while ENABLED."""
+
+    interface = EFD_WRITER
+    config_model = EfdWriterConfig
+    version = "1.0.0"
+
+    writer: EfdWriter | None = None
+    _health_task: asyncio.Task[None] | None = None
+
+    async def handle_summary_state(self) -> None:
+        if self.summary_state == State.ENABLED:
+            await self._start_writer()
+        else:
+            await self._stop_writer()
+
+    async def close(self) -> None:
+        await self._stop_writer()
+        await super().close()
+
+    async def _start_writer(self) -> None:
+        if self.writer is not None:
+            return
+        config = self.config
+        assert isinstance(config, EfdWriterConfig)
+        url = config.influx_url or os.environ.get(DB_URL_ENV) or DEFAULT_URL
+        settings = EfdWriterSettings(batch_size=config.batch_size,
+                                     flush_interval=config.flush_interval,
+                                     max_buffer=config.max_buffer)
+        writer = EfdWriter(self.domain.bootstrap_servers, self.domain.subname,
+                           InfluxHttp(url, config.database), settings,
+                           self.domain.config.security)
+        await writer.start()
+        self.writer = writer
+        self._health_task = asyncio.create_task(self._publish_health(config.health_interval))
+        self.log.info("writing lsst.%s.* to %s database %s", self.domain.subname, url,
+                      config.database)
+
+    async def _stop_writer(self) -> None:
+        if self._health_task is not None:
+            self._health_task.cancel()
+            await asyncio.gather(self._health_task, return_exceptions=True)
+            self._health_task = None
+        writer, self.writer = self.writer, None
+        if writer is not None:
+            await writer.stop()
+            await writer.influx.close()
+
+    async def _publish_health(self, interval: float) -> None:
+        telemetry = self.controller.tel("health")
+        while self.writer is not None:
+            health = self.writer.refresh_health()
+            worst = max(health.lag.items(), key=lambda item: item[1], default=("", 0))
+            await telemetry.set_write(
+                topics=health.topics, messages=health.messages,
+                pointsWritten=health.points_written, pointsDropped=health.points_dropped,
+                pointsPerSecond=health.points_per_s, batchLatency=health.batch_latency_ms,
+                lagTotal=health.lag_total, lagMax=worst[1], lagMaxTopic=worst[0],
+                bufferedPoints=health.buffered, paused=health.paused,
+                decodeErrors=health.decode_errors, writeErrors=health.write_errors,
+            )
+            await asyncio.sleep(interval)
