@@ -57,18 +57,31 @@ class JobManager:
         ranks: int = 1,
         timeout_s: float | None = None,
         launch: LaunchSettings | None = None,
+        provenance: dict[str, Any] | None = None,
     ) -> str:
         """Validate, plan and start a job; returns its id as soon as it is launched.
 
         Raises UnknownPipelineError, or JobRequestError for a bad config or data query:
         planning happens here, before any rank starts, so mistakes surface at once.
+        `provenance` adds to the recorded provenance (e.g. the requester's pipeline version).
         """
         _check_ranks(ranks)
         job_id = _new_job_id()
         job_config = config or {}
         output_dir = self.store.jobs_root / job_id / "outputs"
         items = await asyncio.to_thread(_plan, pipeline, job_config, data_query, output_dir)
-        self._start(job_id, pipeline, data_query, job_config, items, ranks, timeout_s, launch)
+        self._start(
+            job_id,
+            pipeline,
+            data_query,
+            job_config,
+            items,
+            ranks,
+            timeout_s,
+            launch,
+            None,
+            provenance or {},
+        )
         return job_id
 
     async def retry(self, job_id: str, *, ranks: int | None = None) -> str:
@@ -167,6 +180,7 @@ class JobManager:
         timeout_s: float | None,
         launch: LaunchSettings | None,
         retry_of: str | None = None,
+        extra_provenance: dict[str, Any] | None = None,
     ) -> None:
         launch_settings = launch or LaunchSettings()
         record = self.store.create(
@@ -179,7 +193,7 @@ class JobManager:
             launch=launch_settings.to_dict(),
             timeout_s=timeout_s,
             retry_of=retry_of,
-            provenance=_provenance(launch_settings),
+            provenance={**(extra_provenance or {}), **_provenance(launch_settings)},
             submitted_at=time.time(),
         )
         record.job_dir.mkdir(parents=True, exist_ok=True)

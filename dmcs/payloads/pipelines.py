@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dmcs.payloads.alert_production import AlertProductionPipeline
 from dmcs.payloads.calibration_pipelines import BiasPipeline, DarkPipeline, FlatPipeline
+from dmcs.services.ocps.catch_up import CatchUpPipeline
 from dmcs.services.prompt_processing.ccd_pipeline import PromptVisitPipeline
 
 PIPELINES: dict[str, type] = {
@@ -16,4 +17,5 @@ PIPELINES: dict[str, type] = {
     DarkPipeline.name: DarkPipeline,
     FlatPipeline.name: FlatPipeline,
     PromptVisitPipeline.name: PromptVisitPipeline,
+    CatchUpPipeline.name: CatchUpPipeline,
 }

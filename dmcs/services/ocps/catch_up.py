@@ -1,0 +1,100 @@
+"""`catch-up-late`: daytime alert production for the visits prompt processing marked late.
+
+Plans one item per CCD of every LATE visit in prompt processing's ledger (optionally only
+the visits a ``visit=...`` data query names), reading the same raws from the DAQ store.
+``finalize`` takes each visit through the ledger's compare-and-set, LATE -> CATCHING_UP ->
+CAUGHT_UP, and associates and alerts only the visits it moved: a visit already caught up (or,
+by any path, alerted) is skipped, so a catch-up run twice never sends an alert twice.
+
+Config: prompt-visit's (payload, ``daq_root``) plus ``prompt_processing_dir`` (the service's
+work_dir: ledger and APDB) and ``alert_stream`` (``bootstrap_servers``, ``subname``), which
+OCPS fills in with its own broker when the request does not say.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from dmcs.payloads.data_query import parse_data_query
+from dmcs.sal.config import SalConfig
+from dmcs.sal.domain import Domain
+from dmcs.services.prompt_processing.alert_stream import AlertStream
+from dmcs.services.prompt_processing.ccd_pipeline import PromptVisitPipeline, ccd_item
+from dmcs.services.prompt_processing.service import LEDGER_FILE
+from dmcs.services.prompt_processing.visit_ledger import VisitLedger, VisitRecord, VisitState
+
+
+class CatchUpPipeline(PromptVisitPipeline):
+    """See the module docstring."""
+
+    name = "catch-up-late"
+    sends_alerts = True
+
+    def __init__(self, config: dict[str, Any], output_dir: Path) -> None:
+        own = dict(config)
+        pp_dir = own.pop("prompt_processing_dir", None)
+        stream = own.pop("alert_stream", None)
+        if not pp_dir:
+            raise ValueError(
+                f"invalid {self.name} config: field 'prompt_processing_dir' is required"
+            )
+        if not isinstance(stream, dict) or "subname" not in stream:
+            raise ValueError(f"invalid {self.name} config: field 'alert_stream' needs a subname")
+        own.setdefault(
+            "apdb_url", f"sqlite:///{(Path(pp_dir) / 'outputs' / 'apdb.sqlite3').resolve()}"
+        )
+        super().__init__(own, output_dir)
+        self.ledger = VisitLedger(Path(pp_dir) / LEDGER_FILE)
+        self.stream = SalConfig(
+            bootstrap_servers=stream.get("bootstrap_servers") or None, subname=stream["subname"]
+        )
+
+    def _late_visits(self, data_query: str) -> list[VisitRecord]:
+        wanted = parse_data_query(data_query).visits if data_query.strip() else None
+        return [
+            record
+            for record in self.ledger.in_state(VisitState.LATE)
+            if record.images and (wanted is None or record.visit in wanted)
+        ]
+
+    def plan(self, data_query: str) -> list[str]:
+        return [
+            ccd_item(record.visit, detector, record.images)
+            for record in self._late_visits(data_query)
+            for detector in record.detectors
+            if detector in self.config.detectors
+        ]
+
+    def finalize(self, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        by_visit: dict[int, dict[str, dict[str, Any]]] = {}
+        for result in results.values():
+            item = f"visit={result['visit']} detector={result['detector']}"
+            by_visit.setdefault(result["visit"], {})[item] = result
+        late = {record.visit: record for record in self.ledger.in_state(VisitState.LATE)}
+        caught_up: dict[str, int] = {}
+        skipped: list[int] = []
+        for visit, visit_results in sorted(by_visit.items()):
+            record = late.get(visit)
+            if record is None or not self.ledger.claim(
+                record.group_id, [VisitState.LATE], VisitState.CATCHING_UP
+            ):
+                skipped.append(visit)
+                continue
+            summary = super().finalize(visit_results)
+            sent = asyncio.run(self._send([Path(p) for p in summary["alert_files"]]))
+            self.ledger.claim(
+                record.group_id, [VisitState.CATCHING_UP], VisitState.CAUGHT_UP, alerts=sent
+            )
+            caught_up[record.group_id] = sent
+        return {
+            "pipeline": self.name,
+            "caught_up": caught_up,
+            "skipped_visits": skipped,
+            "alerts": sum(caught_up.values()),
+        }
+
+    async def _send(self, paths: list[Path]) -> int:
+        async with Domain(self.stream) as domain:
+            return await AlertStream(domain).send_files(paths)
