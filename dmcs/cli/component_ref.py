@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import dmcs.csc.registry  # noqa: F401  (CSC modules register their interfaces on import)
 from dmcs.cli.errors import CliError
+from dmcs.csc.registry import get_interface
 from dmcs.sal.controller import component_identity
 from dmcs.sal.interface import Interface
-from dmcs.sal.interfaces import get_interface
 
 
 @dataclass(frozen=True)

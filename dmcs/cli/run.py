@@ -19,11 +19,12 @@ from dmcs.cli.options import BrokerOption, SubnameOption, describe, sal_config
 from dmcs.cli.session import connect, run_async
 from dmcs.csc.base_csc import BaseCsc
 from dmcs.csc.configurable_csc import ConfigurableCsc
-from dmcs.csc.registry import CscFactory, csc_class
+from dmcs.csc.registry import csc_class
 from dmcs.sal.config import SalConfig
 from dmcs.sal.controller import DuplicateInstanceError
 from dmcs.sal.topics.controller_command import ExpectedError
 from dmcs.state_machines.summary_state import State
+from dmcs.telemetry import metrics
 
 console = Console(highlight=False)
 
@@ -56,6 +57,11 @@ def run(
         typer.Option("--config-dir", metavar="DIR", file_okay=False,
                      help="Directory of the CSC's YAML configurations."),
     ] = None,
+    metrics_port: Annotated[
+        int,
+        typer.Option("--metrics-port", metavar="PORT", min=0,
+                     help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics (0: off)."),
+    ] = 0,
     broker: BrokerOption = None,
     subname: SubnameOption = None,
 ) -> None:
@@ -65,12 +71,15 @@ def run(
         factory = _runnable(ref.interface.name)
         options = _config_options(factory, State[state.value], override, config_dir)
         config = sal_config(broker, subname)
-        run_async(_run(ref, factory, State[state.value], options, config), logging.INFO)
+        if metrics_port:
+            metrics.serve(metrics_port)
+        run_async(_run(ref, factory, State[state.value], options, config, metrics_port),
+                  logging.INFO)
 
 
 async def _run(
-    ref: ComponentRef, factory: CscFactory, state: State, options: dict[str, Any],
-    config: SalConfig,
+    ref: ComponentRef, factory: type[BaseCsc], state: State, options: dict[str, Any],
+    config: SalConfig, metrics_port: int,
 ) -> None:
     async with connect(config) as domain:
         signalled = _catch_stop_signals()
@@ -84,14 +93,15 @@ async def _run(
             await csc.close()
             raise CliError(f"cannot start {ref.name}: {err}") from None
         where = describe(config, domain.bootstrap_servers)
-        console.print(f"{ref.name} running in {state.name} on {where}, pid {os.getpid()}; "
-                      "Ctrl-C stops it")
+        served = f", metrics on 127.0.0.1:{metrics_port}/metrics" if metrics_port else ""
+        console.print(f"{ref.name} running in {state.name} on {where}, pid {os.getpid()}"
+                      f"{served}; Ctrl-C stops it")
         reason = await _until_offline_or_signal(csc, signalled)
         await csc.close()
         console.print(f"{ref.name} stopped: {reason}")
 
 
-def _runnable(name: str) -> CscFactory:
+def _runnable(name: str) -> type[BaseCsc]:
     try:
         return csc_class(name)
     except ValueError as err:
@@ -114,7 +124,7 @@ def _config_options(
     if override:
         options["override"] = override
     if config_dir is not None:
-        options["config_dir"] = config_dir
+        options["config_root"] = config_dir
     return options
 
 

@@ -15,16 +15,16 @@ from dmcs.cli.errors import one_line_errors
 from dmcs.cli.options import BrokerOption, SubnameOption, describe, sal_config
 from dmcs.cli.render import age_text
 from dmcs.cli.session import connect, run_async
+from dmcs.csc.registry import get_interface, loadable_interfaces
 from dmcs.sal.config import SalConfig
 from dmcs.sal.controller import HEARTBEAT_ALIVE_SECONDS
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces import INTERFACES
 from dmcs.sal.remote import Remote
 from dmcs.sal.tai import current_tai
 from dmcs.state_machines.summary_state import State
 
 console = Console(highlight=False)
-_TOPICS = ("heartbeat", "summaryState", "softwareVersions")
+_TOPICS = ("heartbeat", "summaryState", "softwareVersions", "errorCode")
 
 
 @dataclass
@@ -34,6 +34,7 @@ class Seen:
     heartbeat: Any = None
     summaryState: Any = None
     softwareVersions: Any = None
+    errorCode: Any = None
 
 
 def status(
@@ -46,7 +47,8 @@ def status(
 ) -> None:
     """A table of every component seen: state, heartbeat age, software version.
 
-    A component silent for more than 3 s shows as not running.
+    A component silent for more than 3 s shows as stopped (after going OFFLINE) or as
+    crashed (silent in any other state); one in FAULT shows its errorCode and report.
     """
     with one_line_errors():
         run_async(_status(timeout, sal_config(broker, subname)))
@@ -55,7 +57,10 @@ def status(
 async def _status(timeout: float, config: SalConfig) -> None:
     seen: dict[tuple[str, int], Seen] = {}
     async with connect(config) as domain:
-        remotes = [_remote(domain, ComponentRef(i, 0), seen) for i in INTERFACES.values()]
+        interfaces, problems = loadable_interfaces()
+        for problem in problems:
+            console.print(f"[yellow]warning: {problem}", highlight=False)
+        remotes = [_remote(domain, ComponentRef(i, 0), seen) for i in interfaces]
         await asyncio.gather(*(r.start() for r in remotes))
         await asyncio.sleep(timeout)
         await asyncio.gather(*(r.close() for r in remotes))
@@ -69,7 +74,7 @@ async def _status(timeout: float, config: SalConfig) -> None:
         table.add_column(column)
     now = current_tai()
     for (name, index), item in sorted(seen.items()):
-        table.add_row(ComponentRef(INTERFACES[name], index).name, *_cells(item, now))
+        table.add_row(ComponentRef(get_interface(name), index).name, *_cells(item, now))
     console.print(table)
 
 
@@ -94,7 +99,12 @@ def _cells(item: Seen, now: float) -> tuple[str, str, str]:
         return f"[dim]not running (never sent a heartbeat; last state {state})", "—", version
     age = now - item.heartbeat.private_sndStamp
     beat = f"{age_text(age)} ago"
-    if age > HEARTBEAT_ALIVE_SECONDS or state == State.OFFLINE.name:
-        return f"[dim]not running (last seen {beat})", beat, version
+    if state == State.OFFLINE.name:
+        return f"[dim]OFFLINE (stopped cleanly, last seen {beat})", beat, version
+    if age > HEARTBEAT_ALIVE_SECONDS:
+        return f"[red]crashed? silent since {beat} in {state}", beat, version
+    if state == State.FAULT.name and item.errorCode is not None:
+        fault = item.errorCode
+        return f"[red]FAULT {fault.errorCode}: {fault.errorReport}", beat, version
     style = {"ENABLED": "green", "FAULT": "red"}.get(state, "")
     return (f"[{style}]{state}" if style else state), beat, version

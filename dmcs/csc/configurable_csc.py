@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import inspect
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -11,19 +11,21 @@ from pydantic import BaseModel, ValidationError
 
 from dmcs.csc.base_csc import BaseCsc
 from dmcs.sal.domain import Domain
-from dmcs.sal.interface import Interface
 from dmcs.sal.topics.controller_command import ExpectedError
 from dmcs.state_machines.summary_state import State
 
-CONFIG_DIR_ENV = "DMCS_CONFIG_DIR"
 DEFAULTS_FILE = "_init.yaml"
-PACKAGED_CONFIGS = Path(__file__).parent / "config"
 
 
 class ConfigurableCsc(BaseCsc):
     """A CSC whose `start(configurationOverride)` applies `<config_dir>/_init.yaml` and then
     the named override file on top. An invalid configuration fails `start` naming the bad
     field, and the CSC stays in STANDBY.
+
+    ``config_model`` (a pydantic model) declares the settings; packaged defaults live in
+    ``config/<Name>/`` beside the module of the CSC class. ``config_root`` replaces that
+    ``config`` folder: it holds one folder per component, so one directory can configure a
+    whole deployment (``dmcs run --config-dir``, ``DMCS_CONFIG_DIR``).
     """
 
     config_model: ClassVar[type[BaseModel]]
@@ -31,22 +33,23 @@ class ConfigurableCsc(BaseCsc):
     def __init__(
         self,
         domain: Domain,
-        interface: Interface,
         index: int = 0,
         *,
-        config_dir: Path | None = None,
+        config_root: Path | None = None,
         initial_state: State = State.STANDBY,
         simulation_mode: int = 0,
         override: str = "",
     ) -> None:
-        super().__init__(domain, interface, index, initial_state=initial_state,
+        super().__init__(domain, index, initial_state=initial_state,
                          simulation_mode=simulation_mode)
-        env_dir = os.environ.get(CONFIG_DIR_ENV)
-        self.config_dir = config_dir or (
-            Path(env_dir) / interface.name if env_dir else PACKAGED_CONFIGS / interface.name
-        )
+        self.config_dir = (config_root or self.packaged_config_root()) / self.interface.name
         self.config: BaseModel | None = None
         self._initial_override = override
+
+    @classmethod
+    def packaged_config_root(cls) -> Path:
+        """The `config` folder shipped beside the module that declares this CSC."""
+        return Path(inspect.getfile(cls)).parent / "config"
 
     def available_overrides(self) -> list[str]:
         if not self.config_dir.is_dir():
@@ -90,7 +93,7 @@ class ConfigurableCsc(BaseCsc):
             try:
                 loaded = yaml.safe_load(path.read_text()) or {}
             except yaml.YAMLError as err:
-                raise ExpectedError(f"{name} is not valid YAML: {err}") from None
+                raise ExpectedError(f"{path}: not valid YAML{_where(err)}") from None
             if not isinstance(loaded, dict):
                 raise ExpectedError(f"{name} must hold a mapping of settings")
             values.update(loaded)
@@ -105,3 +108,11 @@ class ConfigurableCsc(BaseCsc):
 
     async def configure(self, config: Any) -> None:
         """Apply a validated configuration (subclasses)."""
+
+
+def _where(err: yaml.YAMLError) -> str:
+    """` at line L, column C: problem` from a YAML error, on one line."""
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{at}: {problem}"

@@ -9,7 +9,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
-from dmcs.sal.domain import Domain
 from dmcs.sal.interfaces.test import TEST, Arrays, Scalars
 from dmcs.sal.topics.controller_command import ExpectedError
 from dmcs.state_machines.summary_state import State
@@ -28,11 +27,10 @@ class TestCsc(ConfigurableCsc):
     """Echoes commands into events and telemetry; `fault` and `wait` exercise the hard paths."""
 
     __test__ = False
+    interface = TEST
     config_model = TestConfig
+    version = "1.0.0"
     valid_simulation_modes = (0, 1)
-
-    def __init__(self, domain: Domain, index: int, **kwargs: Any) -> None:
-        super().__init__(domain, TEST, index, **kwargs)
 
     async def do_setScalars(self, data: Any) -> None:
         self.assert_enabled("setScalars")

@@ -37,6 +37,8 @@ class BrokerProcess:
     host: str
     port: int
     pid: int
+    #: True if this call started it (so the caller knows it owns it), False if it was running.
+    started: bool = False
 
     @property
     def bootstrap_servers(self) -> str:
@@ -113,7 +115,7 @@ def ensure_embedded_broker() -> BrokerProcess:
         proc = _spawn(port, log_path)
         _wait_listening(port, proc, log_path)
         pid_path.write_text(str(proc.pid))
-        return BrokerProcess("127.0.0.1", port, proc.pid)
+        return BrokerProcess("127.0.0.1", port, proc.pid, started=True)
 
 
 def stop_embedded_broker() -> bool:
@@ -158,7 +160,7 @@ def start_private_broker(log_dir: Path) -> Iterator[BrokerProcess]:
     proc = _spawn(port, log_path)
     try:
         _wait_listening(port, proc, log_path)
-        yield BrokerProcess("127.0.0.1", port, proc.pid)
+        yield BrokerProcess("127.0.0.1", port, proc.pid, started=True)
     finally:
         proc.terminate()
         try:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 from dmcs.sal.ack import AckCode
 from dmcs.sal.domain import Domain
 from dmcs.sal.interface import Interface, TopicKind
-from dmcs.sal.interfaces.generic import GENERIC_COMMANDS
 from dmcs.sal.sample import SalSample
 from dmcs.sal.tai import current_tai
 from dmcs.sal.topics.controller_command import CommandDispatcher, Handler
@@ -18,6 +18,8 @@ from dmcs.sal.topics.reader_group import FAST_FETCH_WAIT_MS, ReaderGroup
 from dmcs.sal.topics.writer import TopicWriter
 
 HEARTBEAT_ALIVE_SECONDS = 3.0
+#: How long a starting CSC listens for a twin after claiming its identity (> 1 heartbeat).
+CLAIM_SECONDS = 1.2
 
 
 class DuplicateInstanceError(RuntimeError):
@@ -34,9 +36,18 @@ class Controller:
 
     Writers are ``evt(name)`` / ``tel(name)``; command handlers are registered with
     ``set_handler``. ``start`` refuses to run if the same component and index is alive.
+    ``reader_groups`` splits the command topics among consumers (fewer partitions per fetch
+    means lower latency); by default one consumer reads them all.
     """
 
-    def __init__(self, domain: Domain, interface: Interface, index: int = 0) -> None:
+    def __init__(
+        self,
+        domain: Domain,
+        interface: Interface,
+        index: int = 0,
+        *,
+        reader_groups: Sequence[Sequence[str]] | None = None,
+    ) -> None:
         if index and not interface.indexed:
             raise ValueError(f"{interface.name} is not indexed; do not give an index")
         if interface.indexed and index <= 0:
@@ -55,10 +66,10 @@ class Controller:
                         callback=functools.partial(self.dispatcher.on_command, s.name))
             for s in interface.specs(TopicKind.COMMAND)
         ]
-        generic = [r for r in self._command_readers if r.spec.name in GENERIC_COMMANDS]
-        service = [r for r in self._command_readers if r.spec.name not in GENERIC_COMMANDS]
-        self._groups = [ReaderGroup(domain, readers, FAST_FETCH_WAIT_MS)
-                        for readers in (generic, service) if readers]
+        by_name = {r.spec.name: r for r in self._command_readers}
+        groups = reader_groups or [list(by_name)]
+        self._groups = [ReaderGroup(domain, [by_name[n] for n in names], FAST_FETCH_WAIT_MS)
+                        for names in groups if names]
 
     def evt(self, name: str) -> TopicWriter:
         return self._writer(self._events, TopicKind.EVENT, name)
@@ -93,9 +104,10 @@ class Controller:
                 return name
         raise ValueError(f"{type(data).__name__} is not a command of {self.interface.name}")
 
-    async def start(self) -> None:
+    async def start(self, claim_seconds: float = CLAIM_SECONDS) -> None:
+        """Create our topics, claim our identity (DuplicateInstanceError if taken), read commands."""
         await self.domain.ensure_topics(self.interface.specs())
-        await self._refuse_if_running()
+        await self._claim_identity(claim_seconds)
         for group in self._groups:
             await group.start()
 
@@ -111,13 +123,40 @@ class Controller:
         for writer in writers:
             await writer.flush()
 
-    async def _refuse_if_running(self) -> None:
+    async def _claim_identity(self, claim_seconds: float) -> None:
+        """Refuse to run if another process runs this component and index.
+
+        A live heartbeat already on the broker means it is taken. Two processes starting at
+        the same instant see none, so each writes a claim (a heartbeat) and listens for
+        `claim_seconds` (more than a heartbeat period): of the claims seen, the earliest
+        (then the lowest pid) wins, and every other claimant exits. Both judge the same claims,
+        so exactly one survives.
+        """
+        seen: list[Any] = []
         spec = self.interface.spec(TopicKind.EVENT, "heartbeat")
-        reader = TopicReader(spec, self.index, history=True)
-        probe = ReaderGroup(self.domain, [reader])
-        await probe.start()
-        await probe.stop()
-        beat: Any = reader.get()
+        reader = TopicReader(spec, self.index, history=True, callback=seen.append)
+        listener = ReaderGroup(self.domain, [reader])
+        await listener.start()
+        try:
+            self._refuse_if_alive(seen)
+            ours = self._events["heartbeat"]
+            await ours.set_write(heartbeat=True)
+            await ours.flush()
+            claimed_at = ours.data.private_sndStamp
+            await asyncio.sleep(claim_seconds)
+        finally:
+            await listener.stop()
+        rivals = [b for b in seen if b.private_origin != self.domain.origin
+                  and b.private_sndStamp >= claimed_at - claim_seconds]
+        winner = min([(claimed_at, self.domain.origin),
+                      *((b.private_sndStamp, b.private_origin) for b in rivals)])
+        if winner[1] != self.domain.origin:
+            raise DuplicateInstanceError(
+                f"{self.identity} was started twice at once; pid {winner[1]} claimed it first"
+            )
+
+    def _refuse_if_alive(self, history: list[Any]) -> None:
+        beat = history[-1] if history else None
         if beat is None or beat.private_origin == self.domain.origin:
             return
         age = current_tai() - beat.private_sndStamp

@@ -9,20 +9,25 @@ import logging
 import os
 import random
 import socket
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from dmcs.sal.broker import ensure_embedded_broker
 from dmcs.sal.config import SalConfig
 from dmcs.sal.interface import TopicSpec
+from dmcs.sal.log_watch import WATCH_INTERVAL, LogWatch
 from dmcs.sal.schema_registry import schema_message, schemas_topic
+from dmcs.telemetry import metrics
 
 log = logging.getLogger(__name__)
 
 TOPIC_EXISTS = 36
+
+ResetCallback = Callable[[], Awaitable[None]]
 
 
 def default_identity() -> str:
@@ -47,6 +52,12 @@ class Domain:
         self._published_schemas: set[bytes] = set()
         self._create_lock = asyncio.Lock()
         self.bootstrap_servers = self.config.bootstrap_servers or ""
+        self.started_embedded_broker = False
+        self._specs: dict[bytes, TopicSpec] = {}
+        self._reset_callbacks: list[ResetCallback] = []
+        self._watch_consumer: AIOKafkaConsumer | None = None
+        self._watch_task: asyncio.Task[None] | None = None
+        self.broker_resets = 0
 
     @property
     def subname(self) -> str:
@@ -56,6 +67,7 @@ class Domain:
         if not self.bootstrap_servers:
             broker = await asyncio.to_thread(ensure_embedded_broker)
             self.bootstrap_servers = broker.bootstrap_servers
+            self.started_embedded_broker = broker.started
         self._admin = AIOKafkaAdminClient(
             bootstrap_servers=self.bootstrap_servers, **self.config.security
         )
@@ -70,8 +82,51 @@ class Domain:
         )
         await self._producer.start()
         await self.ensure_kafka_topics([(schemas_topic(self.subname), True)])
+        self._watch_consumer = self.new_consumer(100)
+        await self._watch_consumer.start()
+        self._watch_task = asyncio.create_task(self._watch_broker())
+
+    def on_broker_reset(self, callback: ResetCallback) -> None:
+        """Call `callback` after the broker lost its topics and they were recreated."""
+        self._reset_callbacks.append(callback)
+
+    def remove_broker_reset_callback(self, callback: ResetCallback) -> None:
+        if callback in self._reset_callbacks:
+            self._reset_callbacks.remove(callback)
+
+    async def _watch_broker(self) -> None:
+        """Notice a broker that lost its logs (the schemas topic shrank) and rebuild."""
+        assert self._watch_consumer is not None
+        watch = LogWatch()
+        partition = [TopicPartition(schemas_topic(self.subname), 0)]
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL)
+            if await watch.shrunk(self._watch_consumer, partition):
+                try:
+                    await self._rebuild_after_reset()
+                except Exception as err:
+                    log.warning("rebuilding topics after a broker reset failed: %s", err)
+
+    async def _rebuild_after_reset(self) -> None:
+        self.broker_resets += 1
+        metrics.BROKER_RESETS.inc()
+        log.warning("the broker lost its topics (restarted?): recreating topics, "
+                    "republishing schemas and late-joiner events")
+        self._known_topics.clear()
+        self._published_schemas.clear()
+        await self.ensure_kafka_topics([(schemas_topic(self.subname), True)])
+        await self.ensure_topics(list(self._specs.values()))
+        for callback in list(self._reset_callbacks):
+            await callback()
 
     async def close(self) -> None:
+        if self._watch_task is not None:
+            self._watch_task.cancel()
+            await asyncio.gather(self._watch_task, return_exceptions=True)
+            self._watch_task = None
+        if self._watch_consumer is not None:
+            await self._watch_consumer.stop()
+            self._watch_consumer = None
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
@@ -118,6 +173,7 @@ class Domain:
             [(s.kafka_topic(self.subname), s.compacted) for s in specs]
         )
         for spec in specs:
+            self._specs.setdefault(spec.fingerprint, spec)
             if spec.fingerprint not in self._published_schemas:
                 self._published_schemas.add(spec.fingerprint)
                 await self.producer.send(

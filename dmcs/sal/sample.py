@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from dmcs.sal.field_types import Double, Int, Long, String
+from dmcs.sal.field_types import Double, Int, String
 
 PRIVATE_FIELDS = (
     "private_sndStamp",
@@ -27,12 +27,12 @@ class SalSample(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=False)
 
-    salIndex: Long = 0
+    salIndex: Int = 0
     private_sndStamp: Double = 0.0
     private_rcvStamp: Double = 0.0
     private_efdStamp: Double = 0.0
     private_kafkaStamp: Double = 0.0
-    private_seqNum: Long = 0
+    private_seqNum: Int = 0
     private_revCode: String = ""
     private_identity: String = ""
     private_origin: Int = 0

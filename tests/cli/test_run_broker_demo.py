@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from cli_processes import Cli, CscProcesses
-
 from dmcs.cli.errors import ExitCode
 from dmcs.sal.broker import free_port, is_listening
+from dmcs.testing.processes import Cli, CscProcesses
 
 
 async def test_run_refuses_a_duplicate_instance(cli: Cli, cscs: CscProcesses) -> None:

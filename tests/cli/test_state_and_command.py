@@ -6,14 +6,22 @@ import signal
 import subprocess
 import time
 
-from cli_processes import Cli, CscProcesses, read_line, remote_state
-
 from dmcs.cli.errors import ExitCode
 from dmcs.sal.config import SalConfig
 from dmcs.sal.domain import Domain
 from dmcs.sal.interfaces.test import TEST
 from dmcs.sal.remote import Remote
 from dmcs.state_machines.summary_state import State
+from dmcs.testing.processes import Cli, CscProcesses, read_line
+
+
+async def remote_state(sal_config: SalConfig, index: int) -> int:
+    """The summaryState the CSC last published, seen by an independent Remote."""
+    async with Domain(sal_config) as domain, Remote(
+        domain, TEST, index, include=["summaryState"]
+    ) as remote:
+        sample = await remote.evt("summaryState").aget(timeout=5)
+        return int(sample.summaryState)
 
 
 async def test_state_walk_prints_steps_and_reaches_each_state(

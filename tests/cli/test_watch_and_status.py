@@ -7,9 +7,8 @@ import re
 import signal
 import subprocess
 
-from cli_processes import Cli, CscProcesses, read_line
-
 from dmcs.sal.controller import HEARTBEAT_ALIVE_SECONDS
+from dmcs.testing.processes import Cli, CscProcesses, read_line
 
 
 async def test_watch_count_shows_history_then_new_samples(cli: Cli, cscs: CscProcesses) -> None:
@@ -60,5 +59,5 @@ async def test_status_lists_running_and_marks_stopped_components(
     rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines()
             if line.startswith("│")}
     assert set(rows) == {"Test:1", "Test:2"}
-    assert "STANDBY" in rows["Test:1"] and "0.1.0" in rows["Test:1"]
-    assert re.search(r"not running \(last seen \d+\.\d s ago\)", rows["Test:2"])
+    assert "STANDBY" in rows["Test:1"] and "1.0.0" in rows["Test:1"]
+    assert re.search(r"OFFLINE \(stopped cleanly, last seen \d+\.\d s ago\)", rows["Test:2"])

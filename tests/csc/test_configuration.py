@@ -17,17 +17,19 @@ from dmcs.state_machines.summary_state import State
 
 @pytest.fixture
 def config_dir(tmp_path: Path) -> Path:
-    (tmp_path / "_init.yaml").write_text("string0: site default\n")
-    (tmp_path / "slow.yaml").write_text("wait_progress_interval: 2.0\n")
-    (tmp_path / "negative.yaml").write_text("wait_progress_interval: -1\n")
-    (tmp_path / "typo.yaml").write_text("wait_progres_interval: 1\n")
-    (tmp_path / "broken.yaml").write_text("string0: [unclosed\n")
+    folder = tmp_path / "Test"
+    folder.mkdir()
+    (folder / "_init.yaml").write_text("string0: site default\n")
+    (folder / "slow.yaml").write_text("wait_progress_interval: 2.0\n")
+    (folder / "negative.yaml").write_text("wait_progress_interval: -1\n")
+    (folder / "typo.yaml").write_text("wait_progres_interval: 1\n")
+    (folder / "broken.yaml").write_text("string0: [unclosed\n")
     return tmp_path
 
 
 @pytest.fixture
 async def configured(domain: Domain, config_dir: Path) -> AsyncIterator[tuple[TestCsc, Remote]]:
-    csc = TestCsc(domain, 1, config_dir=config_dir)
+    csc = TestCsc(domain, 1, config_root=config_dir)
     await csc.start()
     async with Remote(domain, TEST, 1) as remote:
         yield csc, remote
@@ -55,7 +57,7 @@ async def test_start_applies_defaults_then_override(configured: tuple[TestCsc, R
     [
         ("negative.yaml", "wait_progress_interval: Input should be greater than 0"),
         ("typo.yaml", "wait_progres_interval: Extra inputs are not permitted"),
-        ("broken.yaml", "broken.yaml is not valid YAML"),
+        ("broken.yaml", "Test/broken.yaml: not valid YAML at line 2, column 1"),
         ("missing.yaml", "unknown configuration 'missing.yaml'; available: broken.yaml"),
     ],
 )

@@ -27,7 +27,8 @@ def own_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_started_once_then_shared_then_stopped(own_home: Path) -> None:
     first = ensure_embedded_broker()
     second = ensure_embedded_broker()
-    assert second == first
+    assert first.started and not second.started
+    assert (second.port, second.pid) == (first.port, first.pid)
     assert is_listening("127.0.0.1", first.port)
     assert stop_embedded_broker()
     assert not is_listening("127.0.0.1", first.port)

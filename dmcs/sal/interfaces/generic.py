@@ -1,8 +1,12 @@
-"""Commands and events every CSC has (the observatory's generic topics)."""
+"""Commands and events every CSC has: the observatory's generic topics (ts_xml SALGenerics.xml).
+
+dmcs extensions, kept on purpose: the `setAuthList` command and `authList` event
+(authorization, which the observatory dropped and our users keep).
+"""
 
 from __future__ import annotations
 
-from dmcs.sal.field_types import Double, Int, String
+from dmcs.sal.field_types import Bool, Double, Int, String
 from dmcs.sal.sample import SalSample
 
 
@@ -43,13 +47,29 @@ class SetAuthListCommand(SalSample):
 
 
 class AbortCommand(SalSample):
-    """Abort running commands: the one with this sequence number from the sender, or all (0)."""
+    """Abort every running service command (state commands finish)."""
 
-    seqNum: Int = 0
+
+class EnterControlCommand(SalSample):
+    """Leave OFFLINE (refused: a dmcs CSC starts in STANDBY or the state it is run in)."""
 
 
 class HeartbeatEvent(SalSample):
     """Published every second while the CSC runs."""
+
+    heartbeat: Bool = False
+
+
+class ClockOffsetEvent(SalSample):
+    """Offset of this CSC's clock from the observatory's reference (seconds)."""
+
+    offset: Double = 0.0
+
+
+class StatusCodeEvent(SalSample):
+    """A bit mask of conditions the CSC reports without going to FAULT."""
+
+    mask: Int = 0
 
 
 class SummaryStateEvent(SalSample):
@@ -92,7 +112,6 @@ class SoftwareVersionsEvent(SalSample):
 
     salVersion: String = ""
     xmlVersion: String = ""
-    kafkaVersion: String = ""
     cscVersion: String = ""
     subsystemVersions: String = ""
 
@@ -138,6 +157,7 @@ GENERIC_COMMANDS: dict[str, type[SalSample]] = {
     "setLogLevel": SetLogLevelCommand,
     "setAuthList": SetAuthListCommand,
     "abort": AbortCommand,
+    "enterControl": EnterControlCommand,
 }
 
 GENERIC_EVENTS: dict[str, type[SalSample]] = {
@@ -151,4 +171,6 @@ GENERIC_EVENTS: dict[str, type[SalSample]] = {
     "configurationsAvailable": ConfigurationsAvailableEvent,
     "configurationApplied": ConfigurationAppliedEvent,
     "authList": AuthListEvent,
+    "clockOffset": ClockOffsetEvent,
+    "statusCode": StatusCodeEvent,
 }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,12 +14,15 @@ from dmcs.sal.domain import Domain
 from dmcs.sal.interface import Interface
 from dmcs.sal.sample import SalSample
 from dmcs.sal.topics.writer import TopicWriter
+from dmcs.telemetry import metrics
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Any], Awaitable[str | None]]
 Authorizer = Callable[[SalSample], bool]
 CommandKey = tuple[str, int, int]
+#: How many command keys are remembered to drop re-reads (after a log is read again).
+RECENT_COMMANDS = 4096
 
 
 class ExpectedError(Exception):
@@ -32,6 +37,8 @@ def command_key(data: SalSample) -> CommandKey:
 class CommandDispatcher:
     """Runs each received command in its own task and sends its acks.
 
+    Commands of one topic run in the order received, one at a time (as salobj does), while
+    other topics go on: a long command reports INPROGRESS and blocks only its own topic.
     A handler returns an optional result text (COMPLETE), raises ExpectedError or any
     exception (FAILED with the reason), or is cancelled by `abort` (ABORTED).
     """
@@ -44,12 +51,21 @@ class CommandDispatcher:
         self.ack_writer = TopicWriter(domain, interface.ack_spec, index, identity)
         self.running: dict[CommandKey, tuple[str, asyncio.Task[None]]] = {}
         self.commands_received = 0
+        self._topic_locks: dict[str, asyncio.Lock] = {}
+        self._recent: OrderedDict[CommandKey, None] = OrderedDict()
 
     def on_command(self, name: str, data: SalSample) -> None:
-        """Reader callback: start handling one command."""
+        """Reader callback: start handling one command (a command read twice runs once)."""
+        key = command_key(data)
+        if key in self._recent:
+            log.warning("%s from %s (seq %d) read again; ignored", name, key[0], key[2])
+            metrics.COMMANDS_IGNORED.labels(self.interface.name, str(self.index)).inc()
+            return
+        self._recent[key] = None
+        if len(self._recent) > RECENT_COMMANDS:
+            self._recent.popitem(last=False)
         self.commands_received += 1
         task = asyncio.create_task(self._handle(name, data))
-        key = command_key(data)
         self.running[key] = (name, task)
         task.add_done_callback(lambda _: self.running.pop(key, None))
 
@@ -59,15 +75,23 @@ class CommandDispatcher:
                            f"{data.private_identity} is not authorized to command "
                            f"{self.ack_writer.identity}")
             return
+        lock = self._topic_locks.setdefault(name, asyncio.Lock())
+        began = time.perf_counter()
+        try:
+            async with lock:
+                await self._run(name, data)
+        except asyncio.CancelledError:
+            await self.ack(data, name, AckCode.ABORTED, f"{name} aborted")
+        labels = (self.interface.name, str(self.index), name)
+        metrics.COMMAND_DURATION.labels(*labels).observe(time.perf_counter() - began)
+
+    async def _run(self, name: str, data: SalSample) -> None:
         handler = self.handlers.get(name)
         if handler is None:
             await self.ack(data, name, AckCode.FAILED, f"command {name} is not implemented")
             return
         try:
             result = await handler(data)
-        except asyncio.CancelledError:
-            await self.ack(data, name, AckCode.ABORTED, f"{name} aborted")
-            return
         except ExpectedError as err:
             log.warning("%s failed: %s", name, err)
             await self.ack(data, name, AckCode.FAILED, str(err))
@@ -88,14 +112,14 @@ class CommandDispatcher:
             cmdtype=self.interface.command_id(name), timeout=timeout,
         )
         await self.ack_writer.write(seq_num=data.private_seqNum)
+        if code.is_final:
+            metrics.COMMANDS.labels(self.interface.name, str(self.index), name, code.name).inc()
 
-    def abort(self, sender: SalSample, seq_num: int) -> int:
-        """Cancel the sender's command `seq_num`, or every running command (0); return count."""
-        own = command_key(sender)
+    def abort(self, keep: frozenset[str] = frozenset()) -> int:
+        """Cancel every running or queued command but `abort` and those in `keep`; return count."""
         victims = [
-            task for key, (name, task) in self.running.items()
-            if key != own and name != "abort"
-            and (seq_num == 0 or key == (sender.private_identity, sender.private_origin, seq_num))
+            task for name, task in self.running.values()
+            if name != "abort" and name not in keep
         ]
         for task in victims:
             task.cancel()

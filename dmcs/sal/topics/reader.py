@@ -15,6 +15,7 @@ from dmcs.sal.codec import DecodeError, decode_body, split_header
 from dmcs.sal.interface import TopicSpec
 from dmcs.sal.sample import SalSample
 from dmcs.sal.tai import current_tai
+from dmcs.telemetry import metrics
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class TopicReader:
         self._callback_queue: asyncio.Queue[Any] | None = None
         self._callback_task: asyncio.Task[None] | None = None
         self.callback = callback
+        self._received: Any = None
 
     @property
     def name(self) -> str:
@@ -118,6 +120,9 @@ class TopicReader:
 
     def decode(self, record: ConsumerRecord[bytes, bytes]) -> SalSample | None:
         """Decode a record, or log, count and skip it if it is malformed."""
+        if self._received is None:
+            self._received = metrics.MESSAGES.labels(record.topic, "in")
+        self._received.inc()
         raw = record.value
         try:
             fingerprint = split_header(raw)
@@ -129,6 +134,7 @@ class TopicReader:
             data = decode_body(raw, self.spec.parsed_schema)
         except DecodeError as err:
             self.malformed += 1
+            metrics.DECODE_ERRORS.labels(record.topic).inc()
             log.warning("%s: skipped malformed message at offset %d: %s",
                         record.topic, record.offset, err)
             return None

@@ -16,7 +16,9 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
 from dmcs.sal.domain import Domain
+from dmcs.sal.log_watch import WATCH_INTERVAL, LogWatch
 from dmcs.sal.topics.reader import TopicReader
+from dmcs.telemetry import metrics
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,8 @@ class ReaderGroup:
         self._adaptive = domain.config.fetch_max_wait_ms is None
         self._active_until = 0.0
         self._active = True
+        self._log_watch = LogWatch()
+        self._next_watch = 0.0
 
     async def start(self) -> None:
         await self.domain.ensure_topics([r.spec for r in self.readers])
@@ -71,6 +75,8 @@ class ReaderGroup:
             else:
                 consumer.seek(tp, ends[tp])
         await self._catch_up(consumer, history_ends)
+        await self._log_watch.shrunk(consumer, partitions)
+        self._next_watch = time.monotonic() + WATCH_INTERVAL
         self._task = asyncio.create_task(self._run(consumer))
 
     @staticmethod
@@ -157,15 +163,27 @@ class ReaderGroup:
                 self.expect_traffic()
             else:
                 self._relax_if_idle()
+            if time.monotonic() >= self._next_watch:
+                await self._restart_lost_logs(consumer)
             for records in batch.values():
                 for record in records:
                     self._dispatch(record)
+
+    async def _restart_lost_logs(self, consumer: AIOKafkaConsumer) -> None:
+        """Read a recreated topic from its start: everything in its new log is new to us."""
+        self._next_watch = time.monotonic() + WATCH_INTERVAL
+        for tp in await self._log_watch.shrunk(consumer, list(consumer.assignment())):
+            log.warning("%s lost its log (broker restarted or topic recreated): "
+                        "reading it again from the start", tp.topic)
+            consumer.seek(tp, 0)
 
     def _dispatch(self, record: ConsumerRecord[bytes, bytes]) -> None:
         readers = self._by_topic[record.topic]
         decoded = None
         for reader in readers:
             if not reader.accepts_key(record.key):
+                reason = "no_key" if record.key is None else "other_index"
+                metrics.SKIPPED.labels(record.topic, reason).inc()
                 continue
             if decoded is None:
                 decoded = reader.decode(record)

@@ -142,7 +142,7 @@ class RemoteCommand:
 
     async def _send_abort(self, seq_num: int) -> None:
         try:
-            await self.remote.cmd("abort").send_no_wait(seqNum=seq_num)
+            await self.remote.cmd("abort").send_no_wait()
         except Exception as err:
             log.warning("could not ask %s to abort %s: %s", self.remote.name, self.name, err)
 

@@ -14,6 +14,7 @@ from dmcs.sal.domain import Domain
 from dmcs.sal.interface import TopicSpec
 from dmcs.sal.sample import SalSample
 from dmcs.sal.tai import current_tai
+from dmcs.telemetry import metrics
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +41,17 @@ class TopicWriter:
         self._has_data = False
         self._seq = itertools.count(1)
         self._last_delivery: asyncio.Future[Any] | None = None
+        self._sent = metrics.MESSAGES.labels(self.kafka_topic, "out")
         self.send_errors = 0
 
     @property
     def name(self) -> str:
         return self.spec.sal_name
+
+    @property
+    def has_data(self) -> bool:
+        """True once a value was set or written (so there is something to republish)."""
+        return self._has_data
 
     @property
     def data(self) -> SalSample:
@@ -93,6 +100,7 @@ class TopicWriter:
         )
         delivery.add_done_callback(self._check_delivery)
         self._last_delivery = delivery
+        self._sent.inc()
         self._has_data = True
 
     async def set_write(self, *, force_output: bool = True, **fields: Any) -> bool:

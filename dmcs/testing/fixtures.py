@@ -1,0 +1,70 @@
+"""pytest fixtures for testing CSCs against real parts.
+
+Use them with `pytest_plugins = ["dmcs.testing.fixtures"]`.
+
+`broker` is a real Kafka-protocol broker (Tansu) on a free loopback port for the session;
+each test gets its own topic subname, so tests never see each other's messages. `cli` runs
+the `dmcs` command and `csc_processes` runs CSCs as `dmcs run` subprocesses, both joined to
+the test's broker and subname.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from dmcs.sal.broker import BrokerProcess, start_private_broker
+from dmcs.sal.config import SalConfig
+from dmcs.sal.domain import Domain
+from dmcs.testing import unique_subname
+from dmcs.testing.processes import Cli, CscProcesses
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
+    with start_private_broker(tmp_path_factory.mktemp("broker")) as proc:
+        yield proc
+
+
+@pytest.fixture
+def sal_config(broker: BrokerProcess) -> SalConfig:
+    """Connection settings for one test: the session broker, a subname of its own."""
+    return SalConfig(bootstrap_servers=broker.bootstrap_servers, subname=unique_subname())
+
+
+@pytest.fixture
+def sal_env(
+    sal_config: SalConfig, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> dict[str, str]:
+    """Environment for subprocesses (CSCs, the CLI) that must join this test's topics."""
+    env = {
+        "LSST_KAFKA_BROKER_ADDR": sal_config.bootstrap_servers or "",
+        "LSST_TOPIC_SUBNAME": sal_config.subname,
+        "DMCS_HOME": str(tmp_path / "dmcs_home"),
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+@pytest.fixture
+async def domain(sal_config: SalConfig) -> AsyncIterator[Domain]:
+    async with Domain(sal_config) as dom:
+        yield dom
+
+
+@pytest.fixture
+def cli(sal_env: dict[str, str]) -> Cli:
+    """The `dmcs` command on the test's broker and subname (wide terminal for tables)."""
+    return Cli({**os.environ, **sal_env, "COLUMNS": "200"})
+
+
+@pytest.fixture
+def csc_processes(cli: Cli, tmp_path: Path) -> Iterator[CscProcesses]:
+    """CSCs as `dmcs run` subprocesses, logs under tmp_path, all stopped after the test."""
+    procs = CscProcesses(cli, tmp_path)
+    yield procs
+    procs.stop_all()
