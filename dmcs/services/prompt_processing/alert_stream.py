@@ -2,8 +2,9 @@
 
 Messages use the same Avro single-object encoding as every SAL topic (marker, schema
 fingerprint, body) and the alert schema is published on the schemas topic, so a broker
-client with no dmcs code can decode them. Keyed by alertId. Sending is fire-and-gather:
-every packet of a visit is handed to the producer, then all deliveries are awaited.
+client with no dmcs code can decode them. Keyed by alertId, all on partition 0 (in order).
+Sending is fire-and-gather: every packet of a visit is handed to the producer, then all
+deliveries are awaited.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class AlertStream:
                 self.topic,
                 encode(PARSED_SCHEMA, HEADER, packet),
                 key=str(packet["alertId"]).encode(),
+                partition=0,
             )
             for packet in packets
         ]
