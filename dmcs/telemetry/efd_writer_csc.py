@@ -46,6 +46,11 @@ class EfdWriterCsc(ConfigurableCsc):
     writer: EfdWriter | None = None
     _health_task: asyncio.Task[None] | None = None
 
+    async def publish_startup_events(self) -> None:
+        """Started straight into ENABLED (``dmcs run --state ENABLED``): write at once."""
+        await super().publish_startup_events()
+        await self.handle_summary_state()
+
     async def handle_summary_state(self) -> None:
         if self.summary_state == State.ENABLED:
             await self._start_writer()
