@@ -1,0 +1,190 @@
+"""EFD ingest: Kafka -> EFD writer -> InfluxDB, against InfluxDB's own batch-write rate.
+
+1. Sustained rate: `--count` Test `scalars` messages are on the broker; the writer starts and
+   the clock stops when InfluxDB holds every one of them (counted in InfluxDB).
+2. Raw baseline, same run: the same line protocol POSTed straight to InfluxDB in 5,000-point
+   batches, one request after another.
+3. Latency: a separate process writes `--rate` msg/s for `--seconds`; a poller reads InfluxDB
+   every 20 ms, latency = time first queryable − `private_sndStamp` (TAI → UTC). `lost` is
+   what was written to Kafka and is not in InfluxDB at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import sys
+import time
+from multiprocessing import Queue
+from pathlib import Path
+
+from aiokafka import AIOKafkaProducer
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import log_dir, median, parse_args, percentile, report
+
+from dmcs.sal.broker import start_private_broker
+from dmcs.sal.codec import encode
+from dmcs.sal.interface import TopicKind
+from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.tai import current_tai, tai_minus_utc
+from dmcs.telemetry.efd_writer import EfdWriter
+from dmcs.telemetry.influx_http import InfluxHttp
+from dmcs.telemetry.influx_server import InfluxServer
+from dmcs.telemetry.line_protocol import compile_formatter
+
+SPEC = TEST.spec(TopicKind.TELEMETRY, "scalars")
+BATCH = 5000
+
+
+def payload(i: int, snd: float) -> bytes:
+    record = SPEC.model(salIndex=1, int0=i, double0=i * 0.5, string0="bench").model_dump()
+    record["private_sndStamp"] = snd
+    record["private_seqNum"] = i
+    return encode(SPEC.parsed_schema, SPEC.header, record)
+
+
+async def produce(servers: str, topic: str, count: int, rate: float | None) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=servers, acks=1, linger_ms=2,
+                                enable_idempotence=False, max_batch_size=262144)
+    await producer.start()
+    start = time.perf_counter()
+    delivery = None
+    for i in range(count):
+        if rate is not None:
+            due = start + i / rate
+            if due > time.perf_counter():
+                await asyncio.sleep(due - time.perf_counter())
+        delivery = await producer.send(topic, payload(i, current_tai()), key=b"1", partition=0)
+    if delivery is not None:
+        await delivery
+    await producer.stop()
+
+
+def producer_process(servers: str, topic: str, count: int, rate: float, done: Queue) -> None:  # type: ignore[type-arg]
+    asyncio.run(produce(servers, topic, count, rate))
+    done.put(count)
+
+
+async def count_in_influx(influx: InfluxHttp, topic: str) -> int:
+    results = await influx.query(f'SELECT count("private_seqNum") FROM "{topic}"')
+    series = results[0].get("series") if results else None
+    return int(series[0]["values"][0][1]) if series else 0
+
+
+async def create_topic(servers: str, topic: str) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
+    await admin.start()
+    await admin.create_topics([NewTopic(topic, 1, 1)])
+    await admin.close()
+    # the schema, as every dmcs writer publishes it
+    from dmcs.sal.schema_registry import schema_message, schemas_topic
+
+    producer = AIOKafkaProducer(bootstrap_servers=servers)
+    await producer.start()
+    await producer.send_and_wait(schemas_topic(topic.split(".")[1]),
+                                 schema_message(topic, SPEC.schema),
+                                 key=SPEC.fingerprint.hex().encode(), partition=0)
+    await producer.stop()
+
+
+async def sustained(servers: str, url: str, count: int) -> float:
+    topic = "lsst.benchrate.Test.scalars"
+    await create_topic(servers, "lsst.benchrate.schemas")
+    await create_topic(servers, topic)
+    await produce(servers, topic, count, None)
+    influx = InfluxHttp(url)
+    writer = EfdWriter(servers, "benchrate", influx)
+    t0 = time.perf_counter()
+    await writer.start()
+    while writer.health.points_written < count and time.perf_counter() - t0 < 300:
+        await asyncio.sleep(0.05)
+    elapsed = time.perf_counter() - t0
+    await writer.stop()
+    stored = await count_in_influx(influx, topic)
+    await influx.close()
+    assert stored == count, f"InfluxDB holds {stored} of {count}"
+    return count / elapsed
+
+
+async def raw(url: str, count: int) -> float:
+    formatter = compile_formatter("raw.Test.scalars", SPEC.schema)
+    offset = tai_minus_utc()
+    base = current_tai()
+    lines = []
+    for i in range(count):
+        record = SPEC.model(salIndex=1, int0=i, double0=i * 0.5, string0="bench").model_dump()
+        record["private_sndStamp"] = base + i * 1e-5
+        ts = round((record["private_sndStamp"] - offset) * 1e6)
+        record["private_efdStamp"] = ts / 1e6
+        lines.append(formatter(record, ts))
+    bodies = ["".join(lines[i:i + BATCH]).encode() for i in range(0, count, BATCH)]
+    async with InfluxHttp(url) as influx:
+        await influx.create_database()
+        t0 = time.perf_counter()
+        for body in bodies:
+            await influx.write(body)
+        return count / (time.perf_counter() - t0)
+
+
+async def latency(servers: str, url: str, rate: float, seconds: float) -> tuple[list[float], int,
+                                                                                 int]:
+    topic = "lsst.benchlat.Test.scalars"
+    await create_topic(servers, "lsst.benchlat.schemas")
+    await create_topic(servers, topic)
+    influx = InfluxHttp(url)
+    writer = EfdWriter(servers, "benchlat", influx)
+    await writer.start()
+    count = int(rate * seconds)
+    spawn = multiprocessing.get_context("spawn")
+    done: Queue = spawn.Queue()  # type: ignore[type-arg]
+    proc = spawn.Process(target=producer_process, args=(servers, topic, count, rate, done))
+    proc.start()
+    offset = tai_minus_utc()
+    latencies: list[float] = []
+    last_ns = 0
+    deadline = time.monotonic() + seconds + 60
+    async with InfluxHttp(url) as poller:
+        while len(latencies) < count and time.monotonic() < deadline:
+            results = await poller.query(
+                f'SELECT "private_sndStamp" FROM "{topic}" WHERE time > {last_ns}', epoch="ns")
+            now = time.time()
+            for series in results[0].get("series", []) if results else []:
+                for stamp_ns, snd in series["values"]:
+                    latencies.append(now - (snd - offset))
+                    last_ns = max(last_ns, stamp_ns)
+            await asyncio.sleep(0.02)
+    proc.join(30)
+    stored = await count_in_influx(influx, topic)
+    await writer.stop()
+    await influx.close()
+    return latencies, count, stored
+
+
+def main() -> None:
+    args = parse_args(__doc__ or "",
+                      count=(int, 200_000, "messages for the sustained rate"),
+                      rate=(float, 5000.0, "messages per second for the latency run"),
+                      seconds=(float, 10.0, "length of the latency run"))
+    with start_private_broker(log_dir()) as broker, InfluxServer(log_dir()) as server:
+        servers = broker.bootstrap_servers
+        ours = asyncio.run(sustained(servers, server.url, args.count))
+        raw_rate = asyncio.run(raw(server.url, args.count))
+        latencies, sent, stored = asyncio.run(latency(servers, server.url, args.rate,
+                                                      args.seconds))
+    report({
+        "ours_per_s": ours,
+        "raw_influx_per_s": raw_rate,
+        "ratio": ours / raw_rate,
+        "p50_ms": median(latencies) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+        "lost": sent - stored,
+        "messages": args.count,
+        "latency_rate_per_s": args.rate,
+    }, args.json)
+
+
+if __name__ == "__main__":
+    main()
