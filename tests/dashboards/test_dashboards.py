@@ -54,7 +54,7 @@ def test_macros_are_substituted_as_grafana_would() -> None:
                    "time <= 4600000ms AND -1 < 0 GROUP BY time(18s)")
 
 
-def _banner(proc: subprocess.Popen[str], timeout: float = 30.0) -> str:
+def _banner(proc: subprocess.Popen[str], timeout: float = 60.0) -> str:
     stream = proc.stdout
     assert stream is not None
     lines: list[str] = []

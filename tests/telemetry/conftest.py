@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from efd_helpers import start_writer
 
 from dmcs.sal.config import SalConfig
 from dmcs.telemetry.efd_client import EfdClient
-from dmcs.telemetry.efd_writer import EfdWriter, EfdWriterSettings
-from dmcs.telemetry.influx_http import InfluxHttp
+from dmcs.telemetry.efd_writer import EfdWriter
 from dmcs.telemetry.influx_server import InfluxServer
-
-FAST = EfdWriterSettings(flush_interval=0.02, discovery_interval=0.3)
 
 
 @pytest.fixture(scope="session")
@@ -29,15 +26,6 @@ async def efd(influx: InfluxServer) -> AsyncIterator[EfdClient]:
         yield client
 
 
-async def start_writer(sal_config: SalConfig, url: str,
-                       settings: EfdWriterSettings = FAST) -> EfdWriter:
-    assert sal_config.bootstrap_servers
-    writer = EfdWriter(sal_config.bootstrap_servers, sal_config.subname, InfluxHttp(url),
-                       settings)
-    await writer.start()
-    return writer
-
-
 @pytest.fixture
 async def efd_writer(sal_config: SalConfig, influx: InfluxServer) -> AsyncIterator[EfdWriter]:
     """An EFD writer reading this test's subname, started before any CSC of the test."""
@@ -45,21 +33,3 @@ async def efd_writer(sal_config: SalConfig, influx: InfluxServer) -> AsyncIterat
     yield writer
     await writer.stop()
     await writer.influx.close()
-
-
-async def count_points(client: EfdClient, topic: str) -> int:
-    """Points of `topic` in the EFD (0 while the topic does not exist)."""
-    results = await client.influx.query(f'SELECT count("private_seqNum") FROM "{topic}"')
-    series = results[0].get("series") if results else None
-    return int(series[0]["values"][0][1]) if series else 0
-
-
-async def wait_for_points(client: EfdClient, topic: str, expected: int,
-                          timeout: float = 20.0) -> int:
-    """Poll until `topic` has `expected` points; return the last count seen."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    count = await count_points(client, topic)
-    while count < expected and asyncio.get_running_loop().time() < deadline:
-        await asyncio.sleep(0.1)
-        count = await count_points(client, topic)
-    return count

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from conftest import wait_for_points
+from efd_helpers import wait_for_points
 
 from dmcs.csc.test_csc import TestCsc
 from dmcs.sal.remote import Remote

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from conftest import count_points, wait_for_points
+from efd_helpers import count_points, wait_for_points
 from traffic import Traffic
 
 from dmcs.csc.registry import csc_class

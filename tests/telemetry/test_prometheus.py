@@ -24,7 +24,7 @@ from dmcs.telemetry.prometheus_server import PrometheusServer
 from dmcs.testing import walk_to_enabled
 
 DMCS = str(Path(sys.executable).parent / "dmcs")
-STARTUP_TIMEOUT = 30.0
+STARTUP_TIMEOUT = 60.0
 REQUIRED = ("dmcs_summary_state", "dmcs_heartbeats_total", "dmcs_commands_total",
             "dmcs_command_duration_seconds_bucket", "dmcs_messages_total",
             "dmcs_decode_errors_total")
