@@ -29,8 +29,9 @@ BOOK_FILE = "visits.jsonl"
 
 
 def _default_calibration_jobs() -> list[DaytimeJobConfig]:
-    return [DaytimeJobConfig(pipeline="bias"), DaytimeJobConfig(pipeline="dark", after=["bias"]),
-            DaytimeJobConfig(pipeline="flat", after=["bias", "dark"])]
+    return [DaytimeJobConfig(pipeline="calib-bias"),
+            DaytimeJobConfig(pipeline="calib-dark", after=["calib-bias"]),
+            DaytimeJobConfig(pipeline="calib-flat", after=["calib-bias", "calib-dark"])]
 
 
 class DmcsConfig(BaseModel):
@@ -53,7 +54,7 @@ class DmcsConfig(BaseModel):
     state_dir: str = Field("", description="Where the visit book lives; default "
                            "$DMCS_HOME/dmcs/<subname>.")
     calibration_jobs: list[DaytimeJobConfig] = Field(default_factory=_default_calibration_jobs)
-    catch_up_job: DaytimeJobConfig = DaytimeJobConfig(pipeline="alert_production")
+    catch_up_job: DaytimeJobConfig = DaytimeJobConfig(pipeline="catch-up-late")
     job_timeout: float = Field(1800.0, gt=0)
 
 

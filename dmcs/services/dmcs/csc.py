@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,9 @@ class DmcsCsc(ConfigurableCsc):
 
     async def configure(self, config: DmcsConfig) -> None:
         try:
-            for service in config.services:
-                ServiceRef.parse(service)
+            # A service's CSC module may import heavy science code: not on the event loop,
+            # where it would stop our heartbeats.
+            await asyncio.to_thread(lambda: [ServiceRef.parse(s) for s in config.services])
         except ValueError as err:
             raise ExpectedError(f"services: {err}") from None
 

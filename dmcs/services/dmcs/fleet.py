@@ -88,7 +88,7 @@ class ServiceFleet:
     async def open(self) -> None:
         for ref in self.services:
             remote = Remote(self.domain, get_interface(ref.name), ref.index,
-                            include=["summaryState", "errorCode", "heartbeat"])
+                            include=["summaryState", "errorCode"])
             await remote.start()
             self.remotes[ref.label] = remote
         self._watch_task = asyncio.create_task(self._watch())

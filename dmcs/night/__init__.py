@@ -1,0 +1,1 @@
+"""`dmcs night`: a whole simulated observing night — supervisor, live table, report."""

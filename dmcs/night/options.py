@@ -1,0 +1,48 @@
+"""What `dmcs night` is asked to do; small defaults so a night takes minutes on 2 cores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DETECTORS = ("R22_S11", "R22_S12", "R22_S21", "R22_S22", "R22_S00", "R22_S01",
+                     "R22_S02", "R22_S10", "R22_S20")
+
+
+@dataclass(frozen=True)
+class NightOptions:
+    """One night: how many visits, how many and how big the CCDs, how fast, where."""
+
+    root: Path
+    visits: int = 3
+    ccds: int = 2
+    ccd_size: int = 256
+    cadence: float = 20.0
+    lead_time: float = 5.0
+    exposure_time_scale: float = 0.05
+    calibrations: int = 1
+    ranks: int = 2
+    broker: str | None = None
+    efd: str | None = None
+    report: Path | None = None
+    live: bool = True
+    subname: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.ccds <= len(DEFAULT_DETECTORS):
+            raise ValueError(f"--ccds must be 1..{len(DEFAULT_DETECTORS)}, got {self.ccds}")
+        if self.visits < 0:
+            raise ValueError(f"--visits must be >= 0, got {self.visits}")
+        if self.cadence <= 0:
+            raise ValueError(f"--cadence must be > 0 s, got {self.cadence}")
+        if self.ccd_size % 16 or not 128 <= self.ccd_size <= 8192:
+            raise ValueError(f"--ccd-size must be a multiple of 16 in 128..8192, "
+                             f"got {self.ccd_size}")
+
+    @property
+    def detectors(self) -> list[str]:
+        return list(DEFAULT_DETECTORS[: self.ccds])
+
+    @property
+    def report_path(self) -> Path:
+        return self.report or self.root / "night-report.json"

@@ -1,0 +1,171 @@
+"""The night's report: what was planned, what happened, and whether everything is accounted for.
+
+"Images" are CCD images (one archived FITS file each). A night is accounted for when every
+planned CCD image is in the archive exactly once with good checksums, every science visit
+was alerted or caught up, and no visit sent alerts twice.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from dmcs.night.observer import NightObserver
+from dmcs.state_machines.visit import VisitState
+
+
+@dataclass
+class ArchiveCheck:
+    """The archive audited against its catalog (None: no archive to audit)."""
+
+    catalogued: int = 0
+    files: int = 0
+    checksum_failures: list[str] = field(default_factory=list)
+    missing_files: list[str] = field(default_factory=list)
+    uncatalogued_files: list[str] = field(default_factory=list)
+
+
+@dataclass
+class NightReport:
+    visits_planned: int
+    visits_alerted: int
+    visits_late: int
+    visits_caught_up: int
+    images_expected: int
+    images_read_out: int
+    images_archived: int
+    images_duplicated: int
+    checksum_failures: int
+    alerts: int
+    duplicate_alerts: int
+    latency_p50_s: float | None
+    latency_p98_s: float | None
+    restarts: dict[str, int]
+    ocps_jobs: list[dict[str, Any]]
+    refused_visits: list[str]
+    service_faults: list[str]
+    script_state: str
+    script_reason: str
+    interrupted: bool
+    elapsed_s: float
+    root: str
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def accounted_for(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "accounted_for": self.accounted_for}, indent=2)
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(self.to_json() + "\n")
+        tmp.replace(path)
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def build_report(observer: NightObserver, archive: ArchiveCheck | None, *,
+                 restarts: dict[str, int], script_state: str, script_reason: str,
+                 interrupted: bool, elapsed_s: float, root: Path) -> NightReport:
+    science = observer.science()
+    latencies = observer.latencies()
+    states = [g.state for g in science]
+    archived = archive.catalogued if archive is not None else observer.images_archived
+    report = NightReport(
+        visits_planned=len(science),
+        visits_alerted=states.count(VisitState.ALERTED),
+        visits_late=sum(g.ever_late for g in science),
+        visits_caught_up=states.count(VisitState.CAUGHT_UP),
+        images_expected=observer.images_expected,
+        images_read_out=observer.images_read_out,
+        images_archived=archived,
+        images_duplicated=len(archive.uncatalogued_files) if archive is not None else 0,
+        checksum_failures=len(archive.checksum_failures) if archive is not None else 0,
+        alerts=observer.alerts,
+        duplicate_alerts=observer.duplicate_alerts,
+        latency_p50_s=percentile(latencies, 50),
+        latency_p98_s=percentile(latencies, 98),
+        restarts=restarts,
+        ocps_jobs=[{"id": j.job_id, "pipeline": j.pipeline, "purpose": j.purpose,
+                    "exit_code": j.exit_code} for j in observer.jobs.values()],
+        refused_visits=observer.refused,
+        service_faults=observer.service_faults,
+        script_state=script_state,
+        script_reason=script_reason,
+        interrupted=interrupted,
+        elapsed_s=round(elapsed_s, 1),
+        root=str(root),
+    )
+    report.problems = _problems(report, archive)
+    return report
+
+
+def _problems(r: NightReport, archive: ArchiveCheck | None) -> list[str]:
+    problems = []
+    if r.interrupted:
+        problems.append("interrupted")
+    if r.script_state != "DONE":
+        problems.append(f"night script ended {r.script_state}: {r.script_reason}")
+    if r.visits_alerted + r.visits_caught_up != r.visits_planned:
+        problems.append(f"{r.visits_planned - r.visits_alerted - r.visits_caught_up} of "
+                        f"{r.visits_planned} visits neither alerted nor caught up")
+    if r.images_archived != r.images_expected:
+        problems.append(f"{r.images_archived} of {r.images_expected} CCD images archived")
+    if archive is None:
+        problems.append("no archive catalog to audit")
+    elif archive.missing_files:
+        problems.append(f"{len(archive.missing_files)} catalogued files missing")
+    if r.images_duplicated:
+        problems.append(f"{r.images_duplicated} duplicated images")
+    if r.checksum_failures:
+        problems.append(f"{r.checksum_failures} checksum failures")
+    if r.duplicate_alerts:
+        problems.append(f"{r.duplicate_alerts} duplicate alert batches")
+    failed_jobs = [j for j in r.ocps_jobs if j["exit_code"] != 0]
+    if failed_jobs:
+        problems.append(f"{len(failed_jobs)} daytime jobs did not succeed")
+    return problems
+
+
+def print_summary(report: NightReport, console: Console, path: Path | None) -> None:
+    r = report
+    latency = (f"p50 {r.latency_p50_s:.1f} s, p98 {r.latency_p98_s:.1f} s (budget 60 s)"
+               if r.latency_p50_s is not None and r.latency_p98_s is not None else "-")
+    restarts = ", ".join(f"{k} {v}" for k, v in r.restarts.items() if v) or "none"
+    jobs = ", ".join(f"{j['pipeline']}={j['exit_code']}" for j in r.ocps_jobs) or "none"
+    console.print()
+    console.print("[bold]night report[/]")
+    rows = [
+        ("visits", f"{r.visits_planned} planned, {r.visits_alerted} alerted, "
+                   f"{r.visits_late} late, {r.visits_caught_up} caught up"),
+        ("CCD images", f"{r.images_expected} expected, {r.images_read_out} read out, "
+                       f"{r.images_archived} archived, {r.images_duplicated} duplicated, "
+                       f"{r.checksum_failures} checksum failures"),
+        ("alerts", f"{r.alerts} ({r.duplicate_alerts} duplicate batches)"),
+        ("latency", latency),
+        ("restarts", restarts),
+        ("daytime jobs", jobs),
+        ("night script", f"{r.script_state} {r.script_reason}".strip()),
+        ("elapsed", f"{r.elapsed_s:.0f} s; outputs in {r.root}"),
+    ]
+    for label, text in rows:
+        console.print(f"  {label:14} {text}")
+    verdict = ("[green]every image and every visit accounted for[/]" if r.accounted_for
+               else "[red]NOT accounted for:[/] " + "; ".join(r.problems))
+    console.print(f"  {verdict}")
+    if path is not None:
+        console.print(f"  report: {path}")
