@@ -9,6 +9,7 @@ from dmcs.scripts.base_script import BaseScript
 SCRIPTS: dict[str, str] = {
     "sleep": "dmcs.scripts.sleep:SleepScript",
     "set_summary_state": "dmcs.scripts.set_summary_state:SetSummaryStateScript",
+    "night": "dmcs.scripts.night:NightScript",
 }
 
 
