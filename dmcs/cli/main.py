@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from dmcs.cli import batch, broker, command, demo, efd, night, run, script, state, status, watch
+from dmcs.cli import (
+    batch,
+    broker,
+    command,
+    dashboards,
+    demo,
+    efd,
+    night,
+    run,
+    script,
+    state,
+    status,
+    watch,
+)
 
 app = typer.Typer(
     name="dmcs",
@@ -22,4 +35,5 @@ app.command(name="demo")(demo.demo)
 app.add_typer(batch.app, name="batch", help="Submit and follow MPI batch jobs.")
 app.add_typer(efd.app, name="efd", help="Query the EFD (InfluxDB) of the observatory.")
 app.add_typer(script.app, name="script", help="Run OCS scripts.")
+app.add_typer(dashboards.app, name="dashboards", help="Grafana dashboards for the DM services.")
 app.command(name="night")(night.night)
