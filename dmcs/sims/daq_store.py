@@ -271,6 +271,13 @@ class DaqStore:
             ).fetchall()
         return [(_image_from_row(r[:-1]), r[-1]) for r in rows]
 
+    def pending_count(self) -> int:
+        """How many CCDs ``pending`` would return (cheap: for a backlog figure per CCD)."""
+        with self._db() as db:
+            return int(db.execute(
+                "SELECT count(*) FROM ccds JOIN images ON images.name = ccds.image"
+                " WHERE images.complete = 1 AND ccds.state = 'new'").fetchone()[0])
+
     def mark(self, image_name: str, detector: str, state: CcdState) -> None:
         """Record the archiver's outcome for one CCD (ARCHIVED or FAILED frees it for eviction)."""
         with self._db() as db:

@@ -73,8 +73,15 @@ def archive_path(root: Path, image: DaqImage, detector: str) -> Path:
 class Archiver:
     """Turns DAQ CCDs into archived, catalogued FITS files."""
 
-    def __init__(self, root: Path, daq: DaqStore, catalog: Catalog, header_root: Path,
-                 identity: str, version: str) -> None:
+    def __init__(
+        self,
+        root: Path,
+        daq: DaqStore,
+        catalog: Catalog,
+        header_root: Path,
+        identity: str,
+        version: str,
+    ) -> None:
         self.root = root
         self.daq = daq
         self.catalog = catalog
@@ -98,8 +105,15 @@ class Archiver:
         if existing is not None:
             recovered = self.daq.ccd_state(image.name, detector) == CcdState.NEW
             self.daq.mark(image.name, detector, CcdState.ARCHIVED)
-            return Outcome(image.name, raft, sensor, ARCHIVED, f"archived {existing.path}",
-                           existing.byte_size, recovered=recovered)
+            return Outcome(
+                image.name,
+                raft,
+                sensor,
+                ARCHIVED,
+                f"archived {existing.path}",
+                existing.byte_size,
+                recovered=recovered,
+            )
         try:
             raw = self.daq.read_raw(image.name, detector)
         except DaqCorruptError as err:
@@ -107,26 +121,51 @@ class Archiver:
             return Outcome(image.name, raft, sensor, DAQ_DATA_BAD, f"DAQ data unusable: {err}")
         cards, header_md5, note = self._header_cards(header)
         path = archive_path(self.root, image, detector)
-        hdus = assemble(raw, cards, {
-            "OBSID": image.name, "INSTRUME": image.instrument, "DAYOBS": image.dayobs,
-            "SEQNUM": image.number, "RAFTBAY": raft, "CCDSLOT": sensor, "DETNAME": detector,
-            "GROUPID": image.group_id, "ORIGIN": "dmcs Archiver", "ARCHVER": self.version,
-            "DAQMD5": self.daq.ccd_md5(image.name, detector),
-        })
+        hdus = assemble(
+            raw,
+            cards,
+            {
+                "OBSID": image.name,
+                "INSTRUME": image.instrument,
+                "DAYOBS": image.dayobs,
+                "SEQNUM": image.number,
+                "RAFTBAY": raft,
+                "CCDSLOT": sensor,
+                "DETNAME": detector,
+                "GROUPID": image.group_id,
+                "ORIGIN": "dmcs Archiver",
+                "ARCHVER": self.version,
+                "DAQMD5": self.daq.ccd_md5(image.name, detector),
+            },
+        )
         try:
             md5, size = write_atomically(hdus, path)
         except OSError as err:
-            return Outcome(image.name, raft, sensor, WRITE_FAILED,
-                           f"cannot write {path}: {err.strerror}")
+            return Outcome(
+                image.name, raft, sensor, WRITE_FAILED, f"cannot write {path}: {err.strerror}"
+            )
         record = RawRecord(
-            obsid=image.name, raft=raft, sensor=sensor, instrument=image.instrument,
-            dayobs=image.dayobs, seqnum=image.number, image_type=image.image_type,
-            group_id=image.group_id, visit=image.visit, snap=image.snap,
-            exposure_time=image.exposure_time, date_obs=image.date_obs, path=str(path),
-            byte_size=size, md5=md5, daq_md5=str(hdus[0].header["DAQMD5"]),
+            obsid=image.name,
+            raft=raft,
+            sensor=sensor,
+            instrument=image.instrument,
+            dayobs=image.dayobs,
+            seqnum=image.number,
+            image_type=image.image_type,
+            group_id=image.group_id,
+            visit=image.visit,
+            snap=image.snap,
+            exposure_time=image.exposure_time,
+            date_obs=image.date_obs,
+            path=str(path),
+            byte_size=size,
+            md5=md5,
+            daq_md5=str(hdus[0].header["DAQMD5"]),
             header_url=header.url if header and cards is not None else "",
             header_md5=header_md5,
-            archiver=self.provenance, archiver_version=self.version, archived_at=current_tai(),
+            archiver=self.provenance,
+            archiver_version=self.version,
+            archived_at=current_tai(),
         )
         newly = self.catalog.register(record)
         self.daq.mark(image.name, detector, CcdState.ARCHIVED)

@@ -118,20 +118,24 @@ class Catalog:
         with self._db() as db:
             cursor = db.execute(
                 f"INSERT INTO raw ({', '.join(COLUMNS)}) VALUES ({placeholders})"
-                " ON CONFLICT (obsid, raft, sensor) DO NOTHING", astuple(record))
+                " ON CONFLICT (obsid, raft, sensor) DO NOTHING",
+                astuple(record),
+            )
             return cursor.rowcount == 1
 
     def get(self, obsid: str, raft: str, sensor: str) -> RawRecord | None:
         with self._db() as db:
-            row = db.execute(f"SELECT {', '.join(COLUMNS)} FROM raw"
-                             " WHERE obsid = ? AND raft = ? AND sensor = ?",
-                             (obsid, raft, sensor)).fetchone()
+            row = db.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM raw WHERE obsid = ? AND raft = ? AND sensor = ?",
+                (obsid, raft, sensor),
+            ).fetchone()
         return RawRecord(*row) if row else None
 
     def records(self) -> list[RawRecord]:
         with self._db() as db:
-            rows = db.execute(f"SELECT {', '.join(COLUMNS)} FROM raw"
-                              " ORDER BY date_obs, obsid, raft, sensor").fetchall()
+            rows = db.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM raw ORDER BY date_obs, obsid, raft, sensor"
+            ).fetchall()
         return [RawRecord(*row) for row in rows]
 
     def count(self) -> int:

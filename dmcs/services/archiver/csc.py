@@ -71,7 +71,8 @@ class ArchiverCsc(ConfigurableCsc):
                 DaqStore(Path(config.daq_root) if config.daq_root else data_dir("daq")),
                 Catalog(config.catalog_url or str(root / "catalog.sqlite")),
                 Path(config.header_root) if config.header_root else data_dir("headers"),
-                self.identity, self.version,
+                self.identity,
+                self.version,
             )
         except (ValueError, OSError) as err:
             raise ExpectedError(f"archiver configuration: {err}") from None
@@ -118,8 +119,9 @@ class ArchiverCsc(ConfigurableCsc):
 
     def _on_header(self, sample: Any) -> None:
         if sample.url.startswith("file://"):
-            self.headers[sample.id] = HeaderRef(Path(sample.url.removeprefix("file://")),
-                                                sample.checkSum)
+            self.headers[sample.id] = HeaderRef(
+                Path(sample.url.removeprefix("file://")), sample.checkSum
+            )
             while len(self.headers) > KNOWN_HEADERS:
                 del self.headers[next(iter(self.headers))]
 
@@ -165,8 +167,7 @@ class ArchiverCsc(ConfigurableCsc):
         assert self.archiver is not None
         header = await self._header_for(image)
         async with self._lock:
-            outcome = await asyncio.to_thread(self.archiver.archive_ccd, image, detector,
-                                              header)
+            outcome = await asyncio.to_thread(self.archiver.archive_ccd, image, detector, header)
         if outcome.worth_reporting:
             await self._report(image, outcome)
         return outcome
@@ -189,16 +190,23 @@ class ArchiverCsc(ConfigurableCsc):
             self.images_archived.add(outcome.obsid)
         else:
             self.totals["failures"] += 1
-            self.log.error("%s %s_%s: %s", outcome.obsid, outcome.raft, outcome.sensor,
-                           outcome.description)
+            self.log.error(
+                "%s %s_%s: %s", outcome.obsid, outcome.raft, outcome.sensor, outcome.description
+            )
         await self.controller.evt("imageInOODS").set_write(
-            camera=self.archiver_config.camera, obsid=outcome.obsid, raft=outcome.raft,
-            sensor=outcome.sensor, statusCode=outcome.status_code,
+            camera=self.archiver_config.camera,
+            obsid=outcome.obsid,
+            raft=outcome.raft,
+            sensor=outcome.sensor,
+            statusCode=outcome.status_code,
             description=outcome.description[:1000],
         )
-        backlog = len(await asyncio.to_thread(self.archiver.pending))
+        backlog = await asyncio.to_thread(self.archiver.daq.pending_count)
         await self.controller.tel("archiveStatus").set_write(
-            backlog=backlog, imagesArchived=len(self.images_archived),
-            ccdsArchived=self.totals["ccds"], bytesArchived=float(self.totals["bytes"]),
-            failures=self.totals["failures"], lastLatency=max(0.0, current_tai() - image.date_end),
+            backlog=backlog,
+            imagesArchived=len(self.images_archived),
+            ccdsArchived=self.totals["ccds"],
+            bytesArchived=float(self.totals["bytes"]),
+            failures=self.totals["failures"],
+            lastLatency=max(0.0, current_tai() - image.date_end),
         )

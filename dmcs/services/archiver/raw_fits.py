@@ -31,8 +31,9 @@ def segment_name(amp: int) -> str:
     return f"SEGMENT{1 - row}{col if row == 0 else AMP_COLUMNS - 1 - col}"
 
 
-def assemble(raw: RawExposure, header: fits.Header | None,
-             cards: dict[str, str | int | float | bool]) -> fits.HDUList:
+def assemble(
+    raw: RawExposure, header: fits.Header | None, cards: dict[str, str | int | float | bool]
+) -> fits.HDUList:
     """The HDUs of one CCD file: header-service cards, then ``cards``, then the CCD's own
     metadata for keys neither of those set; one int32 image HDU per amplifier."""
     primary = fits.PrimaryHDU()

@@ -1,0 +1,86 @@
+"""Exactly once across a crash: an Archiver process SIGKILLed mid-stream, then restarted."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from dmcs.sal.domain import Domain
+from dmcs.sal.interfaces.archiver import ARCHIVER
+from dmcs.sal.interfaces.camera import MT_CAMERA
+from dmcs.sal.remote import Remote
+from dmcs.services.archiver.audit import audit_archive
+from dmcs.services.archiver.catalog import Catalog
+from dmcs.sims.camera_csc import CameraCsc
+from dmcs.sims.daq_store import CcdState, DaqStore
+from dmcs.sims.site_config import write_site_configs
+from dmcs.state_machines.summary_state import State
+
+DETECTORS = ["R22_S11", "R22_S12", "R22_S21", "R22_S22"]
+IMAGES = 6
+#: Guards against a hang only: a loaded 2-core machine may take long to start a process.
+EVENT_WAIT = 180.0
+DMCS = str(Path(sys.executable).with_name("dmcs"))
+
+
+async def start_archiver(config_root: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        DMCS, "run", "Archiver", "--state", "enabled", "--config-dir", str(config_root),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        env=dict(os.environ))
+
+
+async def test_sigkilled_archiver_restarts_and_archives_every_ccd_exactly_once(
+    domain: Domain, sal_env: dict[str, str], tmp_path: Path,
+) -> None:
+    config_root, data = tmp_path / "config", tmp_path / "data"
+    write_site_configs(config_root, data, detectors=DETECTORS, detector_size=128,
+                       exposure_time_scale=0.0)
+    archiver_config = config_root / "Archiver" / "_init.yaml"
+    archiver_config.write_text(archiver_config.read_text() + "header_wait: 0.0\n")
+    async with CameraCsc(domain, initial_state=State.ENABLED, config_root=config_root), \
+            Remote(domain, MT_CAMERA, include=[]) as camera:
+        await camera.cmd("takeImages").start(numImages=IMAGES, timeout=120,
+                                             keyValueMap="imageType: OBJECT, visit: 4")
+    expected = IMAGES * len(DETECTORS)
+    catalog = Catalog(str(data / "archive" / "catalog.sqlite"))
+    reported: set[tuple[str, str, str]] = set()
+    async with Remote(domain, ARCHIVER, include=["imageInOODS"]) as archiver:
+        process = await start_archiver(config_root)
+        try:
+            first = await archiver.evt("imageInOODS").next(flush=False, timeout=EVENT_WAIT)
+            process.send_signal(signal.SIGKILL)
+            assert await process.wait() == -signal.SIGKILL
+        finally:
+            if process.returncode is None:
+                process.kill()
+        reported.add((first.obsid, first.raft, first.sensor))
+        at_kill = catalog.count()
+        assert 0 < at_kill < expected, f"kill was not mid-stream: {at_kill} of {expected}"
+        process = await start_archiver(config_root)
+        try:
+            while len(reported) < expected:
+                sample = await archiver.evt("imageInOODS").next(flush=False, timeout=EVENT_WAIT)
+                assert sample.statusCode == 0, sample.description
+                reported.add((sample.obsid, sample.raft, sample.sensor))
+        finally:
+            process.send_signal(signal.SIGTERM)
+            await process.wait()
+    records = catalog.records()
+    assert len(records) == expected
+    assert len({(r.obsid, r.raft, r.sensor) for r in records}) == expected
+    audit = audit_archive(catalog, data / "archive")
+    assert (audit.files, audit.ok) == (expected, True), audit
+    daq = DaqStore(data / "daq")
+    assert daq.pending() == []
+    assert {daq.ccd_state(r.obsid, f"{r.raft}_{r.sensor}") for r in records} == {
+        CcdState.ARCHIVED}
+    if shutil.which("fitsverify"):
+        check = subprocess.run(["fitsverify", "-q", *(r.path for r in records)],
+                               capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout
