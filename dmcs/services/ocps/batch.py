@@ -104,7 +104,7 @@ class OcpsService:
         output_dataset_types: str,
     ) -> str:
         """Submit the job (after its prerequisites); its id. RequestRefusedError says why not."""
-        cls = self.check_pipeline(pipeline)
+        cls = await asyncio.to_thread(self.check_pipeline, pipeline)  # heavy first import
         try:
             job_config = {**self.config.pipeline_defaults.get(pipeline, {}), **parse_config(config)}
         except ValueError as error:
