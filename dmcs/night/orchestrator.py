@@ -137,6 +137,10 @@ class Night:
 
         def keep(script: BaseScript) -> None:
             self.script = script
+            if not options.live:
+                script.log.setLevel(logging.INFO)
+                script.log.propagate = False
+                script.log.addHandler(_StepEcho(self))
 
         return await run_script(domain, NightScript, NIGHT_SCRIPT_INDEX, yaml.safe_dump(config),
                                 stop_requested=self.interrupted, on_start=keep)
@@ -238,3 +242,14 @@ def _runnable(name: str) -> bool:
         log.warning("%s cannot be run: %s", name, err)
         return False
     return True
+
+
+class _StepEcho(logging.Handler):
+    """Without the live table, the night script's steps are printed as they happen."""
+
+    def __init__(self, night: Night) -> None:
+        super().__init__(logging.INFO)
+        self.night = night
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.night.step(f"night script: {record.getMessage()}")

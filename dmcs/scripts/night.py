@@ -82,8 +82,7 @@ class NightScript(BaseScript):
                 await self._settle()
                 if night.daytime:
                     await self.checkpoint("daytime", "running the daytime jobs")
-                    await dmcs.cmd("runDaytime").start(calibrations=True, catchUp=True,
-                                                       timeout=night.daytime_timeout)
+                    await self._run_daytime(dmcs)
             finally:
                 keeper.cancel()
                 await asyncio.gather(keeper, return_exceptions=True)
@@ -125,6 +124,24 @@ class NightScript(BaseScript):
             log.warning("visits still in flight after %.0f s: %s", self.night.settle_timeout,
                         ", ".join(g for g, s in self.visit_states.items() if s not in SETTLED))
 
+    async def _run_daytime(self, dmcs: Remote) -> None:
+        """runDaytime; sent again if the DMCS process is replaced while it runs (the old
+        process can no longer answer, and the new one's heartbeats look alive)."""
+        async with asyncio.timeout(self.night.daytime_timeout):
+            while True:
+                origin = _heartbeat_origin(dmcs)
+                command = asyncio.ensure_future(dmcs.cmd("runDaytime").start(
+                    calibrations=True, catchUp=True, timeout=self.night.daytime_timeout))
+                while not command.done() and _heartbeat_origin(dmcs) in (origin, None):
+                    await asyncio.wait([command], timeout=KEEP_ENABLED_INTERVAL_S)
+                if command.done():
+                    command.result()
+                    return
+                command.cancel()
+                await asyncio.gather(command, return_exceptions=True)
+                log.warning("DMCS restarted during runDaytime; sending it again once enabled")
+                await _until_enabled(dmcs)
+
     def _all_settled(self) -> bool:
         return all(state in SETTLED for state in self.visit_states.values())
 
@@ -143,3 +160,16 @@ class NightScript(BaseScript):
                                         timeout=self.night.enable_timeout)
             except (AckError, TimeoutError) as err:
                 log.warning("could not re-enable the DMCS: %s", err)
+
+
+def _heartbeat_origin(remote: Remote) -> int | None:
+    beat: Any = remote.evt("heartbeat").get()
+    return None if beat is None else int(beat.private_origin)
+
+
+async def _until_enabled(remote: Remote) -> None:
+    while True:
+        sample: Any = remote.evt("summaryState").get()
+        if sample is not None and sample.summaryState == State.ENABLED:
+            return
+        await asyncio.sleep(KEEP_ENABLED_INTERVAL_S)

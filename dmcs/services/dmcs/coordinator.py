@@ -29,9 +29,11 @@ BOOK_FILE = "visits.jsonl"
 
 
 def _default_calibration_jobs() -> list[DaytimeJobConfig]:
-    return [DaytimeJobConfig(pipeline="calib-bias"),
-            DaytimeJobConfig(pipeline="calib-dark", after=["calib-bias"]),
-            DaytimeJobConfig(pipeline="calib-flat", after=["calib-bias", "calib-dark"])]
+    return [
+        DaytimeJobConfig(pipeline="calib-bias"),
+        DaytimeJobConfig(pipeline="calib-dark", after=["calib-bias"]),
+        DaytimeJobConfig(pipeline="calib-flat", after=["calib-bias", "calib-dark"]),
+    ]
 
 
 class DmcsConfig(BaseModel):
@@ -41,29 +43,39 @@ class DmcsConfig(BaseModel):
 
     services: list[str] = Field(
         default=["Archiver", "PromptProcessing", "OCPS:1", "TelemetryGateway"],
-        description="Services in bring-up order (`Name` or `Name:index`).")
+        description="Services in bring-up order (`Name` or `Name:index`).",
+    )
     max_recoveries: int = Field(3, ge=0, description="Recoveries per service before FAULT.")
     command_timeout: float = Field(120.0, gt=0)
     script_queue_index: int = Field(1, ge=1)
     ocps_index: int = Field(1, ge=1)
     ccds: int = Field(4, ge=1, description="CCDs archived per image.")
-    ignored_surveys: list[str] = Field(default=["calibration"],
-                                       description="nextVisit surveys that are not visits.")
-    visit_deadline: float = Field(90.0, gt=0, description="Seconds after end of readout "
-                                  "without alerts before the DMCS declares a visit late.")
-    state_dir: str = Field("", description="Where the visit book lives; default "
-                           "$DMCS_HOME/dmcs/<subname>.")
+    ignored_surveys: list[str] = Field(
+        default=["calibration"], description="nextVisit surveys that are not visits."
+    )
+    visit_deadline: float = Field(
+        90.0,
+        gt=0,
+        description="Seconds after end of readout "
+        "without alerts before the DMCS declares a visit late.",
+    )
+    state_dir: str = Field(
+        "", description="Where the visit book lives; default $DMCS_HOME/dmcs/<subname>."
+    )
     calibration_jobs: list[DaytimeJobConfig] = Field(default_factory=_default_calibration_jobs)
     catch_up_job: DaytimeJobConfig = DaytimeJobConfig(pipeline="catch-up-late")
     job_timeout: float = Field(1800.0, gt=0)
+    submit_timeout: float = Field(600.0, gt=0, description="Seconds for the OCPS to take a "
+                                  "job, waiting for its prerequisites included.")
 
 
 class Publisher(Protocol):
     """Where the coordinator reports (the CSC's events)."""
 
     async def service_states(self, services: list[str], states: list[int]) -> None: ...
-    async def service_fault(self, service: str, code: int, report: str, recoveries: int,
-                            action: str) -> None: ...
+    async def service_fault(
+        self, service: str, code: int, report: str, recoveries: int, action: str
+    ) -> None: ...
     async def visit_state(self, record: VisitRecord) -> None: ...
     async def daytime_job(self, outcome: JobOutcome) -> None: ...
     async def give_up(self, report: str) -> None: ...
@@ -72,8 +84,9 @@ class Publisher(Protocol):
 class Coordinator:
     """Opened while the DMCS is DISABLED or ENABLED; closed in STANDBY."""
 
-    def __init__(self, domain: Domain, config: DmcsConfig, state_dir: Path,
-                 publisher: Publisher) -> None:
+    def __init__(
+        self, domain: Domain, config: DmcsConfig, state_dir: Path, publisher: Publisher
+    ) -> None:
         self.domain = domain
         self.config = config
         self.publisher = publisher
@@ -81,17 +94,33 @@ class Coordinator:
         self._tasks: set[asyncio.Task[None]] = set()
         self.book = VisitBook(state_dir / BOOK_FILE, listener=self._visit_changed)
         self.fleet = ServiceFleet(
-            domain, self.services, max_recoveries=config.max_recoveries,
-            command_timeout=config.command_timeout, on_states=publisher.service_states,
-            on_fault=publisher.service_fault, on_exhausted=self._exhausted)
+            domain,
+            self.services,
+            max_recoveries=config.max_recoveries,
+            command_timeout=config.command_timeout,
+            on_states=publisher.service_states,
+            on_fault=publisher.service_fault,
+            on_exhausted=self._exhausted,
+        )
         self.tracker = VisitTracker(
-            domain, self.book, script_queue_index=config.script_queue_index, ccds=config.ccds,
-            ignored_surveys=config.ignored_surveys, deadline_s=config.visit_deadline,
-            on_overdue=self._cancel_in_prompt_processing)
+            domain,
+            self.book,
+            script_queue_index=config.script_queue_index,
+            ccds=config.ccds,
+            ignored_surveys=config.ignored_surveys,
+            deadline_s=config.visit_deadline,
+            on_overdue=self._cancel_in_prompt_processing,
+        )
         self.daytime = Daytime(
-            domain, self.book, ocps_index=config.ocps_index,
-            calibration_jobs=config.calibration_jobs, catch_up_job=config.catch_up_job,
-            job_timeout=config.job_timeout, on_job=publisher.daytime_job)
+            domain,
+            self.book,
+            ocps_index=config.ocps_index,
+            calibration_jobs=config.calibration_jobs,
+            catch_up_job=config.catch_up_job,
+            job_timeout=config.job_timeout,
+            submit_timeout=config.submit_timeout,
+            on_job=publisher.daytime_job,
+        )
 
     async def open(self) -> None:
         await self.fleet.open()

@@ -11,7 +11,7 @@ from dmcs.sal.broker import runtime_dir
 from dmcs.sal.interfaces.dmcs import DMCS
 from dmcs.sal.topics.controller_command import ExpectedError
 from dmcs.services.dmcs.coordinator import Coordinator, DmcsConfig
-from dmcs.services.dmcs.daytime import JobOutcome
+from dmcs.services.dmcs.daytime import DaytimeError, JobOutcome
 from dmcs.services.dmcs.fleet import ServiceRef, ServiceWalkError
 from dmcs.services.dmcs.visit_book import VisitRecord
 from dmcs.state_machines.summary_state import State
@@ -49,8 +49,11 @@ class DmcsCsc(ConfigurableCsc):
         await self.handle_summary_state()
 
     def state_dir(self, config: DmcsConfig) -> Path:
-        return Path(config.state_dir) if config.state_dir else (
-            runtime_dir() / "dmcs" / self.domain.subname)
+        return (
+            Path(config.state_dir)
+            if config.state_dir
+            else (runtime_dir() / "dmcs" / self.domain.subname)
+        )
 
     async def handle_summary_state(self) -> None:
         active = self.summary_state in (State.DISABLED, State.ENABLED, State.FAULT)
@@ -88,41 +91,66 @@ class DmcsCsc(ConfigurableCsc):
     async def do_runDaytime(self, data: Any) -> str:
         self.assert_enabled("runDaytime")
         assert self.coordinator is not None and isinstance(self.config, DmcsConfig)
-        await self.controller.ack_in_progress(data, self.config.job_timeout + 60,
-                                              "daytime jobs submitted")
-        outcomes = await self.coordinator.run_daytime(calibrations=data.calibrations,
-                                                      catch_up=data.catchUp)
+        await self.controller.ack_in_progress(
+            data, self.config.submit_timeout + self.config.job_timeout + 60,
+            "daytime jobs submitted"
+        )
+        try:
+            outcomes = await self.coordinator.run_daytime(
+                calibrations=data.calibrations, catch_up=data.catchUp
+            )
+        except DaytimeError as err:
+            raise ExpectedError(str(err)) from None
         failed = [o for o in outcomes if o.exit_code != 0]
         if failed:
-            raise ExpectedError("daytime jobs failed: " + ", ".join(
-                f"{o.pipeline} {o.job_id} ({o.exit_code}: {o.result[:100]})" for o in failed))
+            raise ExpectedError(
+                "daytime jobs failed: "
+                + ", ".join(
+                    f"{o.pipeline} {o.job_id} ({o.exit_code}: {o.result[:100]})" for o in failed
+                )
+            )
         return f"{len(outcomes)} daytime job(s) succeeded: " + ", ".join(
-            f"{o.pipeline} {o.job_id}" for o in outcomes)
+            f"{o.pipeline} {o.job_id}" for o in outcomes
+        )
 
     # --- Publisher: the coordinator's reports as events ----------------------------------
 
     async def service_states(self, services: list[str], states: list[int]) -> None:
         await self.controller.evt("serviceStates").set_write(
-            services=",".join(services), states=",".join(str(s) for s in states))
+            services=",".join(services), states=",".join(str(s) for s in states)
+        )
 
-    async def service_fault(self, service: str, code: int, report: str, recoveries: int,
-                            action: str) -> None:
+    async def service_fault(
+        self, service: str, code: int, report: str, recoveries: int, action: str
+    ) -> None:
         self.log.warning("%s: %s (%s)", service, report or "left its state", action)
         await self.controller.evt("serviceFault").set_write(
-            service=service, errorCode=code, errorReport=report[:1000],
-            recoveries=recoveries, action=action)
+            service=service,
+            errorCode=code,
+            errorReport=report[:1000],
+            recoveries=recoveries,
+            action=action,
+        )
 
     async def visit_state(self, record: VisitRecord) -> None:
         await self.controller.evt("visitState").set_write(
-            groupId=record.groupId, state=str(record.state),
-            imagesExpected=record.nimages, ccdsArchived=len(record.archived),
-            alerts=record.alerts, latency=record.latency, reason=record.late_reason)
+            groupId=record.groupId,
+            state=str(record.state),
+            imagesExpected=record.nimages,
+            ccdsArchived=len(record.archived),
+            alerts=record.alerts,
+            latency=record.latency,
+            reason=record.late_reason,
+        )
 
     async def daytime_job(self, outcome: JobOutcome) -> None:
         await self.controller.evt("daytimeJob").set_write(
-            jobId=outcome.job_id, pipeline=outcome.pipeline, purpose=outcome.purpose,
+            jobId=outcome.job_id,
+            pipeline=outcome.pipeline,
+            purpose=outcome.purpose,
             exitCode=-1 if outcome.exit_code is None else outcome.exit_code,
-            result=outcome.result[:2000])
+            result=outcome.result[:2000],
+        )
 
     async def give_up(self, report: str) -> None:
         await self.fault(SERVICE_LOST, report)

@@ -3,23 +3,28 @@
 Jobs are submitted with ``execute``; each is known by the ``job_id`` event answering our
 command (matched by sequence number) and ends with ``job_result``. A job that must wait for
 others names them in ``after`` and is submitted with their ids as ``prereq_jobs`` (the OCPS
-holds it until they succeed). The catch-up job covers every late visit at once; when it
-succeeds those visits are caught up.
+holds it until they succeed; an execute not taken within ``submit_timeout``, prerequisite
+wait included, fails the daytime run naming the job). The catch-up job covers every late
+visit at once; when it succeeds those visits are caught up.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from dmcs.sal.ack import AckError
 from dmcs.sal.domain import Domain
 from dmcs.sal.interfaces.ocps import OCPS
 from dmcs.sal.remote import Remote
 from dmcs.services.dmcs.visit_book import VisitBook
+
+log = logging.getLogger(__name__)
 
 CATCH_UP = "catch-up"
 CALIBRATION_UPDATE = "calibration update"
@@ -52,6 +57,10 @@ class JobOutcome:
 JobListener = Callable[[JobOutcome], Awaitable[None]]
 
 
+class DaytimeError(RuntimeError):
+    """A daytime job could not be submitted; the text says which and why."""
+
+
 class Daytime:
     """Submits the daytime jobs to one OCPS and follows them to their results."""
 
@@ -64,6 +73,7 @@ class Daytime:
         calibration_jobs: list[DaytimeJobConfig],
         catch_up_job: DaytimeJobConfig,
         job_timeout: float,
+        submit_timeout: float,
         on_job: JobListener,
     ) -> None:
         self.domain = domain
@@ -72,6 +82,7 @@ class Daytime:
         self.calibration_jobs = calibration_jobs
         self.catch_up_job = catch_up_job
         self.job_timeout = job_timeout
+        self.submit_timeout = submit_timeout
         self.on_job = on_job
         self._job_ids: dict[int, str] = {}
         self._results: dict[str, Any] = {}
@@ -79,8 +90,9 @@ class Daytime:
 
     async def run(self, *, calibrations: bool, catch_up: bool) -> list[JobOutcome]:
         """Submit the jobs asked for, wait for every result, mark caught-up visits."""
-        async with Remote(self.domain, OCPS, self.ocps_index,
-                          include=["job_id", "job_result"]) as ocps:
+        async with Remote(
+            self.domain, OCPS, self.ocps_index, include=["job_id", "job_result"]
+        ) as ocps:
             ocps.evt("job_id").callback = self._on_job_id
             ocps.evt("job_result").callback = self._on_job_result
             outcomes: list[JobOutcome] = []
@@ -88,41 +100,64 @@ class Daytime:
             if calibrations:
                 for job in self.calibration_jobs:
                     prereqs = [by_pipeline[p] for p in job.after if p in by_pipeline]
-                    outcome = await self._submit(ocps, job, CALIBRATION_UPDATE, job.data_query,
-                                                 prereqs, ())
+                    outcome = await self._submit(
+                        ocps, job, CALIBRATION_UPDATE, job.data_query, prereqs, ()
+                    )
                     by_pipeline[job.pipeline] = outcome.job_id
                     outcomes.append(outcome)
             late = [r for r in self.book.late_visits() if r.visit]
             if catch_up and late:
                 numbers = ",".join(str(r.visit) for r in late)
-                query = " ".join(q for q in (f"visit={numbers}", self.catch_up_job.data_query)
-                                 if q)
-                outcome = await self._submit(ocps, self.catch_up_job, CATCH_UP, query, [],
-                                             tuple(r.groupId for r in late))
+                query = " ".join(q for q in (f"visit={numbers}", self.catch_up_job.data_query) if q)
+                outcome = await self._submit(
+                    ocps, self.catch_up_job, CATCH_UP, query, [], tuple(r.groupId for r in late)
+                )
                 for record in late:
                     self.book.catching_up(record.groupId, outcome.job_id)
                 outcomes.append(outcome)
             await asyncio.gather(*(self._follow(o) for o in outcomes))
         return outcomes
 
-    async def _submit(self, ocps: Remote, job: DaytimeJobConfig, purpose: str, query: str,
-                      prereqs: list[str], visits: tuple[str, ...]) -> JobOutcome:
-        ack = await ocps.cmd("execute").start(
-            pipeline=job.pipeline, version=job.version, config=job.config, data_query=query,
-            prereq_jobs=",".join(prereqs), output_dataset_types="", timeout=60)
-        job_id = await self._wait_for(lambda: self._job_ids.get(ack.private_seqNum), 30.0)
+    async def _submit(
+        self,
+        ocps: Remote,
+        job: DaytimeJobConfig,
+        purpose: str,
+        query: str,
+        prereqs: list[str],
+        visits: tuple[str, ...],
+    ) -> JobOutcome:
+        log.info("submitting %s (%s) query %r after %s", job.pipeline, purpose, query, prereqs)
+        try:
+            async with asyncio.timeout(self.submit_timeout):
+                ack = await ocps.cmd("execute").start(
+                    pipeline=job.pipeline, version=job.version, config=job.config,
+                    data_query=query, prereq_jobs=",".join(prereqs), output_dataset_types="",
+                    timeout=self.submit_timeout)
+                job_id = await self._wait_for(lambda: self._job_ids.get(ack.private_seqNum),
+                                              self.submit_timeout)
+        except TimeoutError:
+            raise DaytimeError(f"OCPS did not take {job.pipeline} ({purpose}) within "
+                               f"{self.submit_timeout:g} s") from None
+        except AckError as err:
+            raise DaytimeError(f"OCPS refused {job.pipeline} ({purpose}): {err}") from None
         outcome = JobOutcome(job_id, job.pipeline, purpose, visits=visits)
+        log.info("%s is job %s", job.pipeline, job_id)
         await self.on_job(outcome)
         return outcome
 
     async def _follow(self, outcome: JobOutcome) -> None:
         try:
-            result = await self._wait_for(lambda: self._results.get(outcome.job_id),
-                                          self.job_timeout)
+            result = await self._wait_for(
+                lambda: self._results.get(outcome.job_id), self.job_timeout
+            )
         except TimeoutError:
             outcome.result = f"no job_result within {self.job_timeout:g} s"
         else:
             outcome.exit_code = int(result.exit_code)
+            log.info(
+                "job %s (%s) ended with %d", outcome.job_id, outcome.pipeline, outcome.exit_code
+            )
             outcome.result = result.result
             if outcome.exit_code == 0:
                 for group in outcome.visits:
@@ -144,4 +179,3 @@ class Daytime:
     def _on_job_result(self, data: Any) -> None:
         self._results[data.job_id] = data
         self._arrived.set()
-

@@ -87,8 +87,12 @@ class ServiceFleet:
 
     async def open(self) -> None:
         for ref in self.services:
-            remote = Remote(self.domain, get_interface(ref.name), ref.index,
-                            include=["summaryState", "errorCode"])
+            remote = Remote(
+                self.domain,
+                get_interface(ref.name),
+                ref.index,
+                include=["summaryState", "errorCode"],
+            )
             await remote.start()
             self.remotes[ref.label] = remote
         self._watch_task = asyncio.create_task(self._watch())
@@ -160,8 +164,13 @@ class ServiceFleet:
             elif state == ABSENT:
                 if ref.label not in self._absent_reported:
                     self._absent_reported.add(ref.label)
-                    await self.on_fault(ref.label, 0, "no heartbeat", self.recoveries[ref.label],
-                                        "waiting for it to be restarted")
+                    await self.on_fault(
+                        ref.label,
+                        0,
+                        "no heartbeat",
+                        self.recoveries[ref.label],
+                        "waiting for it to be restarted",
+                    )
             else:
                 await self._recover(ref.label, State(state))
 
@@ -175,13 +184,17 @@ class ServiceFleet:
         if count > self.max_recoveries:
             self.wanted = None
             await self.on_fault(label, code, report, count - 1, "gave up")
-            await self.on_exhausted(label, f"{label} in {state.name} after "
-                                           f"{self.max_recoveries} recoveries: {report}")
+            await self.on_exhausted(
+                label, f"{label} in {state.name} after {self.max_recoveries} recoveries: {report}"
+            )
             return
-        await self.on_fault(label, code, report if state == State.FAULT else
-                            f"found in {state.name}", count,
-                            f"recovery {count}/{self.max_recoveries}: walking to "
-                            f"{self.wanted.name}")
+        await self.on_fault(
+            label,
+            code,
+            report if state == State.FAULT else f"found in {state.name}",
+            count,
+            f"recovery {count}/{self.max_recoveries}: walking to {self.wanted.name}",
+        )
         async with self._walk_lock:
             try:
                 await self._walk(label, self.wanted)

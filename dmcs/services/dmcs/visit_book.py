@@ -180,9 +180,15 @@ class VisitBook:
     def overdue(self, deadline_s: float, now: float | None = None) -> list[VisitRecord]:
         """Visits read out more than `deadline_s` ago and still without alerts."""
         now = time.time() if now is None else now
-        return [r for r in self.visits.values()
-                if r.read_out_at and not r.processed and not r.final
-                and r.state != VisitState.LATE and now - r.read_out_at > deadline_s]
+        return [
+            r
+            for r in self.visits.values()
+            if r.read_out_at
+            and not r.processed
+            and not r.final
+            and r.state != VisitState.LATE
+            and now - r.read_out_at > deadline_s
+        ]
 
     # --- internals -----------------------------------------------------------------------
 

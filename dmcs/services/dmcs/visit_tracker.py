@@ -64,16 +64,27 @@ class VisitTracker:
         self.refused: list[tuple[str, str]] = []
         self._sources: list[tuple[Interface, int, dict[str, Callable[[Any], None]]]] = [
             (SCRIPT_QUEUE, script_queue_index, {"nextVisit": self._next_visit}),
-            (MT_CAMERA, 0, {"startIntegration": self._start_integration,
-                            "endReadout": self._end_readout}),
+            (
+                MT_CAMERA,
+                0,
+                {"startIntegration": self._start_integration, "endReadout": self._end_readout},
+            ),
             (ARCHIVER, 0, {"imageInOODS": self._image_in_oods}),
-            (PROMPT_PROCESSING, 0, {"visitProcessed": self._visit_processed,
-                                    "visitLate": self._visit_late,
-                                    "visitRefused": self._visit_refused}),
+            (
+                PROMPT_PROCESSING,
+                0,
+                {
+                    "visitProcessed": self._visit_processed,
+                    "visitLate": self._visit_late,
+                    "visitRefused": self._visit_refused,
+                },
+            ),
         ]
-        self._handlers = {f"{iface.name}.{name}": handler
-                          for iface, _, handlers in self._sources
-                          for name, handler in handlers.items()}
+        self._handlers = {
+            f"{iface.name}.{name}": handler
+            for iface, _, handlers in self._sources
+            for name, handler in handlers.items()
+        }
         self._buffer: list[tuple[str, SalSample]] | None = []
         self._remotes: list[Remote] = []
         self._overdue_task: asyncio.Task[None] | None = None
@@ -87,14 +98,20 @@ class VisitTracker:
                 remote.evt(name).callback = lambda s, key=key: self._receive(key, s)
             await remote.start()
             self._remotes.append(remote)
-        readers = [TopicReader(iface.spec(TopicKind.EVENT, name), index, history=False)
-                   for iface, index, handlers in self._sources for name in handlers]
+        readers = [
+            TopicReader(iface.spec(TopicKind.EVENT, name), index, history=False)
+            for iface, index, handlers in self._sources
+            for name in handlers
+        ]
         replayed = await replay(self.domain, readers)
         buffered, self._buffer = self._buffer or [], None
         for key, sample in replayed + buffered:
             self.handle(key, sample)
-        log.info("visit tracker resumed: %d visits, %d events replayed",
-                 len(self.book.visits), len(replayed))
+        log.info(
+            "visit tracker resumed: %d visits, %d events replayed",
+            len(self.book.visits),
+            len(replayed),
+        )
         self._overdue_task = asyncio.create_task(self._watch_overdue())
 
     async def close(self) -> None:
@@ -129,8 +146,9 @@ class VisitTracker:
             self.refused.append((data.groupId, f"nimages {data.nimages}"))
             return
         match = _VISIT_NUMBER.search(data.groupId)
-        self.book.announce(data.groupId, data.nimages, self.ccds,
-                           visit=int(match[1]) if match else 0)
+        self.book.announce(
+            data.groupId, data.nimages, self.ccds, visit=int(match[1]) if match else 0
+        )
 
     def _start_integration(self, data: Any) -> None:
         group = additional(data, "groupId")
@@ -169,5 +187,4 @@ class VisitTracker:
                 try:
                     await self.on_overdue(record.groupId, reason)
                 except Exception as err:
-                    log.warning("could not cancel %s in prompt processing: %s",
-                                record.groupId, err)
+                    log.warning("could not cancel %s in prompt processing: %s", record.groupId, err)
