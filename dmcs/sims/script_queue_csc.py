@@ -43,6 +43,8 @@ class ScriptQueueConfig(BaseModel):
     calibration_counts: dict[str, int] = Field(
         default_factory=lambda: {"bias": 3, "dark": 3, "flat": 3})
     calibration_exposure_time: float = Field(1.0, ge=0)
+    #: Seconds per calibration image beyond its exposure (readout), between sequences.
+    readout_overhead: float = Field(2.0, ge=0)
     first_visit: int = Field(1, ge=0)
 
 
@@ -114,7 +116,8 @@ class ScriptQueueCsc(ConfigurableCsc):
         plan = plan_night(self.simulator, dayobs_of(now), now + lead + SLACK, data.numVisits,
                           data.cadence or config.cadence, calibrations=calibrations,
                           first_visit=self.next_visit_number,
-                          first_calibration=self.next_calibration_number)
+                          first_calibration=self.next_calibration_number,
+                          overhead=config.readout_overhead)
         self._add(plan)
         self.next_visit_number += data.numVisits
         self.next_calibration_number += 1 if calibrations else 0

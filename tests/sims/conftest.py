@@ -17,4 +17,7 @@ def site(tmp_path: Path) -> Path:
     config_root = tmp_path / "config"
     write_site_configs(config_root, tmp_path / "data", detectors=DETECTORS,
                        detector_size=128, exposure_time_scale=0.0, lead_time=2.0, cadence=3.0)
+    queue = config_root / "ScriptQueue" / "_init.yaml"
+    queue.write_text(queue.read_text() + "calibration_counts: {bias: 1, dark: 1, flat: 1}\n"
+                     "calibration_exposure_time: 0.1\nreadout_overhead: 0.1\n")
     return config_root
