@@ -72,9 +72,7 @@ class PromptProcessingCsc(ConfigurableCsc):
         queue.evt("nextVisit").callback = service.next_visit
         camera.evt("endReadout").callback = service.end_readout
         self._remotes = [queue, camera]
-        for remote in self._remotes:
-            await remote.start()
-        self._status_task = asyncio.create_task(self._write_status())
+        self._status_task = asyncio.create_task(self._listen_and_report())
 
     async def _end(self) -> None:
         if self._status_task is not None:
@@ -96,8 +94,12 @@ class PromptProcessingCsc(ConfigurableCsc):
     async def _publish(self, event: str, **fields: Any) -> None:
         await self.controller.evt(event).set_write(**fields)
 
-    async def _write_status(self) -> None:
+    async def _listen_and_report(self) -> None:
+        """Start listening (creating the queue's and camera's topics may take seconds, so
+        not inside `enable`; a nextVisit sent meanwhile is read as history), then report."""
         assert self.service is not None and isinstance(self.config, PromptProcessingConfig)
+        for remote in self._remotes:
+            await remote.start()
         while True:
             status = await asyncio.to_thread(self.service.status)
             await self.controller.tel("processingStatus").set_write(**asdict(status))

@@ -313,9 +313,16 @@ class RankPool:
     async def _watch(self) -> None:
         """Notice silent ranks; kill them so a resumed rank can never report twice."""
         limit = MISSED_HEARTBEATS_TO_SILENT * self.heartbeat_s
+        woke = time.monotonic()
         while True:
             await asyncio.sleep(self.heartbeat_s / 2)
-            now = time.monotonic()
+            now, previous = time.monotonic(), woke
+            woke = now
+            if now - previous > self.heartbeat_s:
+                # Our own event loop stalled: heartbeats may be queued unread. No verdicts.
+                for rank in self._ranks.values():
+                    rank.last_heartbeat = now
+                continue
             for rank in list(self._ranks.values()):
                 silent_for = now - rank.last_heartbeat
                 if silent_for > limit:
