@@ -56,6 +56,8 @@ class NightObserver:
         self.groups: dict[str, Group] = {}
         self.refused: list[str] = []
         self.archived: Counter[tuple[str, str]] = Counter()
+        self.readout_times: dict[str, float] = {}
+        self.archive_times: dict[tuple[str, str], float] = {}
         self.archive_failures = 0
         self.alert_reports: Counter[str] = Counter()
         self.jobs: dict[str, Job] = {}
@@ -139,13 +141,16 @@ class NightObserver:
     def _end_readout(self, data: Any) -> None:
         keys = dict(zip(data.additionalKeys.split(":"), data.additionalValues.split(":"),
                         strict=False))
+        self.readout_times.setdefault(data.imageName, data.private_sndStamp)
         group = self.groups.get(keys.get("groupId", ""))
         if group is not None and data.imageName not in group.read_out:
             group.read_out.append(data.imageName)
 
     def _image_in_oods(self, data: Any) -> None:
         if data.statusCode == 0:
-            self.archived[(data.obsid, f"{data.raft}_{data.sensor}")] += 1
+            key = (data.obsid, f"{data.raft}_{data.sensor}")
+            self.archived[key] += 1
+            self.archive_times.setdefault(key, data.private_sndStamp)
         else:
             self.archive_failures += 1
 

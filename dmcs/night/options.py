@@ -22,6 +22,7 @@ class NightOptions:
     exposure_time_scale: float = 0.05
     calibrations: int = 1
     ranks: int = 2
+    deadline: float = 60.0
     broker: str | None = None
     efd: str | None = None
     report: Path | None = None

@@ -37,14 +37,15 @@ def write_night_configs(options: NightOptions, services: list[str]) -> Path:
                         "calibration_counts": {k: options.calibrations
                                                for k in ("bias", "dark", "flat")}},
         "PromptProcessing": {"daq_root": str(data / "daq"), "work_dir": str(pp_dir),
-                             "ranks": options.ranks, "payload": payload},
+                             "ranks": options.ranks, "deadline_s": options.deadline,
+                             "payload": payload},
         "OCPS": {"job_store": str(data / "jobs.sqlite"), "ranks": options.ranks,
                  "pipeline_defaults": {
                      "calib-bias": calib, "calib-dark": calib, "calib-flat": calib,
                      "catch-up-late": {"payload": payload, "daq_root": str(data / "daq"),
                                        "prompt_processing_dir": str(pp_dir)}}},
         "DMCS": {"services": services, "ccds": len(detectors),
-                 "state_dir": str(root / "dmcs")},
+                 "state_dir": str(root / "dmcs"), "visit_deadline": options.deadline + 30},
     }
     for name, values in configs.items():
         folder = config_root / name

@@ -199,7 +199,7 @@ class BaseScript(BaseCsc):
             self.log.exception("cleanup failed")
             if self.script_state.allowed("fail"):
                 await self._move("fail", f"cleanup failed: {type(err).__name__}: {err}")
-        await self._end("finish", self.reason)
+        await self._end("finish", "done" if self.state == ScriptState.ENDING else self.reason)
 
     async def _end(self, trigger: str, reason: str) -> None:
         await self._move(trigger, reason)

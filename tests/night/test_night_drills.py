@@ -1,0 +1,173 @@
+"""Whole nights, every CSC its own process, with the failures made to happen.
+
+One small night (3 visits, one 128-pixel CCD) carries every drill, so the suite pays for
+one night's start and end: an operator pauses and resumes the night script; the Archiver
+is SIGKILLed after the first visit is read out (restarted, catch-up, every image once); the
+DMCS is SIGKILLed after the second (restarted, re-enabled, resumes from its book); both
+prompt-processing ranks are killed before the third (the visit goes late and is caught up
+by the OCPS, its alerts sent once). The report must account for everything and nothing
+may be left running. A second test interrupts `dmcs night` with SIGINT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from dmcs.night.observer import Group
+from dmcs.night.options import NightOptions
+from dmcs.night.orchestrator import NIGHT_SCRIPT_INDEX, Night
+from dmcs.sal.broker import BrokerProcess, is_listening
+from dmcs.sal.interfaces.script import SCRIPT
+from dmcs.sal.remote import Remote
+from dmcs.state_machines.script_state import ScriptState
+from dmcs.testing import unique_subname, wait_for_sample
+
+DMCS = str(Path(sys.executable).parent / "dmcs")
+REPORT_KEYS = {"visits_planned", "visits_alerted", "visits_late", "visits_caught_up",
+               "images_expected", "images_archived", "images_duplicated", "checksum_failures",
+               "alerts", "duplicate_alerts", "latency_p50_s", "latency_p98_s", "restarts",
+               "ocps_jobs"}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _pids_mentioning(*words: str) -> list[int]:
+    """Live processes whose command line holds every word (found through /proc)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if all(word in cmdline for word in words) and _alive(int(proc.name)):
+            pids.append(int(proc.name))
+    return pids
+
+
+def _rank_pids(root: Path) -> list[int]:
+    """The prompt-processing worker ranks of this night (found by their pool file)."""
+    return _pids_mentioning("--worker", str(root))
+
+
+class Drills:
+    """Waits for moments of the night and breaks things, noting what it did."""
+
+    def __init__(self, night: Night) -> None:
+        self.night = night
+        self.done: list[str] = []
+        self.paused_groups: int | None = None
+
+    def science(self) -> list[Group]:
+        return self.night.observer.science() if self.night.observer else []
+
+    async def until(self, condition: object, timeout: float = 300) -> None:
+        async with asyncio.timeout(timeout):
+            while not condition():  # type: ignore[operator]
+                await asyncio.sleep(0.2)
+
+    async def run(self) -> None:
+        night = self.night
+        await self.until(lambda: len(self.science()) >= 1 and self.science()[0].read_out)
+        await self.pause_and_resume()
+        assert night.supervisor is not None
+        night.supervisor.kill("Archiver")
+        self.done.append("archiver killed")
+        await self.until(lambda: len(self.science()) >= 2 and self.science()[1].read_out)
+        night.supervisor.kill("DMCS")
+        self.done.append("dmcs killed")
+        await self.until(lambda: len(self.science()) >= 3)
+        root = night.options.root.resolve()
+        for pid in _rank_pids(root):
+            os.kill(pid, signal.SIGKILL)
+            self.done.append(f"rank {pid} killed")
+
+    async def pause_and_resume(self) -> None:
+        night = self.night
+        assert night.domain is not None and night.observer is not None
+        async with Remote(night.domain, SCRIPT, NIGHT_SCRIPT_INDEX, include=["state"]) as script:
+            await script.cmd("pause").start()
+            await wait_for_sample(script.evt("state"), state=int(ScriptState.PAUSED), timeout=60)
+            taken = sum(len(g.read_out) for g in night.observer.groups.values())
+            await asyncio.sleep(3)
+            self.paused_groups = sum(len(g.read_out) for g in night.observer.groups.values())
+            assert self.paused_groups == taken, "the camera kept taking images while paused"
+            await script.cmd("resume").start()
+            await wait_for_sample(script.evt("state"), state=int(ScriptState.RUNNING))
+        self.done.append("paused and resumed")
+
+
+@pytest.mark.timeout(900)
+async def test_night_survives_archiver_dmcs_and_rank_kills(
+    broker: BrokerProcess, tmp_path: Path
+) -> None:
+    options = NightOptions(root=tmp_path / "night", visits=3, ccds=1, ccd_size=128,
+                           cadence=15.0, lead_time=5.0, calibrations=0, deadline=20.0,
+                           broker=broker.bootstrap_servers, live=False,
+                           subname=unique_subname("night"))
+    night = Night(options, Console(file=io.StringIO(), width=200))
+    drills = Drills(night)
+    drill_task = asyncio.ensure_future(drills.run())
+    report = await night.run()
+    await asyncio.wait_for(drill_task, 10)
+    assert drills.done[:3] == ["paused and resumed", "archiver killed", "dmcs killed"]
+    assert any(d.startswith("rank") for d in drills.done)
+
+    assert report.restarts["Archiver"] >= 1 and report.restarts["DMCS"] >= 1
+    assert report.visits_planned == 3
+    assert report.visits_late >= 1
+    assert report.visits_alerted + report.visits_caught_up == 3
+    assert report.images_archived == report.images_expected == 6
+    assert (report.images_duplicated, report.checksum_failures) == (0, 0)
+    assert report.duplicate_alerts == 0
+    catch_up = [j for j in report.ocps_jobs if j["pipeline"] == "catch-up-late"]
+    assert catch_up and catch_up[0]["exit_code"] == 0
+    assert report.accounted_for, report.problems
+    assert night.supervisor is not None
+    assert not any(_alive(m.pid) for m in night.supervisor.managed.values() if m.pid)
+    assert not _rank_pids(options.root.resolve())
+
+
+@pytest.mark.timeout(300)
+def test_sigint_brings_the_night_down_and_writes_the_report(tmp_path: Path) -> None:
+    root = tmp_path / "night"
+    env = {**os.environ, "DMCS_HOME": str(tmp_path / "home")}
+    proc = subprocess.Popen([DMCS, "night", "--visits", "2", "--ccds", "1", "--ccd-size",
+                             "128", "--root", str(root), "--no-live"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    lines = []
+    broker_port = 0
+    for line in proc.stdout:
+        lines.append(line)
+        if "private broker on" in line:
+            broker_port = int(line.split("127.0.0.1:")[1].split()[0])
+        if "every CSC is up" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=240)
+    output = "".join(lines) + out
+    assert proc.returncode == 130, output
+    report = json.loads((root / "night-report.json").read_text())
+    assert set(report) >= REPORT_KEYS
+    assert report["interrupted"] is True and report["accounted_for"] is False
+    assert "NOT accounted for: interrupted" in output
+    assert not is_listening("127.0.0.1", broker_port)
+    assert not _pids_mentioning(str(root))

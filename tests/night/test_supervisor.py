@@ -1,0 +1,56 @@
+"""The night's process supervisor with real `dmcs run` processes: a CSC killed with SIGKILL
+is started again and counted; a released one may exit for good; stop_all leaves nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from dmcs.night.supervisor import Supervisor
+from dmcs.sal.domain import Domain
+from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.remote import Remote
+from dmcs.services.dmcs.walk import walk_to_state
+from dmcs.state_machines.summary_state import State
+
+
+async def _until_new_heartbeat(domain: Domain, index: int, pid: int) -> None:
+    async with Remote(domain, TEST, index, include=["summaryState"]) as remote:
+        async with asyncio.timeout(60):
+            while (beat := remote.evt("heartbeat").get()) is None or beat.private_origin == pid:
+                await asyncio.sleep(0.1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+async def test_killed_csc_is_restarted_released_one_exits_and_stop_all_cleans_up(
+    sal_env: dict[str, str], domain: Domain, tmp_path: Path
+) -> None:
+    supervisor = Supervisor({**os.environ, **sal_env}, tmp_path / "logs")
+    try:
+        first = await supervisor.add("Test", 1)
+        second = await supervisor.add("Test", 2)
+        await _until_new_heartbeat(domain, 1, 0)
+        killed_pid = supervisor.kill("Test:1")
+        await _until_new_heartbeat(domain, 1, killed_pid)
+        assert supervisor.restarts() == {"Test:1": 1, "Test:2": 0}
+        assert first.pid != killed_pid and first.exits == [-9]
+
+        await supervisor.release("Test:2")
+        async with Remote(domain, TEST, 2, include=["summaryState"]) as remote:
+            await walk_to_state(remote, State.OFFLINE)
+        assert await supervisor.wait_exited("Test:2", 30)
+        await asyncio.sleep(1)
+        assert supervisor.restarts()["Test:2"] == 0 and not second.running
+    finally:
+        pids = [m.pid for m in supervisor.managed.values() if m.pid]
+        await supervisor.stop_all()
+    assert not any(_alive(pid) for pid in pids)
+    assert "Test:1 running" in (tmp_path / "logs" / "Test-1.log").read_text()
