@@ -29,6 +29,8 @@ HEARTBEAT_INTERVAL = 1.0
 #: Commands BaseCsc handles itself; read by their own consumer so a busy service topic
 #: never delays a state change.
 GENERIC_HANDLERS = (*STATE_COMMANDS, "enterControl", "setLogLevel", "setAuthList", "abort")
+REPUBLISH_ATTEMPTS = 5
+REPUBLISH_RETRY_SECONDS = 0.5
 #: Events republished when the broker lost them, so late joiners still find them.
 LATE_JOINER_EVENTS = ("summaryState", "softwareVersions", "simulationMode", "logLevel",
                       "authList", "configurationsAvailable", "configurationApplied", "errorCode")
@@ -178,11 +180,23 @@ class BaseCsc:
             await asyncio.sleep(HEARTBEAT_INTERVAL)
 
     async def _republish_late_joiner_events(self) -> None:
-        """The broker lost its topics (restart, or topics recreated): write our events again."""
+        """The broker lost its topics (restart, or topics recreated): write our events again.
+
+        Each is written until the broker confirms it: the first writes to a recreated topic
+        can fail while the broker settles.
+        """
         for name in LATE_JOINER_EVENTS:
             writer = self.controller.evt(name)
-            if writer.has_data:
-                await writer.write()
+            for attempt in range(REPUBLISH_ATTEMPTS):
+                if not writer.has_data:
+                    break
+                try:
+                    await writer.write()
+                    await writer.flush()
+                    break
+                except Exception as err:
+                    self.log.debug("republishing %s failed (attempt %d): %s", name, attempt, err)
+                    await asyncio.sleep(REPUBLISH_RETRY_SECONDS)
         self.log.warning("broker lost its topics; republished late-joiner events")
 
     # --- summary state --------------------------------------------------------------------

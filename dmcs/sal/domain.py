@@ -58,6 +58,7 @@ class Domain:
         self._watch_consumer: AIOKafkaConsumer | None = None
         self._watch_task: asyncio.Task[None] | None = None
         self.broker_resets = 0
+        self._lost_log_reported = False
 
     @property
     def subname(self) -> str:
@@ -94,14 +95,25 @@ class Domain:
         if callback in self._reset_callbacks:
             self._reset_callbacks.remove(callback)
 
+    def report_lost_log(self, topic: str) -> None:
+        """A reader found `topic` with a shorter log than before: rebuild on the next check."""
+        log.debug("reader reports %s lost its log", topic)
+        self._lost_log_reported = True
+
     async def _watch_broker(self) -> None:
-        """Notice a broker that lost its logs (the schemas topic shrank) and rebuild."""
+        """Notice a broker that lost its logs and rebuild.
+
+        Signs: the schemas topic shrank, or a reader found its topic shrank. (Only topics
+        known to exist are asked about: asking Tansu about a missing topic creates it.)
+        """
         assert self._watch_consumer is not None
         watch = LogWatch()
-        partition = [TopicPartition(schemas_topic(self.subname), 0)]
+        partitions = [TopicPartition(schemas_topic(self.subname), 0)]
         while True:
             await asyncio.sleep(WATCH_INTERVAL)
-            if await watch.shrunk(self._watch_consumer, partition):
+            lost = await watch.shrunk(self._watch_consumer, partitions)
+            if lost or self._lost_log_reported:
+                self._lost_log_reported = False
                 try:
                     await self._rebuild_after_reset()
                 except Exception as err:

@@ -9,6 +9,7 @@ topic is deleted and recreated. Readers and the Domain check with this and start
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -17,6 +18,8 @@ from aiokafka.errors import KafkaError
 log = logging.getLogger(__name__)
 
 WATCH_INTERVAL = 1.0
+#: A broker that does not answer an offsets request this fast is treated as away.
+WATCH_TIMEOUT = 2.0
 
 
 class LogWatch:
@@ -34,8 +37,8 @@ class LogWatch:
     ) -> list[TopicPartition]:
         """Partitions whose log is now shorter than before (empty list if the broker is away)."""
         try:
-            ends = await consumer.end_offsets(partitions)
-        except (KafkaError, OSError) as err:
+            ends = await asyncio.wait_for(consumer.end_offsets(partitions), WATCH_TIMEOUT)
+        except (KafkaError, OSError, TimeoutError) as err:
             log.debug("end offsets unavailable: %s", err)
             return []
         lost = [tp for tp, end in ends.items() if end < self._highest.get(tp, 0)]

@@ -176,6 +176,7 @@ class ReaderGroup:
             log.warning("%s lost its log (broker restarted or topic recreated): "
                         "reading it again from the start", tp.topic)
             consumer.seek(tp, 0)
+            self.domain.report_lost_log(tp.topic)
 
     def _dispatch(self, record: ConsumerRecord[bytes, bytes]) -> None:
         readers = self._by_topic[record.topic]
