@@ -105,7 +105,7 @@ class Controller:
         raise ValueError(f"{type(data).__name__} is not a command of {self.interface.name}")
 
     async def start(self, claim_seconds: float = CLAIM_SECONDS) -> None:
-        """Create our topics, claim our identity (DuplicateInstanceError if taken), read commands."""
+        """Create our topics, claim our identity (else DuplicateInstanceError), read commands."""
         await self.domain.ensure_topics(self.interface.specs())
         await self._claim_identity(claim_seconds)
         for group in self._groups:
