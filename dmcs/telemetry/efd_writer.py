@@ -45,7 +45,7 @@ from fastavro import parse_schema, schemaless_reader
 from dmcs.sal.codec import HEADER_LEN, MARKER
 from dmcs.sal.schema_registry import schemas_topic
 from dmcs.sal.tai import tai_minus_utc
-from dmcs.telemetry import efd_metrics as m
+from dmcs.telemetry import metrics as m
 from dmcs.telemetry.influx_http import InfluxError, InfluxHttp
 from dmcs.telemetry.line_protocol import Formatter, compile_formatter
 
