@@ -92,7 +92,6 @@ class TelemetryGatewayCsc(ConfigurableCsc):
             for topic in topics:
                 kind = remote.tel if topic in interface.telemetry else remote.evt
                 kind(topic).callback = handlers[topic]
-            await remote.start()
             self._remotes.append(remote)
         self._publisher = asyncio.create_task(self._publish(self.config.interval_s))
 
@@ -112,7 +111,11 @@ class TelemetryGatewayCsc(ConfigurableCsc):
         await super().close()
 
     async def _publish(self, interval_s: float) -> None:
+        """Start listening (creating seven components' topics takes seconds: not inside
+        `enable`; what was published meanwhile is read as history), then publish steadily."""
         assert self.figures is not None
+        for remote in self._remotes:
+            await remote.start()
         while True:
             for topic, fields in self.figures.telemetry().items():
                 await self.controller.tel(topic).set_write(**fields)
