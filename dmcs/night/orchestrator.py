@@ -47,6 +47,7 @@ NIGHT_SCRIPT_INDEX = 1
 STARTUP_TIMEOUT_S = 120.0
 SHUTDOWN_TIMEOUT_S = 120.0
 LIVE_REFRESH_S = 0.5
+WALK_ATTEMPTS = 3
 
 
 def parse_label(label: str) -> tuple[str, int]:
@@ -199,10 +200,19 @@ class Night:
                 log.warning("%s did not exit after exitControl", label)
 
     async def _walk(self, domain: Domain, label: str, target: State) -> None:
+        """Walk to `target`; tried again from the state then read if a command lost a race
+        (e.g. with a walk the stopped night script had in flight)."""
         name, index = parse_label(label)
         async with Remote(domain, get_interface(name), index,
                           include=["summaryState"]) as remote:
-            await walk_to_state(remote, target, timeout=SHUTDOWN_TIMEOUT_S)
+            for attempt in range(WALK_ATTEMPTS):
+                try:
+                    await walk_to_state(remote, target, timeout=SHUTDOWN_TIMEOUT_S)
+                    return
+                except AckError:
+                    if attempt == WALK_ATTEMPTS - 1:
+                        raise
+                    await asyncio.sleep(1.0)
 
     def _audit(self) -> ArchiveCheck | None:
         archive_root = self.options.root.resolve() / "data" / "archive"

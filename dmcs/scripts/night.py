@@ -129,6 +129,7 @@ class NightScript(BaseScript):
         process can no longer answer, and the new one's heartbeats look alive)."""
         async with asyncio.timeout(self.night.daytime_timeout):
             while True:
+                await _until_enabled(dmcs)
                 origin = _heartbeat_origin(dmcs)
                 command = asyncio.ensure_future(dmcs.cmd("runDaytime").start(
                     calibrations=True, catchUp=True, timeout=self.night.daytime_timeout))

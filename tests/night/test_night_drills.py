@@ -1,6 +1,6 @@
 """Whole nights, every CSC its own process, with the failures made to happen.
 
-One small night (3 visits, one 128-pixel CCD) carries every drill, so the suite pays for
+One small night (3 visits, one 256-pixel CCD) carries every drill, so the suite pays for
 one night's start and end: an operator pauses and resumes the night script; the Archiver
 is SIGKILLed after the first visit is read out (restarted, catch-up, every image once); the
 DMCS is SIGKILLed after the second (restarted, re-enabled, resumes from its book); both
@@ -118,7 +118,7 @@ class Drills:
 async def test_night_survives_archiver_dmcs_and_rank_kills(
     broker: BrokerProcess, tmp_path: Path
 ) -> None:
-    options = NightOptions(root=tmp_path / "night", visits=3, ccds=1, ccd_size=128,
+    options = NightOptions(root=tmp_path / "night", visits=3, ccds=1, ccd_size=256,
                            cadence=15.0, lead_time=5.0, calibrations=0, deadline=20.0,
                            broker=broker.bootstrap_servers, live=False,
                            subname=unique_subname("night"))

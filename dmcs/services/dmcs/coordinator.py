@@ -64,6 +64,8 @@ class DmcsConfig(BaseModel):
     )
     calibration_jobs: list[DaytimeJobConfig] = Field(default_factory=_default_calibration_jobs)
     catch_up_job: DaytimeJobConfig = DaytimeJobConfig(pipeline="catch-up-late")
+    catch_up_query: str = Field("visit={visits}", description="Data query of the catch-up "
+                                "job; {visits} is the late visits' numbers, comma-separated.")
     job_timeout: float = Field(1800.0, gt=0)
     submit_timeout: float = Field(600.0, gt=0, description="Seconds for the OCPS to take a "
                                   "job, waiting for its prerequisites included.")
@@ -119,6 +121,7 @@ class Coordinator:
             catch_up_job=config.catch_up_job,
             job_timeout=config.job_timeout,
             submit_timeout=config.submit_timeout,
+            catch_up_query=config.catch_up_query,
             on_job=publisher.daytime_job,
         )
 

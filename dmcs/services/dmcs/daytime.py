@@ -5,7 +5,8 @@ command (matched by sequence number) and ends with ``job_result``. A job that mu
 others names them in ``after`` and is submitted with their ids as ``prereq_jobs`` (the OCPS
 holds it until they succeed; an execute not taken within ``submit_timeout``, prerequisite
 wait included, fails the daytime run naming the job). The catch-up job covers every late
-visit at once; when it succeeds those visits are caught up.
+visit at once (its data query is ``catch_up_query`` with ``{visits}`` replaced by their
+numbers); when it succeeds those visits are caught up.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ class Daytime:
         catch_up_job: DaytimeJobConfig,
         job_timeout: float,
         submit_timeout: float,
+        catch_up_query: str,
         on_job: JobListener,
     ) -> None:
         self.domain = domain
@@ -83,6 +85,7 @@ class Daytime:
         self.catch_up_job = catch_up_job
         self.job_timeout = job_timeout
         self.submit_timeout = submit_timeout
+        self.catch_up_query = catch_up_query
         self.on_job = on_job
         self._job_ids: dict[int, str] = {}
         self._results: dict[str, Any] = {}
@@ -108,7 +111,7 @@ class Daytime:
             late = [r for r in self.book.late_visits() if r.visit]
             if catch_up and late:
                 numbers = ",".join(str(r.visit) for r in late)
-                query = " ".join(q for q in (f"visit={numbers}", self.catch_up_job.data_query) if q)
+                query = self.catch_up_query.format(visits=numbers)
                 outcome = await self._submit(
                     ocps, self.catch_up_job, CATCH_UP, query, [], tuple(r.groupId for r in late)
                 )

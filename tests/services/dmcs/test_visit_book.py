@@ -91,3 +91,10 @@ def test_reopened_book_resumes_and_skips_a_torn_line(tmp_path: Path) -> None:
     reopened.archived("im1", "R22_S12")
     assert reopened.visits["g1"].state == VisitState.ARCHIVED
     assert len(path.read_text().splitlines()) == 4  # watermarks, g1, g2, then g1 again
+
+
+def test_docs_diagram_matches_the_table() -> None:
+    page = (Path(__file__).parents[3] / "docs" / "night.md").read_text()
+    drawn = {line.strip() for line in page.splitlines() if "-->" in line and ":" in line}
+    table = {f"{src} --> {dst}: {trigger}" for trigger, src, dst in TRANSITIONS}
+    assert table <= drawn, f"docs/night.md misses {sorted(table - drawn)}"
