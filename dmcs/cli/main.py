@@ -12,6 +12,7 @@ from dmcs.cli import (
     demo,
     efd,
     night,
+    report,
     run,
     script,
     state,
@@ -37,3 +38,4 @@ app.add_typer(efd.app, name="efd", help="Query the EFD (InfluxDB) of the observa
 app.add_typer(script.app, name="script", help="Run OCS scripts.")
 app.add_typer(dashboards.app, name="dashboards", help="Grafana dashboards for the DM services.")
 app.command(name="night")(night.night)
+app.command(name="report")(report.report)
