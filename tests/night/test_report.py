@@ -1,0 +1,78 @@
+"""The report and live table from the events a night publishes: what counts as accounted
+for, and what an operator sees when something is missing or duplicated."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rich.console import Console
+
+from dmcs.night.live import render
+from dmcs.night.observer import NightObserver
+from dmcs.night.report import ArchiveCheck, NightReport, build_report, print_summary
+from dmcs.night.supervisor import Supervisor
+from dmcs.sal.domain import Domain
+from dmcs.sal.interfaces.archiver import ImageInOODSEvent
+from dmcs.sal.interfaces.camera import EndReadoutEvent
+from dmcs.sal.interfaces.dmcs import DaytimeJobEvent, ServiceStatesEvent, VisitStateEvent
+from dmcs.sal.interfaces.prompt_processing import VisitProcessedEvent
+from dmcs.sal.interfaces.script_queue import NextVisitEvent
+
+
+def _night(domain: Domain, *, alerts_twice: bool) -> NightObserver:
+    observer = NightObserver(domain, ccds=1)
+    observer._next_visit(NextVisitEvent(groupId="d_flat_0001", nimages=1, survey="calibration"))
+    for n in (1, 2):
+        group = f"d_science_000{n}"
+        observer._next_visit(NextVisitEvent(groupId=group, nimages=1, survey="WFD"))
+        observer._end_readout(EndReadoutEvent(imageName=f"im{n}", additionalKeys="groupId",
+                                              additionalValues=group))
+        observer._image_in_oods(ImageInOODSEvent(obsid=f"im{n}", raft="R22", sensor="S11"))
+        observer._visit_processed(VisitProcessedEvent(groupId=group, alerts=5,
+                                                      latency=2.0 * n))
+        observer._visit_state(VisitStateEvent(groupId=group, state="alerted"))
+    if alerts_twice:
+        observer._visit_processed(VisitProcessedEvent(groupId="d_science_0002", alerts=5))
+    observer._next_visit(NextVisitEvent(groupId="d_science_0003", nimages=0, survey="WFD"))
+    observer._daytime_job(DaytimeJobEvent(jobId="j1", pipeline="calib-bias", exitCode=0))
+    observer._service_states(ServiceStatesEvent(services="Archiver,OCPS:1", states="2,3"))
+    return observer
+
+
+def _report(observer: NightObserver, archive: ArchiveCheck, tmp_path: Path) -> NightReport:
+    return build_report(observer, archive, restarts={"Archiver": 1}, script_state="DONE",
+                        script_reason="done", interrupted=False, elapsed_s=10.0, root=tmp_path)
+
+
+async def test_accounted_night_and_its_json(domain: Domain, tmp_path: Path) -> None:
+    observer = _night(domain, alerts_twice=False)
+    report = _report(observer, ArchiveCheck(catalogued=3, files=3), tmp_path)
+    assert report.accounted_for, report.problems
+    assert (report.visits_planned, report.visits_alerted, report.images_expected,
+            report.alerts, report.refused_visits) == (2, 2, 3, 10, ["d_science_0003"])
+    path = tmp_path / "r" / "night.json"
+    report.write(path)
+    assert '"accounted_for": true' in path.read_text()
+    console = Console(record=True, width=120)
+    print_summary(report, console, path)
+    assert "every image and every visit accounted for" in console.export_text()
+
+
+async def test_missing_image_duplicate_alerts_and_bad_checksum_are_named(
+    domain: Domain, tmp_path: Path
+) -> None:
+    observer = _night(domain, alerts_twice=True)
+    archive = ArchiveCheck(catalogued=2, files=3, checksum_failures=["im1: md5"],
+                           uncatalogued_files=["/x/im2_copy.fits"])
+    report = _report(observer, archive, tmp_path)
+    assert not report.accounted_for
+    assert report.problems == [
+        "2 of 3 CCD images archived", "1 duplicated images", "1 checksum failures",
+        "1 duplicate alert batches"]
+    console = Console(record=True, width=160)
+    supervisor = Supervisor(dict(os.environ), tmp_path / "logs")
+    console.print(render(observer, supervisor, "RUNNING at d_science_0002", 12.0))
+    table = console.export_text()
+    assert "2 announced, 2 alerted, 0 late" in table
+    assert "p50 3.0 s, p98 4.0 s" in table and "calib-bias:exit 0" in table
