@@ -33,7 +33,8 @@ def render(observer: NightObserver, supervisor: Supervisor, script_line: str,
         services.add_column(column)
     states = {"DMCS": observer.dmcs_state, **observer.service_states}
     for label, managed in supervisor.managed.items():
-        services.add_row(label, state_text(states.get(label, ABSENT)),
+        state = states.get(label)
+        services.add_row(label, state_text(state) if state is not None else Text("-"),
                          str(managed.pid or "-"), str(managed.restarts))
     science = observer.science()
     latencies = observer.latencies()

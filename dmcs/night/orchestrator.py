@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.live import Live
 
 from dmcs.csc.registry import COMPONENTS, get_interface
+from dmcs.night.efd import EFD_WRITER, efd_url, write_efd_report
 from dmcs.night.live import render
 from dmcs.night.observer import NightObserver
 from dmcs.night.options import NightOptions
@@ -50,6 +51,10 @@ LIVE_REFRESH_S = 0.5
 WALK_ATTEMPTS = 3
 
 
+class NightError(RuntimeError):
+    """The night could not be run; the text says what and where to look."""
+
+
 def parse_label(label: str) -> tuple[str, int]:
     name, _, index = label.partition(":")
     return name, int(index) if index else 0
@@ -67,6 +72,7 @@ class Night:
         self.script: BaseScript | None = None
         self.domain: Domain | None = None
         self.started = time.monotonic()
+        self.wall_started = time.time()
 
     def interrupt(self, why: str = "interrupted") -> None:
         """Stop the night (what SIGINT does): the script stops, everything comes down."""
@@ -85,8 +91,13 @@ class Night:
         missing = [c for c in (*SIMULATORS, *SERVICES) if c not in components]
         if missing:
             self.step(f"[yellow]not available yet, running without:[/] {', '.join(missing)}")
-        config_root = write_night_configs(options, components)
         with contextlib.ExitStack() as stack:
+            efd = stack.enter_context(efd_url(options.efd, root))
+            if efd is not None and _runnable(EFD_WRITER):
+                self.step(f"EFD (InfluxDB) at {efd}")
+            else:
+                efd = None
+            config_root = write_night_configs(options, components, efd_url=efd)
             bootstrap = options.broker
             if bootstrap is None:
                 broker = stack.enter_context(start_private_broker(root))
@@ -97,10 +108,10 @@ class Night:
                    "LSST_TOPIC_SUBNAME": config.subname, "DMCS_HOME": str(root / "home")}
             async with Domain(config) as domain:
                 self.domain = domain
-                return await self._night(domain, env, config_root, [*components, "DMCS"])
+                return await self._night(domain, env, config_root, [*components, "DMCS"], efd)
 
     async def _night(self, domain: Domain, env: dict[str, str], config_root: Path,
-                     components: list[str]) -> NightReport:
+                     components: list[str], efd: str | None) -> NightReport:
         options = self.options
         supervisor = self.supervisor = Supervisor(env, options.root.resolve() / "logs")
         observer = self.observer = NightObserver(domain, ccds=len(options.detectors))
@@ -110,9 +121,13 @@ class Night:
             for label in components:
                 name, index = parse_label(label)
                 await supervisor.add(name, index, "--config-dir", str(config_root))
+            if efd is not None:
+                await supervisor.add(EFD_WRITER, 0, "--config-dir", str(config_root),
+                                     "--state", "ENABLED")
+                components = [EFD_WRITER, *components]
             self.step(f"{len(components)} CSC processes started (subname {domain.subname}); "
                       f"logs in {options.root / 'logs'}")
-            if await self._unless_interrupted(self._wait_alive(domain, components)):
+            if await self._started(domain, components):
                 self.step(f"night script Script:{NIGHT_SCRIPT_INDEX}: pause with `dmcs command "
                           f"Script:{NIGHT_SCRIPT_INDEX} pause --subname {domain.subname} "
                           f"--broker {domain.bootstrap_servers}`")
@@ -125,10 +140,16 @@ class Night:
             finally:
                 await supervisor.stop_all()
                 await observer.close()
+        efd_report = ""
+        if efd is not None:
+            efd_report = await write_efd_report(
+                efd, options.root.resolve() / "efd-report.html", start=self.wall_started,
+                subname=domain.subname)
         return build_report(
             observer, self._audit(), restarts=supervisor.restarts(), script_state=script_state,
             script_reason=script_reason, interrupted=self._was_interrupted(),
-            elapsed_s=time.monotonic() - self.started, root=options.root)
+            elapsed_s=time.monotonic() - self.started, root=options.root,
+            efd_report=efd_report)
 
     async def _run_script(self, domain: Domain) -> BaseScript:
         options = self.options
@@ -146,6 +167,14 @@ class Night:
         return await run_script(domain, NightScript, NIGHT_SCRIPT_INDEX, yaml.safe_dump(config),
                                 stop_requested=self.interrupted, on_start=keep)
 
+    async def _started(self, domain: Domain, components: list[str]) -> bool:
+        """Every CSC announced itself, unless interrupted first (or one never did: said)."""
+        try:
+            return await self._unless_interrupted(self._wait_alive(domain, components))
+        except NightError as err:
+            self.step(f"[red]{err}[/]")
+            return False
+
     async def _wait_alive(self, domain: Domain, components: list[str]) -> None:
         """Every CSC process has announced itself (first heartbeat)."""
         async def alive(label: str) -> None:
@@ -154,7 +183,14 @@ class Night:
                               include=["heartbeat"]) as remote:
                 await remote.evt("heartbeat").aget(timeout=STARTUP_TIMEOUT_S)
 
-        await asyncio.gather(*(alive(label) for label in components))
+        waits = {label: asyncio.ensure_future(alive(label)) for label in components}
+        _, pending = await asyncio.wait(waits.values(), timeout=STARTUP_TIMEOUT_S)
+        for task in pending:
+            task.cancel()
+        late = [label for label, task in waits.items() if task in pending or task.exception()]
+        if late:
+            raise NightError(f"not heard from within {STARTUP_TIMEOUT_S:g} s: "
+                             f"{', '.join(late)} (see their logs in {self.options.root}/logs)")
         self.step("every CSC is up (STANDBY)")
 
     async def _unless_interrupted(self, work: Any) -> bool:

@@ -54,6 +54,7 @@ class NightReport:
     interrupted: bool
     elapsed_s: float
     root: str
+    efd_report: str = ""
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -80,7 +81,8 @@ def percentile(values: list[float], q: float) -> float | None:
 
 def build_report(observer: NightObserver, archive: ArchiveCheck | None, *,
                  restarts: dict[str, int], script_state: str, script_reason: str,
-                 interrupted: bool, elapsed_s: float, root: Path) -> NightReport:
+                 interrupted: bool, elapsed_s: float, root: Path,
+                 efd_report: str = "") -> NightReport:
     science = observer.science()
     latencies = observer.latencies()
     states = [g.state for g in science]
@@ -109,6 +111,7 @@ def build_report(observer: NightObserver, archive: ArchiveCheck | None, *,
         interrupted=interrupted,
         elapsed_s=round(elapsed_s, 1),
         root=str(root),
+        efd_report=efd_report,
     )
     report.problems = _problems(report, archive)
     return report
@@ -161,6 +164,7 @@ def print_summary(report: NightReport, console: Console, path: Path | None) -> N
         ("daytime jobs", jobs),
         ("night script", f"{r.script_state} {r.script_reason}".strip()),
         ("elapsed", f"{r.elapsed_s:.0f} s; outputs in {r.root}"),
+        ("EFD report", r.efd_report or "no EFD"),
     ]
     for label, text in rows:
         console.print(f"  {label:14} {text}")

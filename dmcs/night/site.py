@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from dmcs.night.efd import EFD_WRITER, efd_writer_config
 from dmcs.night.options import NightOptions
 from dmcs.sims.site_config import write_site_configs
 
@@ -19,7 +20,8 @@ SIMULATORS = ("MTCamera", "MTHeaderService", "ScriptQueue:1")
 SERVICES = ("Archiver", "PromptProcessing", "OCPS:1", "TelemetryGateway")
 
 
-def write_night_configs(options: NightOptions, services: list[str]) -> Path:
+def write_night_configs(options: NightOptions, services: list[str], *,
+                        efd_url: str | None = None) -> Path:
     """Write every CSC's `_init.yaml` for this night; return the config root."""
     root = options.root.resolve()
     config_root = root / "config"
@@ -47,6 +49,8 @@ def write_night_configs(options: NightOptions, services: list[str]) -> Path:
         "DMCS": {"services": services, "ccds": len(detectors),
                  "state_dir": str(root / "dmcs"), "visit_deadline": options.deadline + 30},
     }
+    if efd_url is not None:
+        configs[EFD_WRITER] = efd_writer_config(efd_url)
     for name, values in configs.items():
         folder = config_root / name
         folder.mkdir(parents=True, exist_ok=True)
