@@ -10,21 +10,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
+from dmcs.sal.domain import Domain
 from dmcs.sal.interfaces.camera import MT_CAMERA
 from dmcs.sal.interfaces.prompt_processing import PROMPT_PROCESSING
 from dmcs.sal.interfaces.script_queue import SCRIPT_QUEUE
 from dmcs.sal.remote import Remote
 from dmcs.sal.topics.controller_command import ExpectedError
-from dmcs.services.prompt_processing.alert_stream import AlertStream
-from dmcs.services.prompt_processing.rank_pool import PoolError
-from dmcs.services.prompt_processing.service import (
-    PromptProcessingConfig,
-    PromptProcessingService,
-)
+from dmcs.services.prompt_processing.settings import PromptProcessingConfig
 from dmcs.state_machines.summary_state import State
+
+if TYPE_CHECKING:
+    from dmcs.services.prompt_processing.service import PromptProcessingService
 
 SCRIPT_QUEUE_INDEX = 1
 POOL_START_FAULT = 10
@@ -39,6 +38,7 @@ class PromptProcessingCsc(ConfigurableCsc):
 
     service: PromptProcessingService | None = None
     _remotes: list[Remote] = []
+    _started: list[Remote] = []
     _status_task: asyncio.Task[None] | None = None
 
     async def configure(self, config: PromptProcessingConfig) -> None:
@@ -60,7 +60,10 @@ class PromptProcessingCsc(ConfigurableCsc):
 
     async def _begin(self) -> None:
         assert isinstance(self.config, PromptProcessingConfig)
-        service = PromptProcessingService(self.config, self._publish, AlertStream(self.domain))
+        # In a thread: the science stack's first import takes seconds, heartbeats go on.
+        service = await asyncio.to_thread(_build_service, self.config, self._publish, self.domain)
+        from dmcs.services.prompt_processing.rank_pool import PoolError
+
         try:
             await service.start()
         except PoolError as error:
@@ -79,9 +82,9 @@ class PromptProcessingCsc(ConfigurableCsc):
             self._status_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._status_task
-        for remote in self._remotes:
+        for remote in self._started:
             await remote.close()
-        self._remotes = []
+        self._remotes, self._started = [], []
         assert self.service is not None
         service, self.service = self.service, None
         await service.stop()
@@ -98,8 +101,10 @@ class PromptProcessingCsc(ConfigurableCsc):
         """Start listening (creating the queue's and camera's topics may take seconds, so
         not inside `enable`; a nextVisit sent meanwhile is read as history), then report."""
         assert self.service is not None and isinstance(self.config, PromptProcessingConfig)
+        self._started = []
         for remote in self._remotes:
             await remote.start()
+            self._started.append(remote)  # a start cancelled midway is not closed: it may hang
         while True:
             status = await asyncio.to_thread(self.service.status)
             await self.controller.tel("processingStatus").set_write(**asdict(status))
@@ -112,3 +117,12 @@ class PromptProcessingCsc(ConfigurableCsc):
             return await self.service.cancel_visit(data.groupId, data.reason)
         except ValueError as error:
             raise ExpectedError(f"cancelVisit: {error}") from None
+
+
+def _build_service(
+    config: PromptProcessingConfig, publish: Any, domain: Domain
+) -> PromptProcessingService:
+    from dmcs.services.prompt_processing.alert_stream import AlertStream
+    from dmcs.services.prompt_processing.service import PromptProcessingService
+
+    return PromptProcessingService(config, publish, AlertStream(domain))

@@ -20,54 +20,22 @@ import statistics
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from dmcs.mpi.launch_command import Launcher, LaunchSettings
 from dmcs.payloads.alert_production import AlertProductionPipeline
-from dmcs.payloads.config import AlertProductionConfig
 from dmcs.payloads.data_query import visit_detector_item
 from dmcs.sal.tai import current_tai
 from dmcs.services.prompt_processing.alert_stream import AlertStream
 from dmcs.services.prompt_processing.ccd_pipeline import PromptVisitPipeline, ccd_item, preload_item
 from dmcs.services.prompt_processing.rank_pool import PoolError, RankPool
+from dmcs.services.prompt_processing.settings import PromptProcessingConfig
 from dmcs.services.prompt_processing.visit_ledger import VisitLedger, VisitState
 from dmcs.sims.daq_store import DaqStore
-from dmcs.sims.data_dirs import data_dir
 from dmcs.sims.visit_plan import SCIENCE, parse_group_id
 
 Publish = Callable[..., Awaitable[None]]
 LEDGER_FILE = "visits.sqlite"
-
-
-class PromptProcessingConfig(BaseModel):
-    """Where the data is, how many ranks, how long a visit may take."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    daq_root: Path | None = Field(None, description="DAQ store (default $DMCS_HOME/daq)")
-    work_dir: Path | None = Field(None, description="ledger, outputs, APDB, alert files")
-    instrument: str = "LSSTCam"
-    ranks: int = Field(2, ge=1)
-    heartbeat_s: float = Field(1.0, gt=0)
-    deadline_s: float = Field(60.0, gt=0)
-    status_interval_s: float = Field(1.0, gt=0)
-    launcher: Literal["mpiexec", "hostfile", "srun"] = "mpiexec"
-    hostfile: str | None = None
-    listen_host: str = "127.0.0.1"
-    payload: dict[str, Any] = Field(
-        default_factory=dict, description="alert-production config (seed, detector_size, …)"
-    )
-
-    def resolved_daq_root(self) -> Path:
-        return self.daq_root or data_dir("daq")
-
-    def resolved_work_dir(self) -> Path:
-        return self.work_dir or data_dir("prompt_processing")
-
-    def payload_config(self) -> AlertProductionConfig:
-        return AlertProductionConfig.model_validate(self.payload)
 
 
 @dataclass

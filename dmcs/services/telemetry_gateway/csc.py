@@ -46,6 +46,7 @@ class TelemetryGatewayCsc(ConfigurableCsc):
 
     figures: GatewayFigures | None = None
     _remotes: list[Remote] = []
+    _started: list[Remote] = []
     _publisher: asyncio.Task[None] | None = None
 
     async def configure(self, config: TelemetryGatewayConfig) -> None:
@@ -101,9 +102,9 @@ class TelemetryGatewayCsc(ConfigurableCsc):
         with contextlib.suppress(asyncio.CancelledError):
             await self._publisher
         self._publisher = None
-        for remote in self._remotes:
+        for remote in self._started:
             await remote.close()
-        self._remotes = []
+        self._remotes, self._started = [], []
 
     async def close(self) -> None:
         if self._publisher is not None:
@@ -114,8 +115,10 @@ class TelemetryGatewayCsc(ConfigurableCsc):
         """Start listening (creating seven components' topics takes seconds: not inside
         `enable`; what was published meanwhile is read as history), then publish steadily."""
         assert self.figures is not None
+        self._started = []
         for remote in self._remotes:
             await remote.start()
+            self._started.append(remote)  # a start cancelled midway is not closed: it may hang
         while True:
             for topic, fields in self.figures.telemetry().items():
                 await self.controller.tel(topic).set_write(**fields)

@@ -18,10 +18,8 @@ from dmcs.sal.remote import Remote
 from dmcs.services.ocps.catch_up import CatchUpPipeline
 from dmcs.services.ocps.csc import OcpsCsc
 from dmcs.services.prompt_processing.alert_stream import AlertStream
-from dmcs.services.prompt_processing.service import (
-    PromptProcessingConfig,
-    PromptProcessingService,
-)
+from dmcs.services.prompt_processing.service import PromptProcessingService
+from dmcs.services.prompt_processing.settings import PromptProcessingConfig
 from dmcs.services.prompt_processing.visit_ledger import VisitLedger, VisitState
 from dmcs.state_machines.summary_state import State
 from dmcs.testing import wait_for_sample

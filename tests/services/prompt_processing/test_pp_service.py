@@ -25,10 +25,8 @@ from dmcs.payloads.alerts import PARSED_SCHEMA
 from dmcs.sal.codec import HEADER_LEN
 from dmcs.sal.domain import Domain
 from dmcs.services.prompt_processing.alert_stream import AlertStream
-from dmcs.services.prompt_processing.service import (
-    PromptProcessingConfig,
-    PromptProcessingService,
-)
+from dmcs.services.prompt_processing.service import PromptProcessingService
+from dmcs.services.prompt_processing.settings import PromptProcessingConfig
 from dmcs.services.prompt_processing.visit_ledger import VisitState
 
 
