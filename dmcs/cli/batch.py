@@ -27,11 +27,12 @@ from rich.progress import (
 from rich.table import Table
 
 from dmcs.cli.errors import CliError, ExitCode, fail, one_line_errors
-from dmcs.mpi.job_store import STORE_ENV, JobRecord, JobStatus, UnknownJobError
+from dmcs.mpi.job_store import JobRecord, JobStatus, UnknownJobError
 from dmcs.mpi.jobs import JobManager, JobRequestError
 from dmcs.mpi.launch_command import Launcher, LaunchSettings
 from dmcs.mpi.progress import ProgressTally
 from dmcs.mpi.registry import UnknownPipelineError, known_pipelines
+from dmcs.settings import JOB_STORE_ENV
 
 app = typer.Typer(no_args_is_help=True, help="Submit and follow MPI batch jobs.")
 console = Console()
@@ -40,7 +41,7 @@ StoreOption = Annotated[
     Path | None,
     typer.Option(
         "--store",
-        envvar=STORE_ENV,
+        envvar=JOB_STORE_ENV,
         help="Job store (SQLite). Default: $DMCS_HOME/jobs.sqlite or ~/.local/share/dmcs.",
     ),
 ]

@@ -19,7 +19,8 @@ from dmcs.cli.options import (
     sal_config,
 )
 from dmcs.cli.render import ack_line
-from dmcs.cli.session import connect, require_running, run_async
+from dmcs.cli.session import connect, run_async
+from dmcs.ocs.liveness import require_running
 from dmcs.sal.ack import AckCmdModel, AckError
 from dmcs.sal.config import SalConfig
 from dmcs.sal.remote import Remote

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +13,7 @@ from dmcs.dashboards.provisioning import export as export_files
 from dmcs.dashboards.push import PushError
 from dmcs.dashboards.push import push as push_dashboards
 from dmcs.sal.config import SUBNAME_ENV
+from dmcs.settings import settings
 
 app = typer.Typer(no_args_is_help=True, help="Grafana dashboards for the DM services.")
 TOKEN_ENV = "GRAFANA_TOKEN"
@@ -50,7 +50,7 @@ def push(
     """Create or overwrite the dashboards in a Grafana (token from $GRAFANA_TOKEN)."""
     with one_line_errors():
         try:
-            for pushed in push_dashboards(url, os.environ.get(TOKEN_ENV),
+            for pushed in push_dashboards(url, settings().grafana_token,
                                           all_dashboards(subname), folder):
                 typer.echo(pushed)
         except PushError as err:

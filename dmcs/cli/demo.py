@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import statistics
 import time
 from collections import Counter
@@ -17,13 +16,14 @@ from dmcs.cli.errors import CliError, ExitCode, one_line_errors
 from dmcs.cli.options import BrokerOption, SubnameOption, describe, sal_config
 from dmcs.cli.render import ack_line, fields_text, step_line
 from dmcs.cli.session import connect, run_async
-from dmcs.cli.state_walk import walk
 from dmcs.csc.test_csc import TestCsc
+from dmcs.ocs import walk_to_state
 from dmcs.sal.ack import AckCmdModel
 from dmcs.sal.broker import embedded_port, ensure_embedded_broker, is_listening
 from dmcs.sal.config import SUBNAME_ENV, SalConfig
 from dmcs.sal.interfaces.test import ARRAY_LENGTH, TEST
 from dmcs.sal.remote import Remote
+from dmcs.settings import settings
 from dmcs.state_machines.summary_state import State
 from dmcs.testing import unique_subname
 
@@ -47,7 +47,7 @@ def demo(
     given, a topic subname of its own so it never meets other users' components.
     """
     with one_line_errors():
-        config = sal_config(broker, subname or os.environ.get(SUBNAME_ENV)
+        config = sal_config(broker, subname or settings().environ.get(SUBNAME_ENV)
                             or unique_subname("demo"))
         run_async(Tour(config, duration).run(), log_level=logging.CRITICAL)
 
@@ -119,8 +119,9 @@ class Tour:
         await self._walk(remote, State.FAULT, State.OFFLINE)
 
     async def _walk(self, remote: Remote, start: State, target: State) -> None:
-        trips = await walk(remote, start, target, timeout=10.0,
-                           on_step=lambda *step: console.print("    " + step_line(*step)))
+        trips = await walk_to_state(
+            remote, target, start=start, timeout=10.0,
+            on_step=lambda *step: console.print("    " + step_line(*step)))
         self.round_trips += trips
 
     async def _command(self, remote: Remote, name: str, *, timeout: float = 10.0,

@@ -12,6 +12,7 @@ from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.markup import escape
 
+from dmcs.ocs.errors import CommandFailedError, NotRunningError, OcsError
 from dmcs.sal.ack import AckCode
 from dmcs.sal.broker import BrokerError
 
@@ -48,6 +49,15 @@ class CliError(Exception):
         self.code = code
 
 
+def exit_code_of(err: OcsError) -> ExitCode:
+    """The exit status of a failed commanding step."""
+    if isinstance(err, CommandFailedError):
+        return ExitCode.for_ack(err.code)
+    if isinstance(err, NotRunningError):
+        return ExitCode.NOT_RUNNING
+    return ExitCode.USAGE
+
+
 def fail(message: str, code: ExitCode) -> NoReturn:
     error_console.print(f"[red]error:[/red] {escape(message)}")
     raise typer.Exit(int(code))
@@ -55,11 +65,13 @@ def fail(message: str, code: ExitCode) -> NoReturn:
 
 @contextmanager
 def one_line_errors() -> Iterator[None]:
-    """Turn CliError, broker failures and Ctrl-C into a plain line and an exit status."""
+    """Turn CliError, OcsError, broker failures and Ctrl-C into a line and an exit status."""
     try:
         yield
     except CliError as err:
         fail(str(err), err.code)
+    except OcsError as err:
+        fail(str(err), exit_code_of(err))
     except (KafkaError, BrokerError) as err:
         fail(f"Kafka broker problem: {err}", ExitCode.BROKER)
     except KeyboardInterrupt:

@@ -9,6 +9,7 @@ import typer
 from dmcs.cli.errors import CliError
 from dmcs.sal.config import BROKER_ENV, SUBNAME_ENV, SalConfig
 from dmcs.sal.topics.remote_command import DEFAULT_COMMAND_TIMEOUT
+from dmcs.settings import settings
 
 BrokerOption = Annotated[
     str | None,
@@ -42,7 +43,7 @@ DEFAULT_TIMEOUT = DEFAULT_COMMAND_TIMEOUT
 def sal_config(broker: str | None, subname: str | None) -> SalConfig:
     """Flags first, then the environment, then defaults."""
     try:
-        return SalConfig.from_env(bootstrap_servers=broker, subname=subname)
+        return settings().sal(broker, subname)
     except ValueError as err:
         raise CliError(str(err)) from None
 

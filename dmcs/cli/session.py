@@ -11,13 +11,9 @@ from typing import Any, TypeVar
 from aiokafka.errors import KafkaError
 
 from dmcs.cli.errors import CliError, ExitCode
-from dmcs.cli.render import age_text
 from dmcs.sal.broker import BrokerError
 from dmcs.sal.config import BROKER_ENV, SalConfig
-from dmcs.sal.controller import HEARTBEAT_ALIVE_SECONDS
 from dmcs.sal.domain import Domain
-from dmcs.sal.remote import Remote
-from dmcs.sal.tai import current_tai
 
 T = TypeVar("T")
 
@@ -51,22 +47,3 @@ async def connect(config: SalConfig) -> AsyncIterator[Domain]:
         yield domain
     finally:
         await domain.close()
-
-
-def not_running_reason(remote: Remote) -> str | None:
-    """Why `remote`'s component looks stopped (from heartbeat history), or None if alive."""
-    beat: Any = remote.evt("heartbeat").get()
-    if beat is None:
-        return f"{remote.name} is not running (never seen on subname {remote.domain.subname})"
-    age = current_tai() - beat.private_sndStamp
-    if age > HEARTBEAT_ALIVE_SECONDS:
-        return f"{remote.name} is not running (last heartbeat {age_text(age)} ago)"
-    return None
-
-
-def require_running(remote: Remote) -> None:
-    reason = not_running_reason(remote)
-    if reason is not None:
-        raise CliError(f"{reason}; start it with `dmcs run {remote.interface.name}"
-                       f"{f' --index {remote.index}' if remote.index else ''}`",
-                       ExitCode.NOT_RUNNING)

@@ -18,8 +18,8 @@ from dmcs.cli.options import (
     sal_config,
 )
 from dmcs.cli.render import step_line
-from dmcs.cli.session import connect, require_running, run_async
-from dmcs.cli.state_walk import current_state, plan, walk
+from dmcs.cli.session import connect, run_async
+from dmcs.ocs import current_state, plan, require_running, walk_to_state
 from dmcs.sal.config import SalConfig
 from dmcs.sal.remote import Remote
 from dmcs.state_machines.summary_state import State
@@ -66,6 +66,10 @@ async def _walk(
     async with connect(config) as domain, Remote(
         domain, ref.interface, ref.index, include=["summaryState"]
     ) as remote:
+        last = remote.evt("summaryState").get()
+        if target == State.OFFLINE and last is not None and last.summaryState == State.OFFLINE:
+            console.print(f"{ref.name} is already OFFLINE")
+            return
         require_running(remote)
         start = current_state(remote)
         steps = plan(remote, start, target)
@@ -76,5 +80,5 @@ async def _walk(
             error_console.print(f"note: --override ignored: reaching {target.name} from "
                                 f"{start.name} needs no start command")
         console.print(f"{ref.name}: {start.name} -> {target.name}")
-        await walk(remote, start, target, timeout=timeout, override=override,
-                   on_step=lambda *step: console.print(step_line(*step)))
+        await walk_to_state(remote, target, start=start, timeout=timeout, override=override,
+                            on_step=lambda *step: console.print(step_line(*step)))

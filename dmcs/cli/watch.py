@@ -13,7 +13,8 @@ from dmcs.cli.component_ref import ComponentRef
 from dmcs.cli.errors import CliError, ExitCode, error_console, one_line_errors
 from dmcs.cli.options import BrokerOption, SubnameOption, sal_config
 from dmcs.cli.render import sample_line
-from dmcs.cli.session import connect, not_running_reason, run_async
+from dmcs.cli.session import connect, run_async
+from dmcs.ocs.liveness import not_running_reason
 from dmcs.sal.config import SalConfig
 from dmcs.sal.remote import Remote
 from dmcs.sal.sample import SalSample

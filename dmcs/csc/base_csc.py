@@ -140,11 +140,15 @@ class BaseCsc:
         await evt("logLevel").set_write(level=self.log.getEffectiveLevel())
         await self._write_auth_list()
         await self.publish_startup_events()
+        if self.summary.state != State.STANDBY:
+            await self.handle_summary_state()
         await self._write_summary_state()
         self._heartbeat_task = asyncio.create_task(self._heartbeat_loop())
 
     async def publish_startup_events(self) -> None:
-        """Hook for subclasses with events to announce at start-up."""
+        """Hook for subclasses with events to announce at start-up (before the first
+        summaryState; a CSC started in DISABLED or ENABLED then gets `handle_summary_state`,
+        so its work starts as if it had been commanded there)."""
 
     async def close(self) -> None:
         """Stop the heartbeat and the command reader; say OFFLINE; flush what was written.

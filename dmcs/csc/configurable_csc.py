@@ -13,6 +13,7 @@ from dmcs.csc.base_csc import BaseCsc
 from dmcs.sal.domain import Domain
 from dmcs.sal.topics.controller_command import ExpectedError
 from dmcs.state_machines.summary_state import State
+from dmcs.validation import describe_problems
 
 DEFAULTS_FILE = "_init.yaml"
 
@@ -100,9 +101,7 @@ class ConfigurableCsc(BaseCsc):
         try:
             return self.config_model.model_validate(values)
         except ValidationError as err:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
-            )
+            problems = describe_problems(err)
             raise ExpectedError(f"invalid configuration {override or DEFAULTS_FILE}: "
                                 f"{problems}") from None
 

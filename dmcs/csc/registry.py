@@ -28,6 +28,7 @@ COMPONENTS: dict[str, str] = {
     "TelemetryGateway": "dmcs.services.telemetry_gateway.csc:TelemetryGatewayCsc",
     "DMCS": "dmcs.services.dmcs.csc:DmcsCsc",
     "EFDWriter": "dmcs.telemetry.efd_writer_csc:EfdWriterCsc",
+    "DiskMonitor": "dmcs.services.disk_monitor.csc:DiskMonitorCsc",
 }
 
 

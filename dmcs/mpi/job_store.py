@@ -8,7 +8,6 @@ connection objects.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,9 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-STORE_ENV = "DMCS_JOB_STORE"
-HOME_ENV = "DMCS_HOME"
-_STORE_FILE_NAME = "jobs.sqlite"
+from dmcs.settings import settings
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -160,11 +157,8 @@ class JobRecord:
 
 
 def default_store_path() -> Path:
-    """$DMCS_JOB_STORE, else $DMCS_HOME/jobs.sqlite, else ~/.local/share/dmcs/jobs.sqlite."""
-    if os.environ.get(STORE_ENV):
-        return Path(os.environ[STORE_ENV])
-    home = os.environ.get(HOME_ENV) or Path.home() / ".local" / "share" / "dmcs"
-    return Path(home) / _STORE_FILE_NAME
+    """$DMCS_JOB_STORE, else <DMCS home>/jobs.sqlite (see dmcs.settings)."""
+    return settings().job_store
 
 
 _JSON_COLUMNS = ("config", "items", "launch", "provenance", "command", "summary")

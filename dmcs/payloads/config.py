@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from dmcs.payloads.camera import CameraModel, CameraSimulator
 from dmcs.payloads.focal_plane import FocalPlane
 from dmcs.payloads.sky import SkyParameters, SyntheticSky
+from dmcs.validation import describe_problems
 
 DEFAULT_DETECTORS = ["R22_S11", "R22_S12", "R22_S21", "R22_S22"]
 ALL_DETECTORS = "all"
@@ -96,8 +97,4 @@ def validate_config(model: type[ConfigT], config: dict[str, Any], pipeline: str)
     try:
         return model.model_validate(config)
     except ValidationError as error:
-        problems = "; ".join(
-            f"field {'.'.join(str(p) for p in e['loc']) or '<root>'!r}: {e['msg']}"
-            for e in error.errors()
-        )
-        raise ValueError(f"invalid {pipeline} config: {problems}") from None
+        raise ValueError(f"invalid {pipeline} config: {describe_problems(error)}") from None

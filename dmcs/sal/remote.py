@@ -6,9 +6,10 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from dmcs.sal.controller import HEARTBEAT_ALIVE_SECONDS, component_identity
+from dmcs.sal.controller import component_identity
 from dmcs.sal.domain import Domain
 from dmcs.sal.interface import Interface, TopicKind
+from dmcs.sal.liveness import HEARTBEAT_ALIVE_SECONDS, heartbeat_age
 from dmcs.sal.tai import current_tai
 from dmcs.sal.topics.reader import DEFAULT_QUEUE_LEN, TopicReader
 from dmcs.sal.topics.reader_group import FAST_FETCH_WAIT_MS, ReaderGroup
@@ -70,13 +71,6 @@ class Remote:
     def cmd(self, name: str) -> RemoteCommand:
         return _lookup(self._commands, name, "command", self.interface.name)
 
-    def __getattr__(self, attr: str) -> Any:
-        """salobj-style access: ``remote.evt_summaryState``, ``remote.cmd_start``."""
-        for prefix, getter in (("evt_", self.evt), ("tel_", self.tel), ("cmd_", self.cmd)):
-            if attr.startswith(prefix):
-                return getter(attr[len(prefix):])
-        raise AttributeError(attr)
-
     async def start(self) -> None:
         await self.domain.ensure_topics(self.interface.specs())
         await self._ack_group.start()
@@ -104,14 +98,12 @@ class Remote:
         `since` is the monotonic time the caller started waiting: a CSC never heard from is
         given `liveness_timeout` from then before being declared absent.
         """
-        beat: Any = self._events["heartbeat"].get()
-        now = current_tai()
-        if beat is None:
+        age = heartbeat_age(self._events["heartbeat"].get())
+        if age is None:
             waited = time.monotonic() - since
             if waited > self.liveness_timeout:
                 return f"{self.name} is not running (no heartbeat seen in {waited:.1f} s)"
             return None
-        age = now - beat.private_sndStamp
         if age > self.liveness_timeout:
             return f"{self.name} stopped sending heartbeats {age:.1f} s ago"
         return None

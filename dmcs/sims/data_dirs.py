@@ -6,12 +6,10 @@ configuration time, once, so a component's configured paths are the only ones it
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-HOME_ENV = "DMCS_HOME"
+from dmcs.settings import settings
 
 
 def data_dir(name: str) -> Path:
-    home = os.environ.get(HOME_ENV) or Path.home() / ".local" / "share" / "dmcs"
-    return Path(home) / name
+    return settings().data_dir(name)

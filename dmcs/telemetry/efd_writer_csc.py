@@ -9,14 +9,13 @@ metrics.
 from __future__ import annotations
 
 import asyncio
-import os
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
 from dmcs.sal.interfaces.efd_writer import EFD_WRITER
+from dmcs.settings import settings
 from dmcs.state_machines.summary_state import State
-from dmcs.telemetry.efd_client import DB_URL_ENV
 from dmcs.telemetry.efd_writer import EfdWriter, EfdWriterSettings
 from dmcs.telemetry.influx_http import InfluxHttp
 
@@ -66,12 +65,12 @@ class EfdWriterCsc(ConfigurableCsc):
             return
         config = self.config
         assert isinstance(config, EfdWriterConfig)
-        url = config.influx_url or os.environ.get(DB_URL_ENV) or DEFAULT_URL
-        settings = EfdWriterSettings(batch_size=config.batch_size,
+        url = config.influx_url or settings().efd_url or DEFAULT_URL
+        writer_settings = EfdWriterSettings(batch_size=config.batch_size,
                                      flush_interval=config.flush_interval,
                                      max_buffer=config.max_buffer)
         writer = EfdWriter(self.domain.bootstrap_servers, self.domain.subname,
-                           InfluxHttp(url, config.database), settings,
+                           InfluxHttp(url, config.database), writer_settings,
                            self.domain.config.security)
         await writer.start()
         self.writer = writer

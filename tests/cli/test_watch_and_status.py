@@ -7,7 +7,7 @@ import re
 import signal
 import subprocess
 
-from dmcs.sal.controller import HEARTBEAT_ALIVE_SECONDS
+from dmcs.sal.liveness import HEARTBEAT_ALIVE_SECONDS
 from dmcs.testing.processes import Cli, CscProcesses, read_line
 
 

@@ -92,7 +92,8 @@ async def test_commands_answered_and_events_republished_after_broker_restart(
         ) as late:
             state = await late.evt("summaryState").aget(timeout=5)
             assert state.summaryState == State.DISABLED
-            assert late.evt("softwareVersions").get() is not None, csc.log
+            versions = await late.evt("softwareVersions").aget(timeout=RECOVERY_SECONDS)
+            assert versions.cscVersion == "1.0.0", csc.log
         assert "lost its log" in csc.log or "lost its topics" in csc.log
         assert csc.proc.poll() is None
     finally:

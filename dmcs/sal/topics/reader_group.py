@@ -16,6 +16,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
 from dmcs.sal.domain import Domain
+from dmcs.sal.fetch_wait import set_fetch_max_wait
 from dmcs.sal.log_watch import WATCH_INTERVAL, LogWatch
 from dmcs.sal.topics.reader import TopicReader
 from dmcs.telemetry import metrics
@@ -143,10 +144,8 @@ class ReaderGroup:
             self._active = False
 
     def _set_fetch_wait(self, wait_ms: int) -> None:
-        """Change the wait of the next fetch (aiokafka reads it for every request)."""
-        fetcher = getattr(self._consumer, "_fetcher", None)
-        if self._adaptive and fetcher is not None and hasattr(fetcher, "_fetch_max_wait_ms"):
-            fetcher._fetch_max_wait_ms = wait_ms
+        if self._adaptive and self._consumer is not None:
+            set_fetch_max_wait(self._consumer, wait_ms)
 
     async def _run(self, consumer: AIOKafkaConsumer) -> None:
         self.expect_traffic()

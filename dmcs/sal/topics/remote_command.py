@@ -6,14 +6,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from dmcs.sal.ack import AckCmdModel, AckCode, AckError
-from dmcs.sal.interface import TopicKind
+from dmcs.sal.domain import Domain
+from dmcs.sal.interface import Interface, TopicKind
 from dmcs.sal.topics.writer import TopicWriter
-
-if TYPE_CHECKING:
-    from dmcs.sal.remote import Remote
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +19,22 @@ DEFAULT_COMMAND_TIMEOUT = 10.0
 LIVENESS_POLL = 0.25
 
 AckCallback = Callable[[AckCmdModel], None]
+
+
+class CommandTarget(Protocol):
+    """What a command needs of the Remote that sends it (a Remote is one)."""
+
+    domain: Domain
+    interface: Interface
+    index: int
+    name: str
+    ack_router: AckRouter
+
+    def expect_acks(self) -> None: ...
+
+    def heartbeat_silence(self, since: float) -> str | None: ...
+
+    def cmd(self, name: str) -> RemoteCommand: ...
 
 
 class AckRouter:
@@ -56,7 +70,7 @@ class RemoteCommand:
     Cancelling the caller asks the CSC to abort the command.
     """
 
-    def __init__(self, remote: Remote, name: str) -> None:
+    def __init__(self, remote: CommandTarget, name: str) -> None:
         self.remote = remote
         self.name = name
         self.spec = remote.interface.spec(TopicKind.COMMAND, name)

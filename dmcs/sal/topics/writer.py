@@ -15,6 +15,7 @@ from dmcs.sal.interface import TopicSpec
 from dmcs.sal.sample import SalSample
 from dmcs.sal.tai import current_tai
 from dmcs.telemetry import metrics
+from dmcs.validation import describe_validation_error
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class TopicWriter:
         try:
             validated = dict(self._model.model_validate(merged).__dict__)
         except ValidationError as err:
-            raise ValueError(describe_validation_error(self.name, err)) from None
+            raise ValueError(describe_validation_error(f"{self.name} data", err)) from None
         changed = any(validated[k] != self._record[k] for k in fields)
         self._record = validated
         self._has_data = True
@@ -120,12 +121,3 @@ class TopicWriter:
         if not delivery.cancelled() and delivery.exception() is not None:
             self.send_errors += 1
             log.error("%s: write failed: %s", self.kafka_topic, delivery.exception())
-
-
-def describe_validation_error(topic: str, err: ValidationError) -> str:
-    """One readable line per bad field."""
-    parts = []
-    for item in err.errors():
-        where = ".".join(str(p) for p in item["loc"]) or "(data)"
-        parts.append(f"{where}: {item['msg']} (got {item.get('input')!r})")
-    return f"bad {topic} data: " + "; ".join(parts)

@@ -1,0 +1,1 @@
+"""DiskMonitor: the smallest complete service, the example of docs/sal.md."""

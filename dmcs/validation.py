@@ -1,0 +1,24 @@
+"""One wording for pydantic validation errors, wherever user input is checked.
+
+Commands, topic data, CSC and pipeline configurations and CLI field values all report a bad
+value the same way: which field, what is wrong, and what was given.
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+
+def describe_problems(err: ValidationError) -> str:
+    """`field: problem (got value)` for each bad field, joined on one line."""
+    parts = []
+    for item in err.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "(value)"
+        given = f" (got {item['input']!r})" if "input" in item and item["type"] != "missing" else ""
+        parts.append(f"{where}: {item['msg']}{given}")
+    return "; ".join(parts)
+
+
+def describe_validation_error(what: str, err: ValidationError) -> str:
+    """`bad <what>: <problems>`, the one-line message users see."""
+    return f"bad {what}: {describe_problems(err)}"
