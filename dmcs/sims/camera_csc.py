@@ -33,11 +33,6 @@ class CameraCsc(ConfigurableCsc):
         except (ValueError, OSError) as err:
             raise ExpectedError(f"camera configuration: {err}") from None
 
-    async def publish_startup_events(self) -> None:
-        """Started straight into DISABLED/ENABLED (``dmcs run --state``): begin work too."""
-        await super().publish_startup_events()
-        await self.handle_summary_state()
-
     async def handle_summary_state(self) -> None:
         if self.summary_state == State.ENABLED:
             await self._write_daq_status()

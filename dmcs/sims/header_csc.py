@@ -53,11 +53,6 @@ class HeaderServiceCsc(ConfigurableCsc):
     async def configure(self, config: HeaderServiceConfig) -> None:
         self.root = Path(config.header_root) if config.header_root else data_dir("headers")
 
-    async def publish_startup_events(self) -> None:
-        """Started straight into DISABLED/ENABLED (``dmcs run --state``): begin work too."""
-        await super().publish_startup_events()
-        await self.handle_summary_state()
-
     async def handle_summary_state(self) -> None:
         if self.summary_state == State.ENABLED and not self._remotes:
             assert isinstance(self.config, HeaderServiceConfig)

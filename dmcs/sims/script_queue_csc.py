@@ -79,11 +79,6 @@ class ScriptQueueCsc(ConfigurableCsc):
         assert isinstance(self.config, ScriptQueueConfig)
         return self.config
 
-    async def publish_startup_events(self) -> None:
-        """Started straight into DISABLED/ENABLED (``dmcs run --state``): begin work too."""
-        await super().publish_startup_events()
-        await self.handle_summary_state()
-
     async def handle_summary_state(self) -> None:
         if self.summary_state == State.ENABLED and self._task is None:
             self._task = asyncio.create_task(self._announce_loop())

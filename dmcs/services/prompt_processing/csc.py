@@ -48,10 +48,6 @@ class PromptProcessingCsc(ConfigurableCsc):
             raise ExpectedError(f"payload configuration: {error}") from None
         self.config = config
 
-    async def publish_startup_events(self) -> None:
-        await super().publish_startup_events()
-        await self.handle_summary_state()  # a CSC run straight into ENABLED starts working
-
     async def handle_summary_state(self) -> None:
         if self.summary_state == State.ENABLED and self.service is None:
             await self._begin()

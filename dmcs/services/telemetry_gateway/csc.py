@@ -52,10 +52,6 @@ class TelemetryGatewayCsc(ConfigurableCsc):
     async def configure(self, config: TelemetryGatewayConfig) -> None:
         self.config = config
 
-    async def publish_startup_events(self) -> None:
-        await super().publish_startup_events()
-        await self.handle_summary_state()  # a CSC run straight into ENABLED starts working
-
     async def handle_summary_state(self) -> None:
         if self.summary_state == State.ENABLED and self._publisher is None:
             await self._begin()
