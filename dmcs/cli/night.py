@@ -40,6 +40,9 @@ def night(
     efd: Annotated[str | None, typer.Option(
         "--efd", metavar="URL", help="InfluxDB for the EFD writer (default: a local one "
         "when influxd is installed).")] = None,
+    local_efd: Annotated[bool, typer.Option(
+        "--local-efd/--no-efd", help="Start a local InfluxDB and the EFD writer when no "
+        "--efd is given.")] = True,
     live: Annotated[bool, typer.Option("--live/--no-live",
                                        help="Show the live table.")] = True,
 ) -> None:
@@ -53,7 +56,8 @@ def night(
         night_root = root or runtime_dir() / "night" / time.strftime("%Y%m%dT%H%M%S")
         try:
             options = NightOptions(root=night_root, visits=visits, ccds=ccds, ccd_size=ccd_size,
-                                   cadence=cadence, broker=broker, efd=efd, report=report,
+                                   cadence=cadence, broker=broker, efd=efd, local_efd=local_efd,
+                                   report=report,
                                    live=live and console.is_terminal)
         except ValueError as err:
             raise CliError(str(err)) from None

@@ -19,9 +19,10 @@ EFD_WRITER = "EFDWriter"
 
 
 @contextlib.contextmanager
-def efd_url(given: str | None, root: Path) -> Iterator[str | None]:
-    """The InfluxDB the EFD writer writes to for the night, started here if needed."""
-    if given:
+def efd_url(given: str | None, root: Path, *, local: bool) -> Iterator[str | None]:
+    """The InfluxDB the EFD writer writes to for the night: `given`, else (if `local`) one
+    started here when `influxd` is installed, else none."""
+    if given or not local:
         yield given
         return
     from dmcs.telemetry.influx_server import InfluxServer

@@ -25,6 +25,7 @@ class NightOptions:
     deadline: float = 60.0
     broker: str | None = None
     efd: str | None = None
+    local_efd: bool = True
     report: Path | None = None
     live: bool = True
     subname: str | None = None

@@ -92,7 +92,7 @@ class Night:
         if missing:
             self.step(f"[yellow]not available yet, running without:[/] {', '.join(missing)}")
         with contextlib.ExitStack() as stack:
-            efd = stack.enter_context(efd_url(options.efd, root))
+            efd = stack.enter_context(efd_url(options.efd, root, local=options.local_efd))
             if efd is not None and _runnable(EFD_WRITER):
                 self.step(f"EFD (InfluxDB) at {efd}")
             else:

@@ -132,7 +132,7 @@ async def test_night_survives_archiver_dmcs_and_rank_kills(
 ) -> None:
     options = NightOptions(root=tmp_path / "night", visits=3, ccds=1, ccd_size=256,
                            cadence=15.0, lead_time=5.0, calibrations=0, deadline=20.0,
-                           broker=broker.bootstrap_servers, live=False,
+                           broker=broker.bootstrap_servers, live=False, local_efd=False,
                            subname=unique_subname("night"))
     night = Night(options, Console(file=io.StringIO(), width=200))
     drills = Drills(night)
@@ -162,7 +162,7 @@ def test_sigint_brings_the_night_down_and_writes_the_report(tmp_path: Path) -> N
     root = tmp_path / "night"
     env = {**os.environ, "DMCS_HOME": str(tmp_path / "home")}
     proc = subprocess.Popen([DMCS, "night", "--visits", "2", "--ccds", "1", "--ccd-size",
-                             "128", "--root", str(root), "--no-live"], env=env,
+                             "256", "--root", str(root), "--no-live", "--no-efd"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
     lines = []
