@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from dmcs.payloads.alert_production import AlertProductionPipeline
+from dmcs.payloads.association.alert_production import AlertProductionPipeline
 
 TARGET_SECONDS_PER_CCD = 20.0
 FOCAL_PLANE_CCDS = 189

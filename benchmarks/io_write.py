@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from dmcs.payloads.exposure import Exposure, exposure_to_bundle
-from dmcs.payloads.focal_plane import FocalPlane, Pointing
-from dmcs.payloads.io_fits import fsync_path
+from dmcs.payloads.camera.exposure import Exposure, exposure_to_bundle
+from dmcs.payloads.camera.focal_plane import FocalPlane, Pointing
+from dmcs.payloads.io.io_fits import fsync_path
 from dmcs.payloads.storage import write_bundle
 
 TARGET_RATIO = 0.7

@@ -7,9 +7,9 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from dmcs.payloads.camera import CameraModel, CameraSimulator
-from dmcs.payloads.focal_plane import FocalPlane
-from dmcs.payloads.sky import SkyParameters, SyntheticSky
+from dmcs.payloads.camera.camera import CameraModel, CameraSimulator
+from dmcs.payloads.camera.focal_plane import FocalPlane
+from dmcs.payloads.camera.sky import SkyParameters, SyntheticSky
 from dmcs.validation import describe_problems
 
 DEFAULT_DETECTORS = ["R22_S11", "R22_S12", "R22_S21", "R22_S22"]

@@ -6,8 +6,8 @@ output_dir)``, ``plan(data_query)``, ``setup()``, ``run_item(item)``, ``finalize
 
 from __future__ import annotations
 
-from dmcs.payloads.alert_production import AlertProductionPipeline
-from dmcs.payloads.calibration_pipelines import BiasPipeline, DarkPipeline, FlatPipeline
+from dmcs.payloads.association.alert_production import AlertProductionPipeline
+from dmcs.payloads.calibration.calibration_pipelines import BiasPipeline, DarkPipeline, FlatPipeline
 from dmcs.services.ocps.catch_up import CatchUpPipeline
 from dmcs.services.prompt_processing.ccd_pipeline import PromptVisitPipeline
 

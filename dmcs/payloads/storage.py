@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from dmcs.payloads.exposure import DataBundle
-from dmcs.payloads.io_fits import read_fits, write_fits
-from dmcs.payloads.io_hdf5 import read_hdf5, write_hdf5
+from dmcs.payloads.camera.exposure import DataBundle
+from dmcs.payloads.io.io_fits import read_fits, write_fits
+from dmcs.payloads.io.io_hdf5 import read_hdf5, write_hdf5
 
 OutputFormat = Literal["fits", "hdf5"]
 EXTENSIONS: dict[str, str] = {"fits": ".fits", "hdf5": ".h5"}

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dmcs.payloads.camera import CameraModel, CameraSimulator, RawExposure
+from dmcs.payloads.camera.camera import CameraModel, CameraSimulator, RawExposure
+from dmcs.payloads.camera.focal_plane import FocalPlane
+from dmcs.payloads.camera.sky import SkyParameters, SyntheticSky
 from dmcs.payloads.config import DEFAULT_DETECTORS
-from dmcs.payloads.focal_plane import FocalPlane
-from dmcs.payloads.sky import SkyParameters, SyntheticSky
 from dmcs.sal.tai import current_tai, utc_from_tai
 from dmcs.sims.daq_store import DaqImage, DaqStore
 from dmcs.sims.data_dirs import data_dir

@@ -42,7 +42,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from dmcs.payloads.camera import RawExposure
+from dmcs.payloads.camera.camera import RawExposure
 
 INDEX_FILE = "index.sqlite"
 BUSY_TIMEOUT_MS = 30_000

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
-from dmcs.payloads.camera import CameraSimulator
+from dmcs.payloads.camera.camera import CameraSimulator
 from dmcs.sal.interfaces.script_queue import SCRIPT_QUEUE
 from dmcs.sal.tai import current_tai
 from dmcs.sal.topics.controller_command import ExpectedError

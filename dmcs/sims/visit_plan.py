@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from dmcs.payloads.camera import CameraSimulator
+from dmcs.payloads.camera.camera import CameraSimulator
 
 SCIENCE = "science"
 CALIBRATION_KINDS = ("bias", "dark", "flat")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dmcs.payloads.differencing import subtract_images
-from dmcs.payloads.exposure import Exposure
-from dmcs.payloads.psf import render_point_sources
+from dmcs.payloads.camera.exposure import Exposure
+from dmcs.payloads.characterize.psf import render_point_sources
+from dmcs.payloads.differencing.differencing import subtract_images
 from tests.payloads.conftest import PayloadRun
 
 MAX_FALSE_DIASOURCES_PER_CCD = 6

@@ -9,10 +9,10 @@ import fastavro
 import numpy as np
 import pytest
 
-from dmcs.payloads.alerts import cutout_pixels
-from dmcs.payloads.apdb import Apdb
-from dmcs.payloads.association import associate
-from dmcs.payloads.dia_sources import DIA_SOURCE_DTYPE, dia_source_id
+from dmcs.payloads.association.alerts import cutout_pixels
+from dmcs.payloads.association.apdb import Apdb
+from dmcs.payloads.association.association import associate
+from dmcs.payloads.differencing.dia_sources import DIA_SOURCE_DTYPE, dia_source_id
 from dmcs.payloads.pipelines import PIPELINES
 from tests.payloads.conftest import PayloadRun
 

@@ -7,14 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dmcs.payloads.calibration_pipelines import load_master
-from dmcs.payloads.camera import CameraModel, CameraSimulator
-from dmcs.payloads.exposure import MaskBit
-from dmcs.payloads.isr import MasterCalibrations, run_isr
+from dmcs.payloads.calibration.calibration_pipelines import load_master
+from dmcs.payloads.camera.camera import CameraModel, CameraSimulator
+from dmcs.payloads.camera.exposure import MaskBit
+from dmcs.payloads.camera.sky import SkyParameters, SyntheticSky
+from dmcs.payloads.camera.snaps import combine_snaps
+from dmcs.payloads.isr.isr import MasterCalibrations, run_isr
 from dmcs.payloads.pipelines import PIPELINES
 from dmcs.payloads.repository import OutputRepository
-from dmcs.payloads.sky import SkyParameters, SyntheticSky
-from dmcs.payloads.snaps import combine_snaps
 from tests.payloads.conftest import CALIB_DETECTORS, PayloadRun
 
 SEED = 1

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dmcs.payloads.exposure import DataBundle
+from dmcs.payloads.camera.exposure import DataBundle
 from dmcs.payloads.storage import read_bundle, write_bundle
 from tests.payloads.conftest import PayloadRun, fitsverify
 

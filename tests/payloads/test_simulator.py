@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dmcs.payloads.camera import (
+from dmcs.payloads.camera.camera import (
     AMP_COLUMNS,
     AMP_ROWS,
     CameraModel,
     CameraSimulator,
     footprint_region,
 )
-from dmcs.payloads.focal_plane import FocalPlane
-from dmcs.payloads.sky import SkyParameters, SkyRegion, SyntheticSky
+from dmcs.payloads.camera.focal_plane import FocalPlane
+from dmcs.payloads.camera.sky import SkyParameters, SkyRegion, SyntheticSky
 
 
 def make_simulator(size: int = 256, seed: int = 7) -> CameraSimulator:

@@ -15,7 +15,7 @@ from pathlib import Path
 from astropy.io import fits
 from astropy.utils.exceptions import AstropyUserWarning
 
-from dmcs.payloads.camera import AMP_COLUMNS, RawExposure
+from dmcs.payloads.camera.camera import AMP_COLUMNS, RawExposure
 
 #: Structural cards of a header file that the archive's own HDUs define for themselves.
 STRUCTURAL = frozenset({"SIMPLE", "BITPIX", "NAXIS", "EXTEND", "CHECKSUM", "DATASUM"})

@@ -30,6 +30,8 @@ class CatchUpPipeline(PromptVisitPipeline):
     """See the module docstring."""
 
     name = "catch-up-late"
+    summary = "daytime alert production of the visits prompt processing marked late"
+    data_query_help = "visit=1..3 to limit it; empty: every late visit in the ledger"
     sends_alerts = True
 
     def __init__(self, config: dict[str, Any], output_dir: Path) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import fastavro
 
-from dmcs.payloads.alerts import ALERT_SCHEMA, PARSED_SCHEMA
+from dmcs.payloads.association.alerts import ALERT_SCHEMA, PARSED_SCHEMA
 from dmcs.sal.avro_schema import schema_fingerprint
 from dmcs.sal.codec import MARKER, encode
 from dmcs.sal.domain import Domain

@@ -19,12 +19,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from dmcs.payloads.alert_production import AlertProductionPipeline
-from dmcs.payloads.camera import CameraSimulator, RawExposure
+from dmcs.payloads.association.alert_production import AlertProductionPipeline
+from dmcs.payloads.association.prompt_processing import PromptProcessor
+from dmcs.payloads.camera.camera import CameraSimulator, RawExposure
+from dmcs.payloads.camera.exposure import Exposure
+from dmcs.payloads.camera.focal_plane import Detector
 from dmcs.payloads.config import AlertProductionConfig
-from dmcs.payloads.exposure import Exposure
-from dmcs.payloads.focal_plane import Detector
-from dmcs.payloads.prompt_processing import PromptProcessor
 from dmcs.sims.daq_store import DaqStore
 
 PRELOAD = "preload"
@@ -93,6 +93,8 @@ class PromptVisitPipeline(AlertProductionPipeline):
     """See the module docstring; config: alert-production's plus ``daq_root``."""
 
     name = "prompt-visit"
+    summary = "prompt processing's warm rank pool: one CCD from raws in the DAQ store"
+    data_query_help = "not planned from a query: the PromptProcessing CSC feeds its items"
 
     def __init__(self, config: dict[str, Any], output_dir: Path) -> None:
         payload_config = dict(config)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from dmcs.mpi.launch_command import Launcher, LaunchSettings
-from dmcs.payloads.alert_production import AlertProductionPipeline
+from dmcs.payloads.association.alert_production import AlertProductionPipeline
 from dmcs.payloads.data_query import visit_detector_item
 from dmcs.sal.tai import current_tai
 from dmcs.services.prompt_processing.alert_stream import AlertStream

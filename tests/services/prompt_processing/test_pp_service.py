@@ -21,7 +21,7 @@ from pp_helpers import (
     read_out_visit,
 )
 
-from dmcs.payloads.alerts import PARSED_SCHEMA
+from dmcs.payloads.association.alerts import PARSED_SCHEMA
 from dmcs.sal.codec import HEADER_LEN
 from dmcs.sal.domain import Domain
 from dmcs.services.prompt_processing.alert_stream import AlertStream

@@ -13,7 +13,7 @@ import numpy as np
 from astropy.wcs import WCS
 from scipy.spatial import cKDTree
 
-from dmcs.payloads.camera import SceneTruth
+from dmcs.payloads.camera.camera import SceneTruth
 
 MATCH_RADIUS_PIXELS = 2.5
 WCS_GRID_POINTS = 9

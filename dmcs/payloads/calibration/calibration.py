@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dmcs.payloads.camera import CameraModel, RawExposure
-from dmcs.payloads.exposure import Exposure, MaskBit
-from dmcs.payloads.isr import MasterCalibrations, assemble, run_isr
+from dmcs.payloads.camera.camera import CameraModel, RawExposure
+from dmcs.payloads.camera.exposure import Exposure, MaskBit
+from dmcs.payloads.isr.isr import MasterCalibrations, assemble, run_isr
 
 DEAD_FLAT_LEVEL = 0.5
 HOT_DARK_E_PER_S = 5.0

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from dmcs.payloads.camera import CameraSimulator
-from dmcs.payloads.exposure import Exposure
-from dmcs.payloads.focal_plane import PIXEL_SCALE_ARCSEC, Detector
-from dmcs.payloads.psf import FWHM_PER_SIGMA, render_point_sources
+from dmcs.payloads.camera.camera import CameraSimulator
+from dmcs.payloads.camera.exposure import Exposure
+from dmcs.payloads.camera.focal_plane import PIXEL_SCALE_ARCSEC, Detector
+from dmcs.payloads.characterize.psf import FWHM_PER_SIGMA, render_point_sources
 from dmcs.payloads.seeds import rng_for
 
 TEMPLATE_BORDER = 32

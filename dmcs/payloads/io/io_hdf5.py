@@ -9,8 +9,8 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from dmcs.payloads.exposure import DataBundle, Metadata
-from dmcs.payloads.io_fits import check_metadata, fsync_path
+from dmcs.payloads.camera.exposure import DataBundle, Metadata
+from dmcs.payloads.io.io_fits import check_metadata, fsync_path
 
 WCS_ATTRIBUTE = "wcs_header"
 

@@ -14,11 +14,16 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from dmcs.payloads.calibration import master_bias, master_dark, master_flat, provenance_table
-from dmcs.payloads.camera import CameraSimulator, RawExposure
+from dmcs.payloads.calibration.calibration import (
+    master_bias,
+    master_dark,
+    master_flat,
+    provenance_table,
+)
+from dmcs.payloads.camera.camera import CameraSimulator, RawExposure
+from dmcs.payloads.camera.exposure import Exposure, bundle_to_exposure, exposure_to_bundle
 from dmcs.payloads.config import CalibrationConfig, validate_config
 from dmcs.payloads.data_query import detector_item, parse_data_query, select_detectors
-from dmcs.payloads.exposure import Exposure, bundle_to_exposure, exposure_to_bundle
 from dmcs.payloads.repository import OutputRepository
 from dmcs.payloads.storage import find_dataset, read_bundle, write_bundle
 
@@ -37,6 +42,8 @@ class CalibrationPipeline(ABC):
     """Shared plan/run/finalize logic; subclasses say which frames and how to combine."""
 
     name: str
+    summary: str
+    data_query_help = "detector=R22_S11,R22_S12 (no visits); empty: every configured detector"
     kind: ClassVar[str]
     prerequisites: ClassVar[tuple[str, ...]] = ()
 
@@ -113,6 +120,7 @@ class CalibrationPipeline(ABC):
 
 class BiasPipeline(CalibrationPipeline):
     name = "calib-bias"
+    summary = "a master bias per detector, combined from simulated bias frames"
     kind = "bias"
 
     def combine(self, raws: list[RawExposure], gains: np.ndarray, detector: str) -> Exposure:
@@ -122,6 +130,7 @@ class BiasPipeline(CalibrationPipeline):
 
 class DarkPipeline(CalibrationPipeline):
     name = "calib-dark"
+    summary = "a master dark per detector (needs the master bias in calib_dir)"
     kind = "dark"
     prerequisites = ("bias",)
 
@@ -133,6 +142,7 @@ class DarkPipeline(CalibrationPipeline):
 
 class FlatPipeline(CalibrationPipeline):
     name = "calib-flat"
+    summary = "a master flat per detector (needs the master bias and dark in calib_dir)"
     kind = "flat"
     prerequisites = ("bias", "dark")
 

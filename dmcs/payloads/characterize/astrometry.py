@@ -14,7 +14,7 @@ import numpy as np
 from astropy.wcs import WCS
 from scipy.spatial import cKDTree
 
-from dmcs.payloads.focal_plane import PIXEL_SCALE_ARCSEC
+from dmcs.payloads.camera.focal_plane import PIXEL_SCALE_ARCSEC
 
 MIN_MATCHES = 6
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dmcs.payloads.exposure import Exposure, MaskBit
+from dmcs.payloads.camera.exposure import Exposure, MaskBit
 
 
 def combine_snaps(snaps: list[Exposure], threshold: float = 5.0) -> Exposure:

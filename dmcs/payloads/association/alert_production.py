@@ -14,27 +14,34 @@ from typing import Any
 
 import numpy as np
 
-from dmcs.payloads.alerts import cutout_record, source_record, write_alerts
-from dmcs.payloads.apdb import Apdb, parse_apdb_url
-from dmcs.payloads.association import associate
-from dmcs.payloads.calibration import provenance_table
-from dmcs.payloads.camera import CameraSimulator
+from dmcs.payloads.association.alerts import cutout_record, source_record, write_alerts
+from dmcs.payloads.association.apdb import Apdb, parse_apdb_url
+from dmcs.payloads.association.association import associate
+from dmcs.payloads.association.prompt_processing import CcdProducts, PromptProcessor
+from dmcs.payloads.calibration.calibration import provenance_table
+from dmcs.payloads.camera.camera import CameraSimulator
+from dmcs.payloads.camera.exposure import DataBundle, MaskBit, exposure_to_bundle
+from dmcs.payloads.camera.focal_plane import PIXEL_SCALE_ARCSEC, FocalPlane
+from dmcs.payloads.camera.truth import score
+from dmcs.payloads.characterize.psf import FWHM_PER_SIGMA
 from dmcs.payloads.config import AlertProductionConfig, validate_config
 from dmcs.payloads.data_query import parse_data_query, select_detectors, visit_detector_item
-from dmcs.payloads.exposure import DataBundle, MaskBit, exposure_to_bundle
-from dmcs.payloads.focal_plane import PIXEL_SCALE_ARCSEC, FocalPlane
-from dmcs.payloads.prompt_processing import CcdProducts, PromptProcessor
-from dmcs.payloads.psf import FWHM_PER_SIGMA
 from dmcs.payloads.repository import OutputRepository
 from dmcs.payloads.stage_timer import StageTimer
 from dmcs.payloads.storage import read_bundle, write_bundle
-from dmcs.payloads.truth import score
 
 NOISE_BITS = int(MaskBit.EDGE | MaskBit.SAT | MaskBit.BAD)
+#: What an empty data query processes: one simulated visit, every configured detector.
+DEFAULT_QUERY = "visit=1"
 
 
 class AlertProductionPipeline:
     name = "alert-production"
+    summary = "per-CCD prompt processing of simulated visits, then association and alerts"
+    data_query_help = (
+        "visit=1..3 detector=R22_S11,R22_S12 (detectors default to the configured ones);"
+        f" empty: {DEFAULT_QUERY}"
+    )
 
     def __init__(self, config: dict[str, Any], output_dir: Path) -> None:
         self.config = validate_config(AlertProductionConfig, config, self.name)
@@ -47,7 +54,8 @@ class AlertProductionPipeline:
         self.stage_seconds: dict[str, float] = {}
 
     def plan(self, data_query: str) -> list[str]:
-        query = parse_data_query(data_query)
+        """Items of the query's visits and detectors; an empty query means DEFAULT_QUERY."""
+        query = parse_data_query(data_query or DEFAULT_QUERY)
         if query.visits is None:
             raise ValueError(
                 f"alert-production needs visits: data query {data_query!r} has no visit=..."

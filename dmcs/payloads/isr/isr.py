@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dmcs.payloads.camera import AMP_COLUMNS, AMP_ROWS, CameraModel, RawExposure
-from dmcs.payloads.exposure import Exposure, MaskBit
+from dmcs.payloads.camera.camera import AMP_COLUMNS, AMP_ROWS, CameraModel, RawExposure
+from dmcs.payloads.camera.exposure import Exposure, MaskBit
 
 SATURATION_FRACTION = 0.98
 OVERSCAN_SKIP_COLUMNS = 2

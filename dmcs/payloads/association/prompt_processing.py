@@ -13,20 +13,20 @@ from pathlib import Path
 
 import numpy as np
 
-from dmcs.payloads.calibration import calibrations_from_products
-from dmcs.payloads.camera import CameraSimulator, footprint_region
-from dmcs.payloads.characterize import Characterization, ReferenceCatalog, characterize
+from dmcs.payloads.calibration.calibration import calibrations_from_products
+from dmcs.payloads.camera.camera import CameraSimulator, footprint_region
+from dmcs.payloads.camera.exposure import Exposure, bundle_to_exposure
+from dmcs.payloads.camera.focal_plane import Detector
+from dmcs.payloads.camera.snaps import combine_snaps
+from dmcs.payloads.characterize.characterize import Characterization, ReferenceCatalog, characterize
 from dmcs.payloads.config import AlertProductionConfig
-from dmcs.payloads.dia_sources import cutouts, detect_dia_sources
-from dmcs.payloads.differencing import subtract_images
-from dmcs.payloads.exposure import Exposure, bundle_to_exposure
-from dmcs.payloads.focal_plane import Detector
-from dmcs.payloads.isr import MasterCalibrations, run_isr
+from dmcs.payloads.differencing.dia_sources import cutouts, detect_dia_sources
+from dmcs.payloads.differencing.differencing import subtract_images
+from dmcs.payloads.differencing.template import TEMPLATE_BORDER, simulate_template
+from dmcs.payloads.isr.isr import MasterCalibrations, run_isr
 from dmcs.payloads.repository import OutputRepository
-from dmcs.payloads.snaps import combine_snaps
 from dmcs.payloads.stage_timer import StageTimer
 from dmcs.payloads.storage import find_dataset, read_bundle
-from dmcs.payloads.template import TEMPLATE_BORDER, simulate_template
 
 REFERENCE_FAINT_MAG = 22.0
 REFERENCE_MARGIN_ARCSEC = 30.0

@@ -15,10 +15,10 @@ from functools import lru_cache
 import numpy as np
 from astropy.wcs import WCS
 
-from dmcs.payloads.focal_plane import PIXEL_SCALE_ARCSEC, Detector, FocalPlane, Pointing
-from dmcs.payloads.psf import FWHM_PER_SIGMA, render_point_sources
+from dmcs.payloads.camera.focal_plane import PIXEL_SCALE_ARCSEC, Detector, FocalPlane, Pointing
+from dmcs.payloads.camera.sky import SkyRegion, SyntheticSky
+from dmcs.payloads.characterize.psf import FWHM_PER_SIGMA, render_point_sources
 from dmcs.payloads.seeds import rng_for
-from dmcs.payloads.sky import SkyRegion, SyntheticSky
 
 AMP_ROWS = 2
 AMP_COLUMNS = 8

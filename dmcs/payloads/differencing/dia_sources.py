@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from dmcs.payloads.detection import find_peaks, footprint_mask, significance_map
-from dmcs.payloads.exposure import Exposure, MaskBit
-from dmcs.payloads.measurement import extract_stamps, measure_sources
+from dmcs.payloads.camera.exposure import Exposure, MaskBit
+from dmcs.payloads.characterize.detection import find_peaks, footprint_mask, significance_map
+from dmcs.payloads.characterize.measurement import extract_stamps, measure_sources
 
 CUTOUT_SIZE = 30
 AB_MAG_OF_ONE_NJY = 31.4

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from dmcs.payloads.exposure import MaskBit
-from dmcs.payloads.psf import psf_stamps
+from dmcs.payloads.camera.exposure import MaskBit
+from dmcs.payloads.characterize.psf import psf_stamps
 
 SOURCE_DTYPE = np.dtype(
     [

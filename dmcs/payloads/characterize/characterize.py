@@ -12,14 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib import recfunctions
 
-from dmcs.payloads.astrometry import AstrometricSolution, fit_wcs
-from dmcs.payloads.background import estimate_background
-from dmcs.payloads.detection import find_peaks, footprint_mask, significance_map
-from dmcs.payloads.exposure import Exposure, MaskBit
-from dmcs.payloads.focal_plane import PIXEL_SCALE_ARCSEC
-from dmcs.payloads.measurement import extract_stamps, measure_sources, stamp_half_width
-from dmcs.payloads.photometry import ZeroPoint, fit_zero_point
-from dmcs.payloads.psf import FWHM_PER_SIGMA, adaptive_sigma
+from dmcs.payloads.camera.exposure import Exposure, MaskBit
+from dmcs.payloads.camera.focal_plane import PIXEL_SCALE_ARCSEC
+from dmcs.payloads.characterize.astrometry import AstrometricSolution, fit_wcs
+from dmcs.payloads.characterize.detection import find_peaks, footprint_mask, significance_map
+from dmcs.payloads.characterize.measurement import extract_stamps, measure_sources, stamp_half_width
+from dmcs.payloads.characterize.photometry import ZeroPoint, fit_zero_point
+from dmcs.payloads.characterize.psf import FWHM_PER_SIGMA, adaptive_sigma
+from dmcs.payloads.isr.background import estimate_background
 
 INITIAL_PSF_SIGMA = 2.0
 PSF_STAR_SNR = (50.0, 2000.0)

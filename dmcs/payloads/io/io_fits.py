@@ -16,7 +16,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from dmcs.payloads.exposure import DataBundle, Metadata
+from dmcs.payloads.camera.exposure import DataBundle, Metadata
 
 STRUCTURAL_KEYWORDS = frozenset({"SIMPLE", "BITPIX", "NAXIS", "EXTEND", "COMMENT", "HISTORY", ""})
 FITS_BLOCK = 2880

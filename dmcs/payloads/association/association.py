@@ -14,7 +14,7 @@ import numpy as np
 from astropy import units as u
 from astropy.coordinates import SkyCoord
 
-from dmcs.payloads.apdb import Apdb
+from dmcs.payloads.association.apdb import Apdb
 
 
 @dataclass(frozen=True)

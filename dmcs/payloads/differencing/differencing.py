@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import fftconvolve
 
-from dmcs.payloads.exposure import Exposure, MaskBit
+from dmcs.payloads.camera.exposure import Exposure, MaskBit
 
 BASIS_SIGMA_FACTORS = (0.5, 1.0, 2.0)
 BASIS_DEGREES = (4, 2, 2)

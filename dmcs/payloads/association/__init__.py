@@ -1,0 +1,1 @@
+"""Association, the APDB, alerts, and the prompt-processing pipelines built on them."""

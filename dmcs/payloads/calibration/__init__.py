@@ -1,0 +1,1 @@
+"""Calibration products (bias, dark, flat) and their pipelines."""

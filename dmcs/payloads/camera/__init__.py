@@ -1,0 +1,1 @@
+"""Camera simulation: focal plane, sky, truth, exposures and snaps."""

@@ -1,0 +1,1 @@
+"""Single-frame characterization: detection, PSF, measurement, astrometry, photometry."""

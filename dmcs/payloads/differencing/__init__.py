@@ -1,0 +1,1 @@
+"""Difference imaging: templates, image subtraction, DIA sources."""

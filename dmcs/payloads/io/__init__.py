@@ -1,0 +1,1 @@
+"""Writing data products: FITS and HDF5."""

@@ -1,0 +1,1 @@
+"""Instrument signature removal and background."""
