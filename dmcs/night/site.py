@@ -44,7 +44,7 @@ def write_night_configs(options: NightOptions, services: list[str], *,
         "OCPS": {"job_store": str(data / "jobs.sqlite"), "ranks": options.ranks,
                  "pipeline_defaults": {
                      "calib-bias": calib, "calib-dark": calib, "calib-flat": calib,
-                     "catch-up-late": {"payload": payload, "daq_root": str(data / "daq"),
+                     "catch-up-late": {**payload, "daq_root": str(data / "daq"),
                                        "prompt_processing_dir": str(pp_dir)}}},
         "DMCS": {"services": services, "ccds": len(detectors),
                  "state_dir": str(root / "dmcs"), "visit_deadline": options.deadline + 30},
