@@ -71,6 +71,7 @@ class Night:
         self.observer: NightObserver | None = None
         self.script: BaseScript | None = None
         self.domain: Domain | None = None
+        self.remotes: dict[str, Remote] = {}
         self.started = time.monotonic()
         self.wall_started = time.time()
 
@@ -136,7 +137,7 @@ class Night:
                 self.step(f"night script ended {script_state}: {script_reason}")
         finally:
             try:
-                await self._shutdown(domain, components)
+                await self._shutdown(components)
             finally:
                 await supervisor.stop_all()
                 await observer.close()
@@ -176,12 +177,17 @@ class Night:
             return False
 
     async def _wait_alive(self, domain: Domain, components: list[str]) -> None:
-        """Every CSC process has announced itself (first heartbeat)."""
+        """Every CSC process has announced itself (first heartbeat).
+
+        The Remotes opened here stay open until the night is down and are the ones the
+        shutdown commands through: no reader has to start on a busy broker at the end.
+        """
         async def alive(label: str) -> None:
             name, index = parse_label(label)
-            async with Remote(domain, get_interface(name), index,
-                              include=["heartbeat"]) as remote:
-                await remote.evt("heartbeat").aget(timeout=STARTUP_TIMEOUT_S)
+            remote = Remote(domain, get_interface(name), index, include=["summaryState"])
+            await remote.start()
+            self.remotes[label] = remote
+            await remote.evt("heartbeat").aget(timeout=STARTUP_TIMEOUT_S)
 
         waits = {label: asyncio.ensure_future(alive(label)) for label in components}
         _, pending = await asyncio.wait(waits.values(), timeout=STARTUP_TIMEOUT_S)
@@ -224,31 +230,33 @@ class Night:
                 else "starting")
         return render(self.observer, self.supervisor, line, time.monotonic() - self.started)
 
-    async def _shutdown(self, domain: Domain, components: list[str]) -> None:
+    async def _shutdown(self, components: list[str]) -> None:
         """DMCS to STANDBY (services follow), then every CSC to OFFLINE, in reverse order."""
         assert self.supervisor is not None
         self.step("bringing everything down to OFFLINE")
-        await _quietly("DMCS standby", self._walk(domain, "DMCS", State.STANDBY))
+        await _quietly("DMCS standby", self._walk("DMCS", State.STANDBY))
         for label in reversed(components):
             await self.supervisor.release(label)
-            await _quietly(f"{label} offline", self._walk(domain, label, State.OFFLINE))
+            await _quietly(f"{label} offline", self._walk(label, State.OFFLINE))
             if not await self.supervisor.wait_exited(label, 15.0):
                 log.warning("%s did not exit after exitControl", label)
+        for remote in self.remotes.values():
+            await remote.close()
 
-    async def _walk(self, domain: Domain, label: str, target: State) -> None:
+    async def _walk(self, label: str, target: State) -> None:
         """Walk to `target`; tried again from the state then read if a command lost a race
         (e.g. with a walk the stopped night script had in flight)."""
-        name, index = parse_label(label)
-        async with Remote(domain, get_interface(name), index,
-                          include=["summaryState"]) as remote:
-            for attempt in range(WALK_ATTEMPTS):
-                try:
-                    await walk_to_state(remote, target, timeout=SHUTDOWN_TIMEOUT_S)
-                    return
-                except AckError:
-                    if attempt == WALK_ATTEMPTS - 1:
-                        raise
-                    await asyncio.sleep(1.0)
+        remote = self.remotes.get(label)
+        if remote is None:
+            raise ValueError(f"{label} was never heard from; not walked to {target.name}")
+        for attempt in range(WALK_ATTEMPTS):
+            try:
+                await walk_to_state(remote, target, timeout=SHUTDOWN_TIMEOUT_S)
+                return
+            except AckError:
+                if attempt == WALK_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(1.0)
 
     def _audit(self) -> ArchiveCheck | None:
         archive_root = self.options.root.resolve() / "data" / "archive"
