@@ -158,9 +158,13 @@ def list_jobs(
 
 @app.command()
 def pipelines() -> None:
-    """The pipelines a job can run."""
-    for name in known_pipelines():
-        console.print(name)
+    """The pipelines a job can run: what each makes and the data queries it takes."""
+    table = Table()
+    for heading in ("pipeline", "makes", "data query (--data-query)"):
+        table.add_column(heading)
+    for name, pipeline in known_pipelines().items():
+        table.add_row(name, pipeline.summary, pipeline.data_query_help)
+    console.print(table)
 
 
 def _after_launch(manager: JobManager, job_id: str, detach: bool) -> None:

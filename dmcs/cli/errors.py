@@ -5,16 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import IntEnum
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
 from dmcs.ocs.errors import CommandFailedError, NotRunningError, OcsError
 from dmcs.sal.ack import AckCode
 from dmcs.sal.broker import BrokerError
+
+try:  # recent typer carries its own copy of click
+    from typer._click.core import Context
+    from typer._click.exceptions import UsageError
+except ImportError:  # older typer depends on click
+    from click import Context, UsageError  # type: ignore[no-redef]
 
 error_console = Console(stderr=True, soft_wrap=True, highlight=False)
 
@@ -76,3 +83,34 @@ def one_line_errors() -> Iterator[None]:
         fail(f"Kafka broker problem: {err}", ExitCode.BROKER)
     except KeyboardInterrupt:
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+@contextmanager
+def usage_errors_as_one_line() -> Iterator[None]:
+    """An argument-parsing mistake (unknown option, missing argument, bad choice) as one line."""
+    try:
+        yield
+    except UsageError as err:
+        if type(err).__name__ == "NoArgsIsHelpError":  # `dmcs` alone prints its help
+            raise
+        message = " ".join(err.format_message().split()).rstrip(".")
+        where = f"; see `{err.ctx.command_path} --help`" if err.ctx is not None else ""
+        fail(f"{message}{where}", ExitCode.USAGE)
+
+
+class OneLineUsageGroup(TyperGroup):
+    """The `dmcs` group: usage mistakes in any verb are `error: …` and exit status 2.
+
+    Parsing happens in `make_context` (the top level) and `invoke` (every verb below it).
+    """
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Context | None = None,
+        **extra: Any,
+    ) -> Context:
+        with usage_errors_as_one_line():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: Context) -> Any:
+        with usage_errors_as_one_line():
+            return super().invoke(ctx)

@@ -19,12 +19,14 @@ from dmcs.cli import (
     status,
     watch,
 )
+from dmcs.cli.errors import OneLineUsageGroup
 
 app = typer.Typer(
     name="dmcs",
     help="Run and command the Data Management services of a survey telescope.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=OneLineUsageGroup,
 )
 app.command(name="broker")(broker.broker)
 app.command(name="run")(run.run)

@@ -19,10 +19,11 @@ from dmcs.cli.options import BrokerOption, SubnameOption, describe, sal_config
 from dmcs.cli.session import connect, run_async
 from dmcs.csc.base_csc import BaseCsc
 from dmcs.csc.configurable_csc import ConfigurableCsc
-from dmcs.csc.registry import csc_class
+from dmcs.csc.registry import component_names, csc_class
 from dmcs.sal.config import SalConfig
 from dmcs.sal.controller import DuplicateInstanceError
 from dmcs.sal.topics.controller_command import ExpectedError
+from dmcs.settings import CONFIG_DIR_ENV, settings
 from dmcs.state_machines.summary_state import State
 from dmcs.telemetry import metrics
 
@@ -38,7 +39,8 @@ class InitialState(StrEnum):
 
 
 def run(
-    component: Annotated[str, typer.Argument(help="The CSC to run, e.g. Test.")],
+    component: Annotated[str, typer.Argument(
+        help=f"The CSC to run, one of: {', '.join(component_names())}.")],
     index: Annotated[
         int | None, typer.Option("--index", help="Index of an indexed component (> 0).")
     ] = None,
@@ -55,7 +57,8 @@ def run(
     config_dir: Annotated[
         Path | None,
         typer.Option("--config-dir", metavar="DIR", file_okay=False,
-                     help="Directory of the CSC's YAML configurations."),
+                     help="Configuration root: one folder per component (DIR/Test/_init.yaml "
+                     "and overrides). Default: $DMCS_CONFIG_DIR, else the packaged ones."),
     ] = None,
     metrics_port: Annotated[
         int,
@@ -111,20 +114,26 @@ def _runnable(name: str) -> type[BaseCsc]:
 def _config_options(
     factory: object, state: State, override: str | None, config_dir: Path | None
 ) -> dict[str, Any]:
-    """Configuration options for a configurable CSC; a user error for any other."""
+    """Configuration options for a configurable CSC; a user error for any other.
+
+    The configuration root is --config-dir, else $DMCS_CONFIG_DIR (ignored by CSCs without
+    configuration, so one environment serves a whole deployment), else the packaged defaults.
+    """
     configurable = isinstance(factory, type) and issubclass(factory, ConfigurableCsc)
     if not configurable and (override or config_dir):
         raise CliError("--override and --config-dir apply only to configurable CSCs")
     if override and state == State.STANDBY:
         raise CliError("--override applies when starting in DISABLED or ENABLED "
                        "(in STANDBY, give it to `dmcs state ... --override`)")
-    if config_dir is not None and not config_dir.is_dir():
-        raise CliError(f"config dir {config_dir} does not exist")
+    root = config_dir if config_dir is not None else settings().config_root
+    source = "--config-dir" if config_dir is not None else f"${CONFIG_DIR_ENV}"
     options: dict[str, Any] = {}
     if override:
         options["override"] = override
-    if config_dir is not None:
-        options["config_root"] = config_dir
+    if configurable and root is not None:
+        if not root.is_dir():
+            raise CliError(f"config dir {root} ({source}) does not exist")
+        options["config_root"] = root
     return options
 
 

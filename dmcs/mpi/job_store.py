@@ -11,7 +11,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -106,8 +106,8 @@ class ItemResult:
 
 
 @dataclass(frozen=True)
-class JobRecord:
-    """Everything known about one job: request, provenance, state and outcome."""
+class JobRequest:
+    """What was asked for: the fields written once, when the job is created."""
 
     job_id: str
     pipeline: str
@@ -118,8 +118,15 @@ class JobRecord:
     launch: dict[str, Any]
     timeout_s: float | None
     retry_of: str | None
-    job_dir: Path
     provenance: dict[str, Any]
+    submitted_at: float
+
+
+@dataclass(frozen=True)
+class JobRecord(JobRequest):
+    """Everything known about one job: the request, then its state and outcome."""
+
+    job_dir: Path
     status: JobStatus
     command: list[str] | None
     supervisor_pid: int | None
@@ -128,10 +135,14 @@ class JobRecord:
     exit_code: int | None
     error: str | None
     summary: dict[str, Any] | None
-    submitted_at: float
     started_at: float | None
     ended_at: float | None
     item_results: dict[str, ItemResult] = field(default_factory=dict)
+
+    @property
+    def request(self) -> JobRequest:
+        """The request alone, e.g. to ask for it again with changes (a retry)."""
+        return JobRequest(**{each.name: getattr(self, each.name) for each in fields(JobRequest)})
 
     @property
     def failed_items(self) -> list[str]:
@@ -185,44 +196,19 @@ class JobStore:
         finally:
             connection.close()
 
-    def create(
-        self,
-        *,
-        job_id: str,
-        pipeline: str,
-        data_query: str,
-        config: dict[str, Any],
-        items: list[str],
-        ranks: int,
-        launch: dict[str, Any],
-        timeout_s: float | None,
-        retry_of: str | None,
-        provenance: dict[str, Any],
-        submitted_at: float,
-    ) -> JobRecord:
-        job_dir = self.jobs_root / job_id
+    def create(self, request: JobRequest) -> JobRecord:
+        """Record a new job, queued, with its directory beside the store."""
+        columns: dict[str, Any] = {
+            **{each.name: getattr(request, each.name) for each in fields(JobRequest)},
+            "job_dir": str(self.jobs_root / request.job_id),
+            "status": JobStatus.QUEUED.value,
+        }
+        names = ", ".join(columns)
+        marks = ", ".join("?" for _ in columns)
+        values = [_to_column(name, value) for name, value in columns.items()]
         with self._connect() as connection:
-            connection.execute(
-                "INSERT INTO jobs (job_id, pipeline, data_query, config, items, ranks, launch,"
-                " timeout_s, retry_of, job_dir, provenance, status, submitted_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    job_id,
-                    pipeline,
-                    data_query,
-                    json.dumps(config),
-                    json.dumps(items),
-                    ranks,
-                    json.dumps(launch),
-                    timeout_s,
-                    retry_of,
-                    str(job_dir),
-                    json.dumps(provenance),
-                    JobStatus.QUEUED.value,
-                    submitted_at,
-                ),
-            )
-        return self.get(job_id)
+            connection.execute(f"INSERT INTO jobs ({names}) VALUES ({marks})", values)
+        return self.get(request.job_id)
 
     def get(self, job_id: str) -> JobRecord:
         with self._connect() as connection:
@@ -259,7 +245,7 @@ class JobStore:
         self._update(
             job_id,
             status=JobStatus.RUNNING.value,
-            command=json.dumps(command),
+            command=command,
             mpi_pid=mpi_pid,
             started_at=at,
         )
@@ -283,7 +269,7 @@ class JobStore:
             )
 
     def record_summary(self, job_id: str, summary: dict[str, Any]) -> None:
-        self._update(job_id, summary=json.dumps(summary))
+        self._update(job_id, summary=summary)
 
     def request_cancel(self, job_id: str) -> None:
         self.get(job_id)
@@ -312,8 +298,13 @@ class JobStore:
         assignments = ", ".join(f"{name} = ?" for name in columns)
         with self._connect() as connection:
             connection.execute(
-                f"UPDATE jobs SET {assignments} WHERE job_id = ?", (*columns.values(), job_id)
+                f"UPDATE jobs SET {assignments} WHERE job_id = ?",
+                (*(_to_column(name, value) for name, value in columns.items()), job_id),
             )
+
+
+def _to_column(name: str, value: Any) -> Any:
+    return json.dumps(value) if name in _JSON_COLUMNS else value
 
 
 def _job_from_row(row: sqlite3.Row, item_rows: list[sqlite3.Row]) -> JobRecord:

@@ -21,17 +21,25 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import dmcs
 from dmcs.mpi.job_spec import PROGRESS_FILE_NAME
-from dmcs.mpi.job_store import ItemResult, JobRecord, JobStatus, JobStore, default_store_path
+from dmcs.mpi.job_store import (
+    ItemResult,
+    JobRecord,
+    JobRequest,
+    JobStatus,
+    JobStore,
+    default_store_path,
+)
 from dmcs.mpi.launch_command import LaunchSettings
 from dmcs.mpi.processes import pid_alive, terminate_tree
 from dmcs.mpi.progress import ITEM_OUTCOME_EVENTS, JOB_ENDED, ProgressReader
 from dmcs.mpi.registry import pipeline_class
-from dmcs.mpi.supervisor import KILL_GRACE_S, record_ending
+from dmcs.mpi.supervisor import KILL_GRACE_S, SUPERVISOR_LOG_FILE_NAME, record_ending
 
 _SUPERVISOR_MODULE = "dmcs.mpi.supervisor"
 _POLL_INTERVAL_S = 0.2
@@ -66,21 +74,25 @@ class JobManager:
         `provenance` adds to the recorded provenance (e.g. the requester's pipeline version).
         """
         _check_ranks(ranks)
+        launch_settings = _available(launch or LaunchSettings())
         job_id = _new_job_id()
         job_config = config or {}
         output_dir = self.store.jobs_root / job_id / "outputs"
         items = await asyncio.to_thread(_plan, pipeline, job_config, data_query, output_dir)
         self._start(
-            job_id,
-            pipeline,
-            data_query,
-            job_config,
-            items,
-            ranks,
-            timeout_s,
-            launch,
-            None,
-            provenance or {},
+            JobRequest(
+                job_id=job_id,
+                pipeline=pipeline,
+                data_query=data_query,
+                config=job_config,
+                items=items,
+                ranks=ranks,
+                launch=launch_settings.to_dict(),
+                timeout_s=timeout_s,
+                retry_of=None,
+                provenance={**(provenance or {}), **_provenance(launch_settings)},
+                submitted_at=time.time(),
+            )
         )
         return job_id
 
@@ -94,19 +106,20 @@ class JobManager:
             raise JobRequestError(f"job {job_id} has no failed or unfinished items to retry")
         retry_ranks = ranks or original.ranks
         _check_ranks(retry_ranks)
+        launch_settings = _available(LaunchSettings.from_dict(original.launch))
         new_job_id = _new_job_id()
         output_dir = self.store.jobs_root / new_job_id / "outputs"
         await asyncio.to_thread(_validated_pipeline, original.pipeline, original.config, output_dir)
         self._start(
-            new_job_id,
-            original.pipeline,
-            original.data_query,
-            original.config,
-            items,
-            retry_ranks,
-            original.timeout_s,
-            LaunchSettings.from_dict(original.launch),
-            retry_of=job_id,
+            replace(
+                original.request,
+                job_id=new_job_id,
+                items=items,
+                ranks=retry_ranks,
+                retry_of=job_id,
+                provenance=_provenance(launch_settings),
+                submitted_at=time.time(),
+            )
         )
         return new_job_id
 
@@ -169,35 +182,11 @@ class JobManager:
         self.store.request_cancel(job_id)
         return await self.wait(job_id, timeout_s=KILL_GRACE_S + 10)
 
-    def _start(
-        self,
-        job_id: str,
-        pipeline: str,
-        data_query: str,
-        config: dict[str, Any],
-        items: list[str],
-        ranks: int,
-        timeout_s: float | None,
-        launch: LaunchSettings | None,
-        retry_of: str | None = None,
-        extra_provenance: dict[str, Any] | None = None,
-    ) -> None:
-        launch_settings = launch or LaunchSettings()
-        record = self.store.create(
-            job_id=job_id,
-            pipeline=pipeline,
-            data_query=data_query,
-            config=config,
-            items=items,
-            ranks=ranks,
-            launch=launch_settings.to_dict(),
-            timeout_s=timeout_s,
-            retry_of=retry_of,
-            provenance={**(extra_provenance or {}), **_provenance(launch_settings)},
-            submitted_at=time.time(),
-        )
+    def _start(self, request: JobRequest) -> None:
+        record = self.store.create(request)
         record.job_dir.mkdir(parents=True, exist_ok=True)
-        with (record.job_dir / "supervisor.log").open("ab") as log:
+        job_id = record.job_id
+        with (record.job_dir / SUPERVISOR_LOG_FILE_NAME).open("ab") as log:
             supervisor = subprocess.Popen(
                 [sys.executable, "-m", _SUPERVISOR_MODULE, "--store", str(self.store.path), job_id],
                 stdin=subprocess.DEVNULL,
@@ -216,11 +205,31 @@ class JobManager:
             if event["event"] in ITEM_OUTCOME_EVENTS:
                 self.store.record_item(record.job_id, ItemResult.from_event(event))
         status = JobStatus.CANCELLED if record.cancel_requested else JobStatus.FAILED
+        log_path = record.job_dir / SUPERVISOR_LOG_FILE_NAME
+        said = _last_line(log_path)
         error = (
-            f"supervisor (pid {record.supervisor_pid}) exited without recording a result;"
-            f" see {record.job_dir / 'supervisor.log'}"
+            f"supervisor (pid {record.supervisor_pid}) exited without recording a result"
+            + (f": {said}" if said else "")
+            + f"; see {log_path}"
         )
         record_ending(self.store, record.job_id, status, None, error)
+
+
+def _last_line(path: Path) -> str:
+    """The last thing a dead process wrote to its log (its exception, usually), or ''."""
+    try:
+        lines = path.read_text(errors="replace").strip().splitlines()
+    except FileNotFoundError:
+        return ""
+    return lines[-1].strip() if lines else ""
+
+
+def _available(launch: LaunchSettings) -> LaunchSettings:
+    """`launch`, once its program is found here: a missing srun is named before any submit."""
+    reason = launch.unavailable_reason()
+    if reason is not None:
+        raise JobRequestError(reason)
+    return launch
 
 
 def _check_ranks(ranks: int) -> None:

@@ -5,6 +5,7 @@ Kept apart from the supervisor so each site's variant can be checked without lau
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from collections.abc import Mapping
@@ -45,6 +46,18 @@ class LaunchSettings:
     def __post_init__(self) -> None:
         if self.launcher is Launcher.HOSTFILE and not self.hostfile:
             raise ValueError("the hostfile launcher needs a hostfile")
+
+    @property
+    def program(self) -> str:
+        """The program that starts the ranks: srun, or mpiexec."""
+        return self.srun if self.launcher is Launcher.SRUN else self.mpiexec
+
+    def unavailable_reason(self) -> str | None:
+        """Why ranks cannot be launched from this machine, or None when the program is here."""
+        if shutil.which(self.program) is not None:
+            return None
+        where = "is not an executable file" if os.sep in self.program else "not found on PATH"
+        return f"cannot launch ranks with {self.launcher.value}: {self.program!r} {where}"
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "launcher": self.launcher.value, "extra_args": self.extra_args}

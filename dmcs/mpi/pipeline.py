@@ -14,6 +14,10 @@ class Pipeline(Protocol):
     """A batch payload: plans work items from a data query and processes them one by one."""
 
     name: str
+    summary: str
+    """One line: what a job of this pipeline makes (shown by `dmcs batch pipelines`)."""
+    data_query_help: str
+    """The data queries it plans from, with an example and what an empty query means."""
 
     def __init__(self, config: dict[str, Any], output_dir: Path) -> None:
         """Validate the config; raise ValueError naming a bad field."""

@@ -8,12 +8,12 @@ science imports. The machinery's own names are reserved: a payload cannot shadow
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
+from dmcs.mpi.pipeline import Pipeline
 from dmcs.mpi.selftest import SelftestPipeline
 
 _PAYLOAD_REGISTRY_MODULE = "dmcs.payloads.pipelines"
-_MACHINERY_PIPELINES: dict[str, type] = {SelftestPipeline.name: SelftestPipeline}
+_MACHINERY_PIPELINES: dict[str, type[Pipeline]] = {SelftestPipeline.name: SelftestPipeline}
 
 
 class UnknownPipelineError(LookupError):
@@ -25,12 +25,12 @@ class UnknownPipelineError(LookupError):
         self.known = known
 
 
-def known_pipelines() -> dict[str, type]:
+def known_pipelines() -> dict[str, type[Pipeline]]:
     """Every runnable pipeline by name."""
     return dict(sorted({**_payload_pipelines(), **_MACHINERY_PIPELINES}.items()))
 
 
-def pipeline_class(name: str) -> type:
+def pipeline_class(name: str) -> type[Pipeline]:
     """The class registered under `name`; UnknownPipelineError lists the alternatives."""
     if name in _MACHINERY_PIPELINES:
         return _MACHINERY_PIPELINES[name]
@@ -40,7 +40,7 @@ def pipeline_class(name: str) -> type:
     return pipelines[name]
 
 
-def _payload_pipelines() -> dict[str, Any]:
+def _payload_pipelines() -> dict[str, type[Pipeline]]:
     try:
         module = importlib.import_module(_PAYLOAD_REGISTRY_MODULE)
     except ModuleNotFoundError as error:

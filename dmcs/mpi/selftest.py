@@ -34,6 +34,8 @@ class SelftestPipeline:
     """Sleep, hash, fail or die on demand; see the module docstring."""
 
     name = "selftest"
+    summary = "exercises the MPI machinery: items hash, sleep, fail or kill their rank on demand"
+    data_query_help = "count=N (items item-000 ...) or id1,id2,...; required"
 
     def __init__(self, config: dict[str, Any], output_dir: Path) -> None:
         unknown = sorted(set(config) - set(_DEFAULTS))

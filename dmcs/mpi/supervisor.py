@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from dmcs.mpi.launch_command import LaunchSettings, build_command, rank_environm
 from dmcs.mpi.processes import pid_alive, terminate_tree
 from dmcs.mpi.progress import ITEM_OUTCOME_EVENTS, ProgressReader, ProgressTally, ProgressWriter
 
+SUPERVISOR_LOG_FILE_NAME = "supervisor.log"
 _POLL_INTERVAL_S = 0.1
 RANK_DEATH_GRACE_S = 3.0
 KILL_GRACE_S = 3.0
@@ -56,18 +58,21 @@ class Supervisor:
     def run(self) -> JobRecord:
         job_id = self._job.job_id
         self._store.set_supervisor(job_id, os.getpid())
-        command = build_command(
-            LaunchSettings.from_dict(self._job.launch), self._job.ranks, self._spec.write()
-        )
+        launch = LaunchSettings.from_dict(self._job.launch)
+        command = build_command(launch, self._job.ranks, self._spec.write())
         log_path = self._spec.job_dir / MPI_LOG_FILE_NAME
-        with log_path.open("ab") as log:
-            process = subprocess.Popen(
-                command,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                env=rank_environment(os.environ),
-            )
+        try:
+            with log_path.open("ab") as log:
+                process = subprocess.Popen(
+                    command,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    env=rank_environment(os.environ),
+                )
+        except OSError as error:
+            reason = launch.unavailable_reason() or f"cannot start the ranks: {error}"
+            return record_ending(self._store, job_id, JobStatus.FAILED, None, reason)
         self._store.mark_running(job_id, command, process.pid, time.time())
         ending = self._watch(process)
         self._absorb_new_events()
@@ -150,7 +155,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", type=Path, required=True, help="job store (SQLite) path")
     parser.add_argument("job_id")
     arguments = parser.parse_args(argv)
-    record = Supervisor(JobStore(arguments.store), arguments.job_id).run()
+    store = JobStore(arguments.store)
+    try:
+        record = Supervisor(store, arguments.job_id).run()
+    except Exception as error:
+        traceback.print_exc()
+        reason = f"supervisor failed: {type(error).__name__}: {error}"
+        record = record_ending(store, arguments.job_id, JobStatus.FAILED, None, reason)
     return 0 if record.status is JobStatus.SUCCEEDED else 1
 
 

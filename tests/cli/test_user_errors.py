@@ -63,3 +63,27 @@ def test_commanding_a_component_that_is_not_running(cli: Cli, verb: list[str]) -
     assert result.returncode == ExitCode.NOT_RUNNING
     assert "Test:9 is not running (never seen on subname" in result.stderr
     assert "start it with `dmcs run Test --index 9`" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["state", "Test:1", "enabled", "--bogus"],
+         "error: No such option: --bogus; see `dmcs state --help`"),
+        (["state"], "error: Missing argument 'component'; see `dmcs state --help`"),
+        (["run", "Test", "--index", "1", "--state", "asleep"],
+         "error: Invalid value for '--state': "),
+        (["batch", "submit", "selftest", "--ranks", "many"],
+         "error: Invalid value for '--ranks' / '-n': "),
+        (["dance"], "error: No such command 'dance'; see `dmcs --help`"),
+        (["batch", "dance"],
+         "error: No such command 'dance'. Did you mean 'cancel'?; see `dmcs batch --help`"),
+    ],
+)
+def test_usage_mistakes_are_one_line_with_exit_2(arguments: list[str], message: str) -> None:
+    """Argument parsing (before any verb runs) keeps the one-line promise of docs/cli.md."""
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert result.stderr.startswith(message), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stdout == ""

@@ -119,8 +119,8 @@ async def test_timeout_stops_the_job_and_records_timeout(manager: JobManager) ->
 
 async def test_cancel_from_another_process(manager: JobManager, store_path: Path) -> None:
     job_id = await manager.submit(
-        "selftest", data_query="count=20", config={"sleep_s": 0.5}, ranks=2
-    )
+        "selftest", data_query="count=60", config={"sleep_s": 0.5}, ranks=2
+    )  # 15 s of work: the cancel arrives long before the end even on a loaded machine
     async for event in manager.follow(job_id):
         if event["event"] == "item_done":
             break
@@ -144,8 +144,8 @@ async def test_cancel_from_another_process(manager: JobManager, store_path: Path
 
 async def test_killed_supervisor_is_noticed_and_its_ranks_stopped(manager: JobManager) -> None:
     job_id = await manager.submit(
-        "selftest", data_query="count=20", config={"sleep_s": 0.5}, ranks=2
-    )
+        "selftest", data_query="count=60", config={"sleep_s": 0.5}, ranks=2
+    )  # 15 s of work: the cancel arrives long before the end even on a loaded machine
     async for event in manager.follow(job_id):
         if event["event"] == "item_done":
             break
