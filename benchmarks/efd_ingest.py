@@ -28,10 +28,10 @@ from dmcs.sal.codec import encode
 from dmcs.sal.interface import TopicKind
 from dmcs.sal.interfaces.test import TEST
 from dmcs.sal.tai import current_tai, tai_minus_utc
+from dmcs.telemetry.avro_lines import compile_converter
 from dmcs.telemetry.efd_writer import EfdWriter
 from dmcs.telemetry.influx_http import InfluxHttp
 from dmcs.telemetry.influx_server import InfluxServer
-from dmcs.telemetry.line_protocol import compile_formatter
 
 SPEC = TEST.spec(TopicKind.TELEMETRY, "scalars")
 BATCH = 5000
@@ -110,16 +110,11 @@ async def sustained(servers: str, url: str, count: int) -> float:
 
 
 async def raw(url: str, count: int) -> float:
-    formatter = compile_formatter("raw.Test.scalars", SPEC.schema)
+    convert = compile_converter("raw.Test.scalars", SPEC.schema)
     offset = tai_minus_utc()
     base = current_tai()
-    lines = []
-    for i in range(count):
-        record = SPEC.model(salIndex=1, int0=i, double0=i * 0.5, string0="bench").model_dump()
-        record["private_sndStamp"] = base + i * 1e-5
-        ts = round((record["private_sndStamp"] - offset) * 1e6)
-        record["private_efdStamp"] = ts / 1e6
-        lines.append(formatter(record, ts))
+    lines = [convert(payload(i, base + i * 1e-5), 0, lambda ts: ts, offset)
+             for i in range(count)]
     bodies = ["".join(lines[i:i + BATCH]).encode() for i in range(0, count, BATCH)]
     async with InfluxHttp(url) as influx:
         await influx.create_database()

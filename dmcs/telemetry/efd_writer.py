@@ -28,32 +28,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import json
 import logging
 import time
 from collections import defaultdict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
-from fastavro import parse_schema, schemaless_reader
+from fastavro import parse_schema
 
 from dmcs.sal.codec import HEADER_LEN, MARKER
 from dmcs.sal.schema_registry import schemas_topic
 from dmcs.sal.tai import tai_minus_utc
 from dmcs.telemetry import metrics as m
+from dmcs.telemetry.avro_lines import DECODE_ERRORS, Converter, compile_converter
 from dmcs.telemetry.influx_http import InfluxError, InfluxHttp
-from dmcs.telemetry.line_protocol import Formatter, compile_formatter
 
 log = logging.getLogger(__name__)
 
 REPLAY_MARGIN = 100
 RECENT_STAMPS = 4096
-_DECODE_ERRORS = (EOFError, ValueError, IndexError, TypeError, UnicodeDecodeError, KeyError)
 
 
 @dataclass(frozen=True)
@@ -67,6 +65,7 @@ class EfdWriterSettings:
     retry_min: float = 0.2
     retry_max: float = 5.0
     fetch_max_wait_ms: int = 10
+    writes_in_flight: int = 2
     schema_wait: float = 5.0
     group_id: str = "dmcs-efd-writer"
 
@@ -91,12 +90,6 @@ class EfdHealth:
     @property
     def lag_total(self) -> int:
         return sum(self.lag.values())
-
-
-class _Decoder(NamedTuple):
-    parsed_schema: Any
-    format: Formatter
-    has_snd_stamp: bool
 
 
 @dataclass
@@ -150,7 +143,7 @@ class EfdWriter:
         self._reader: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._schemas: dict[bytes, dict[str, Any]] = {}
-        self._decoders: dict[tuple[str, bytes], _Decoder] = {}
+        self._converters: dict[tuple[str, bytes], Converter] = {}
         self._stamps: dict[str, _Stamps] = defaultdict(_Stamps)
         self._assigned: set[TopicPartition] = set()
         self._position: dict[TopicPartition, int] = {}
@@ -160,6 +153,9 @@ class EfdWriter:
         self._logged_bad_topics: set[str] = set()
         self._pending: deque[_Chunk] = deque()
         self._in_flight = 0
+        self._writes: deque[tuple[asyncio.Task[None], list[_Chunk], int]] = deque()
+        self._write_started = asyncio.Event()
+        self._write_done = asyncio.Event()
         self._changed = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
@@ -189,6 +185,7 @@ class EfdWriter:
         self._rate_window.append((time.monotonic(), 0))
         self._reader = asyncio.create_task(self._read_loop(), name="efd-read")
         self._tasks = [asyncio.create_task(self._write_loop(), name="efd-write"),
+                       asyncio.create_task(self._commit_loop(), name="efd-commit"),
                        asyncio.create_task(self._discover_loop(), name="efd-discover")]
 
     async def stop(self, drain_timeout: float = 5.0) -> None:
@@ -200,10 +197,12 @@ class EfdWriter:
         deadline = time.monotonic() + drain_timeout
         while (self._pending or self._in_flight) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
-        for task in self._tasks:
+        tasks = [*self._tasks, *(write for write, _, _ in self._writes)]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks = []
+        self._writes.clear()
         if self._consumer is not None:
             await self._consumer.stop()
             self._consumer = None
@@ -315,52 +314,42 @@ class EfdWriter:
         Stops early (and rewinds the partition) at a record whose schema is not known yet.
         """
         topic = tp.topic
-        stamps = self._stamps[topic]
-        decoders = self._decoders
+        claim = self._stamps[topic].claim
         append = lines.append
+        header = b""
+        convert: Converter | None = None
         for record in records:
             raw = record.value
-            if raw is None or raw[:2] != MARKER or len(raw) < HEADER_LEN:
-                self._bad(topic, f"not Avro single-object encoding (starts {(raw or b'')[:12]!r})")
-                continue
-            fingerprint = raw[2:HEADER_LEN]
-            decoder = decoders.get((topic, fingerprint))
-            if decoder is None:
-                decoder = self._decoder(topic, fingerprint)
-                if decoder is None:
+            if raw is None or not raw.startswith(header) or convert is None:
+                if raw is None or raw[:2] != MARKER or len(raw) < HEADER_LEN:
+                    self._bad(topic, "not Avro single-object encoding "
+                              f"(starts {(raw or b'')[:12]!r})")
+                    continue
+                fingerprint = raw[2:HEADER_LEN]
+                convert = self._converter(topic, fingerprint)
+                if convert is None:
                     if fingerprint in self._given_up:
                         self._bad(topic, f"no schema {fingerprint.hex()} on the schemas topic")
                         continue
                     self._await_schema(tp, record.offset, fingerprint)
                     return record.offset
-            buf = io.BytesIO(raw)
-            buf.seek(HEADER_LEN)
+                header = raw[:HEADER_LEN]
             try:
-                rec: Any = schemaless_reader(buf, decoder.parsed_schema, None)
-            except _DECODE_ERRORS as err:
+                append(convert(raw, record.timestamp * 1000, claim, tai_offset))
+            except DECODE_ERRORS as err:
                 self._bad(topic, f"body does not match its schema: {err!r}")
-                continue
-            if buf.tell() != len(raw):
-                self._bad(topic, f"{len(raw) - buf.tell()} bytes after the record")
-                continue
-            if decoder.has_snd_stamp:
-                ts = round((rec["private_sndStamp"] - tai_offset) * 1e6)
-            else:
-                ts = record.timestamp * 1000
-            ts = stamps.claim(ts)
-            rec["private_efdStamp"] = ts / 1e6
-            append(decoder.format(rec, ts))
         return records[-1].offset + 1
 
-    def _decoder(self, topic: str, fingerprint: bytes) -> _Decoder | None:
-        schema = self._schemas.get(fingerprint)
-        if schema is None:
-            return None
-        names = {f.get("name") for f in schema.get("fields", [])}
-        decoder = _Decoder(parse_schema(schema), compile_formatter(topic, schema),
-                           "private_sndStamp" in names)
-        self._decoders[(topic, fingerprint)] = decoder
-        return decoder
+    def _converter(self, topic: str, fingerprint: bytes) -> Converter | None:
+        """The compiled converter of `topic`'s messages of one schema (None: schema unknown)."""
+        key = (topic, fingerprint)
+        convert = self._converters.get(key)
+        if convert is None:
+            schema = self._schemas.get(fingerprint)
+            if schema is None:
+                return None
+            convert = self._converters[key] = compile_converter(topic, schema)
+        return convert
 
     def _add_schemas(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         for record in records:
@@ -417,6 +406,8 @@ class EfdWriter:
     # --- writing --------------------------------------------------------------------------
 
     async def _write_loop(self) -> None:
+        """Cut batches and start their writes, up to `writes_in_flight` at once, so InfluxDB
+        parses one batch while the next is decoded and sent; `_commit_loop` ends them."""
         settings = self.settings
         while True:
             if not self._pending:
@@ -424,21 +415,40 @@ class EfdWriter:
                 await self._changed.wait()
                 continue
             age = time.monotonic() - self._pending[0].received
-            if self.health.buffered < settings.batch_size and age < settings.flush_interval:
+            if self.health.buffered - self._in_flight < settings.batch_size \
+                    and age < settings.flush_interval:
                 self._changed.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), settings.flush_interval - age)
                 continue
+            while len(self._writes) >= settings.writes_in_flight:
+                self._write_done.clear()
+                await self._write_done.wait()
             chunks = [self._pending.popleft()]
             points = chunks[0].points
             while self._pending and points + self._pending[0].points <= settings.batch_size:
                 chunks.append(self._pending.popleft())
                 points += chunks[-1].points
-            self._in_flight = points
-            await self._write_batch(chunks, points)
-            self._in_flight = 0
+            self._in_flight += points
+            task = asyncio.create_task(self._write_batch(chunks, points), name="efd-batch")
+            self._writes.append((task, chunks, points))
+            self._write_started.set()
+
+    async def _commit_loop(self) -> None:
+        """Batches end in the order they started: offsets are committed only up to a batch
+        InfluxDB took, whatever order the writes finish in."""
+        while True:
+            if not self._writes:
+                self._write_started.clear()
+                await self._write_started.wait()
+                continue
+            task, chunks, points = self._writes[0]
+            await task
+            self._writes.popleft()
+            self._in_flight -= points
             self.health.buffered -= points
-            if not self._room.is_set() and self.health.buffered < settings.max_buffer // 2:
+            self._write_done.set()
+            if not self._room.is_set() and self.health.buffered < self.settings.max_buffer // 2:
                 self._room.set()
             await self._commit(chunks)
 
