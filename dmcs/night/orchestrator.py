@@ -49,6 +49,7 @@ STARTUP_TIMEOUT_S = 120.0
 SHUTDOWN_TIMEOUT_S = 120.0
 LIVE_REFRESH_S = 0.5
 WALK_ATTEMPTS = 3
+TEARDOWN_TIMEOUT_S = 10.0
 
 
 class NightError(RuntimeError):
@@ -107,9 +108,12 @@ class Night:
             config = SalConfig(bootstrap, options.subname or unique_subname("night"))
             env = {**os.environ, "LSST_KAFKA_BROKER_ADDR": bootstrap,
                    "LSST_TOPIC_SUBNAME": config.subname, "DMCS_HOME": str(root / "home")}
-            async with Domain(config) as domain:
-                self.domain = domain
+            domain = self.domain = Domain(config)
+            await domain.start()
+            try:
                 return await self._night(domain, env, config_root, [*components, "DMCS"], efd)
+            finally:
+                await _bounded("closing the Kafka connection", domain.close())
 
     async def _night(self, domain: Domain, env: dict[str, str], config_root: Path,
                      components: list[str], efd: str | None) -> NightReport:
@@ -140,7 +144,7 @@ class Night:
                 await self._shutdown(components)
             finally:
                 await supervisor.stop_all()
-                await observer.close()
+                await _bounded("closing the observer", observer.close())
         efd_report = ""
         if efd is not None:
             efd_report = await write_efd_report(
@@ -240,8 +244,8 @@ class Night:
             await _quietly(f"{label} offline", self._walk(label, State.OFFLINE))
             if not await self.supervisor.wait_exited(label, 15.0):
                 log.warning("%s did not exit after exitControl", label)
-        for remote in self.remotes.values():
-            await remote.close()
+        for label, remote in self.remotes.items():
+            await _bounded(f"closing the {label} remote", remote.close())
 
     async def _walk(self, label: str, target: State) -> None:
         """Walk to `target`; tried again from the state then read if a command lost a race
@@ -283,6 +287,14 @@ async def _quietly(what: str, work: Any) -> None:
         await asyncio.wait_for(work, SHUTDOWN_TIMEOUT_S)
     except (AckError, TransitionNotAllowed, TimeoutError, ValueError) as err:
         log.warning("%s: %s", what, err)
+
+
+async def _bounded(what: str, work: Any) -> None:
+    """Teardown that must not keep the report from being written: bounded, and said."""
+    try:
+        await asyncio.wait_for(work, TEARDOWN_TIMEOUT_S)
+    except TimeoutError:
+        log.warning("%s took more than %.0f s; going on", what, TEARDOWN_TIMEOUT_S)
 
 
 def _runnable(name: str) -> bool:

@@ -174,7 +174,11 @@ def test_sigint_brings_the_night_down_and_writes_the_report(tmp_path: Path) -> N
         if "every CSC is up" in line:
             break
     proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=240)
+    try:
+        out, _ = proc.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
     output = "".join(lines) + out
     assert proc.returncode == 130, output
     report = json.loads((root / "night-report.json").read_text())
