@@ -7,12 +7,16 @@
 3. Latency: a separate process writes `--rate` msg/s for `--seconds`; a poller reads InfluxDB
    every 20 ms, latency = time first queryable − `private_sndStamp` (TAI → UTC). `lost` is
    what was written to Kafka and is not in InfluxDB at the end.
+
+The machine may be shared: the load average (1, 5, 15 min) before and after is reported, and
+the ratio to the raw rate measured in the same run is the figure to compare across runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import sys
 import time
 from multiprocessing import Queue
@@ -90,6 +94,13 @@ async def create_topic(servers: str, topic: str) -> None:
     await producer.stop()
 
 
+async def warm_up(url: str) -> None:
+    """Create the database and its first shard, so neither measured run pays for them."""
+    async with InfluxHttp(url) as influx:
+        await influx.create_database()
+        await influx.write(b"warmup value=1i\n")
+
+
 async def sustained(servers: str, url: str, count: int) -> float:
     topic = "lsst.benchrate.Test.scalars"
     await create_topic(servers, "lsst.benchrate.schemas")
@@ -163,8 +174,10 @@ def main() -> None:
                       count=(int, 200_000, "messages for the sustained rate"),
                       rate=(float, 5000.0, "messages per second for the latency run"),
                       seconds=(float, 10.0, "length of the latency run"))
+    load_before = os.getloadavg()
     with start_private_broker(log_dir()) as broker, InfluxServer(log_dir()) as server:
         servers = broker.bootstrap_servers
+        asyncio.run(warm_up(server.url))
         ours = asyncio.run(sustained(servers, server.url, args.count))
         raw_rate = asyncio.run(raw(server.url, args.count))
         latencies, sent, stored = asyncio.run(latency(servers, server.url, args.rate,
@@ -178,6 +191,9 @@ def main() -> None:
         "lost": sent - stored,
         "messages": args.count,
         "latency_rate_per_s": args.rate,
+        "load_avg_before": " ".join(f"{v:.2f}" for v in load_before),
+        "load_avg_after": " ".join(f"{v:.2f}" for v in os.getloadavg()),
+        "cpus": os.cpu_count(),
     }, args.json)
 
 
