@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 _START_TIMEOUT = 30.0
 _STOP_TIMEOUT = 10.0
@@ -102,7 +103,7 @@ class LocalServer:
             proc.kill()
             proc.wait()
 
-    def __enter__(self) -> LocalServer:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

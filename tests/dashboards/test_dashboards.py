@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,17 +16,18 @@ from dmcs.dashboards.catalog import all_dashboards
 from dmcs.dashboards.panels import targets_of
 from dmcs.dashboards.provisioning import export
 from dmcs.dashboards.verify import substitute, verify_dashboards
-from dmcs.sal.broker import free_port
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.test import TEST
 from dmcs.sal.remote import Remote
-from dmcs.telemetry.efd_client import EfdClient
 from dmcs.telemetry.influx_server import InfluxServer
 from dmcs.telemetry.prometheus_server import PrometheusServer
+from dmcs.telemetry.testing import efd_writer_csc, prometheus_scraping_this_process
 from dmcs.testing import walk_to_enabled
 
-DMCS = str(Path(sys.executable).parent / "dmcs")
-PROVEN_NOW = ("overview", "efd-writer")  # the service dashboards need a night's traffic
+#: Dashboards whose every panel is proven to return data here. The service dashboards
+#: (archiving, prompt processing, batch) need a night's traffic: `dmcs night` takes ~200 s on
+#: this 2-core machine (docs/night.md) and runs no Prometheus, far over this folder's
+#: ~60 s budget, so here their queries are only proven to run (no error), not to return data.
+PROVEN_NOW = ("overview", "efd-writer")
 
 
 def test_export_writes_provisioning_and_every_dashboard(tmp_path: Path) -> None:
@@ -54,56 +51,29 @@ def test_macros_are_substituted_as_grafana_would() -> None:
                    "time <= 4600000ms AND -1 < 0 GROUP BY time(18s)")
 
 
-def _banner(proc: subprocess.Popen[str], timeout: float = 60.0) -> str:
-    stream = proc.stdout
-    assert stream is not None
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.append(stream.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout)
-    return lines[0] if lines else f"no banner within {timeout} s"
-
-
 @pytest.fixture
-def night_like(sal_env: dict[str, str], influx: InfluxServer,
-               tmp_path: Path) -> Iterator[PrometheusServer]:
-    """Prometheus scraping an EFDWriter and a Test CSC, both `dmcs run` processes."""
-    env = {**os.environ, **sal_env, "DMCS_EFD_URL": influx.url, "COLUMNS": "250"}
-    runs = {"EFDWriter": ["EFDWriter", "--state", "ENABLED"], "Test:1": ["Test", "--index", "1"]}
-    with PrometheusServer(tmp_path / "prometheus", scrape_interval=0.5) as prometheus:
-        procs = []
-        try:
-            for name, args in runs.items():
-                port = free_port()
-                procs.append(subprocess.Popen([DMCS, "run", *args, "--metrics-port", str(port)],
-                                              env=env, stdout=subprocess.PIPE,
-                                              stderr=subprocess.DEVNULL, text=True))
-                assert "running" in _banner(procs[-1])
-                prometheus.config.add_target(name, port)
-            yield prometheus  # type: ignore[misc]
-        finally:
-            for proc in procs:
-                proc.terminate()
-                proc.wait(10)
+def prometheus(tmp_path: Path) -> Iterator[PrometheusServer]:
+    with prometheus_scraping_this_process(tmp_path / "prometheus") as server:
+        yield server
 
 
 async def test_every_panel_query_returns_data_after_traffic(
-    night_like: PrometheusServer, influx: InfluxServer, domain: Domain,
+    prometheus: PrometheusServer, influx: InfluxServer, domain: Domain, remote: Remote,
 ) -> None:
+    """An EFDWriter and a Test CSC (in this process, scraped by a real Prometheus): every
+    query runs, and those of the overview and EFD writer dashboards return data."""
     start = time.time() - 5
-    async with Remote(domain, TEST, 1, include=["summaryState"]) as remote:
+    async with efd_writer_csc(domain, influx.url):
         await walk_to_enabled(remote)
         await remote.cmd("setScalars").start(int0=3)
         await remote.cmd("fault").start(errorCode=42)
-    dashboards = all_dashboards(domain.subname)
-    failing: list[str] = []
-    async with EfdClient(influx.url) as efd:
-        for _ in range(60):  # scrapes every 0.5 s; the EFD writer flushes every 50 ms
+        dashboards = all_dashboards(domain.subname)
+        failing: list[str] = []
+        for _ in range(60):  # scrapes every 0.5 s; the EFD writer flushes every 20 ms
             await asyncio.sleep(0.5)
-            checks = await verify_dashboards(dashboards, influx.url, night_like.url, start)
+            checks = await verify_dashboards(dashboards, influx.url, prometheus.url, start)
             failing = [str(c) for c in checks if c.error or
                        (c.dashboard in PROVEN_NOW and not c.ok)]
             if not failing:
                 break
-        assert await efd.get_topics()
     assert not failing, "\n".join(failing)

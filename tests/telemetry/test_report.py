@@ -19,13 +19,11 @@ import pandas as pd
 import pytest
 from efd_helpers import wait_for_points
 from PIL import Image
-from prometheus_client import start_http_server
 from traffic import Traffic
 from typer.testing import CliRunner
 
 from dmcs.cli.main import app
 from dmcs.csc.base_csc import BaseCsc
-from dmcs.csc.registry import csc_class
 from dmcs.csc.test_csc import TestCsc
 from dmcs.sal.broker import free_port
 from dmcs.sal.domain import Domain
@@ -33,7 +31,6 @@ from dmcs.sal.interface import TopicKind
 from dmcs.sal.interfaces.archiver import ARCHIVER
 from dmcs.sal.interfaces.prompt_processing import PROMPT_PROCESSING
 from dmcs.sal.remote import Remote
-from dmcs.state_machines.summary_state import State
 from dmcs.telemetry.efd_client import EfdClient
 from dmcs.telemetry.influx_server import InfluxServer
 from dmcs.telemetry.prometheus_http import PrometheusHttp
@@ -41,6 +38,8 @@ from dmcs.telemetry.prometheus_server import PrometheusServer
 from dmcs.telemetry.report import SECTIONS, write_report
 from dmcs.telemetry.report_data import Line, StateTrack
 from dmcs.telemetry.report_plots import lines_png, states_png
+from dmcs.telemetry.testing import efd_writer_csc as efd_writer_csc_in
+from dmcs.telemetry.testing import prometheus_scraping_this_process
 from dmcs.testing import walk_to_enabled
 
 PNG = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
@@ -56,29 +55,14 @@ def _valid_png(data: bytes) -> tuple[int, int]:
 
 @pytest.fixture
 def prometheus(tmp_path: Path) -> Iterator[PrometheusServer]:
-    """A real Prometheus scraping this test process's own /metrics (the EFD writer's lag)."""
-    port = free_port()
-    server, thread = start_http_server(port, addr="127.0.0.1")
-    try:
-        with PrometheusServer(tmp_path / "prometheus", scrape_interval=0.5) as prom:
-            prom.config.add_target("pytest", port)
-            yield prom  # type: ignore[misc]
-    finally:
-        server.shutdown()
-        thread.join(5)
+    with prometheus_scraping_this_process(tmp_path / "prometheus") as server:
+        yield server
 
 
 @pytest.fixture
-async def efd_writer_csc(domain: Domain, influx: InfluxServer,
-                         tmp_path: Path) -> AsyncIterator[BaseCsc]:
-    (tmp_path / "EFDWriter").mkdir()
-    (tmp_path / "EFDWriter" / "_init.yaml").write_text(
-        f"influx_url: {influx.url}\nhealth_interval: 0.2\nflush_interval: 0.02\n")
-    csc = csc_class("EFDWriter")(domain, 0, config_root=tmp_path,  # type: ignore[call-arg]
-                                 initial_state=State.ENABLED)
-    await csc.start(claim_seconds=0.2)
-    yield csc
-    await csc.close()
+async def efd_writer_csc(domain: Domain, influx: InfluxServer) -> AsyncIterator[BaseCsc]:
+    async with efd_writer_csc_in(domain, influx.url) as csc:
+        yield csc
 
 
 async def test_report_of_a_run_shows_every_section_from_efd_and_prometheus(
