@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pandas as pd
 from efd_helpers import wait_for_points
+from typer.testing import CliRunner, Result
 
+from dmcs.cli.main import app
 from dmcs.csc.test_csc import TestCsc
 from dmcs.sal.remote import Remote
 from dmcs.telemetry.efd_client import EfdClient
@@ -19,7 +17,6 @@ from dmcs.telemetry.efd_writer import EfdWriter
 from dmcs.telemetry.influx_server import InfluxServer
 from dmcs.testing import walk_to_enabled
 
-DMCS = str(Path(sys.executable).parent / "dmcs")
 TRICKY = 'he said "hi", C:\\dir\\ x=1\nsecond line'
 SCALARS = dict(boolean0=True, int0=-(2**31), long0=2**62, float0=0.25, double0=1 / 3,
                string0=TRICKY)
@@ -28,9 +25,9 @@ ARRAYS = dict(boolean0=[True, False, True, False, True], int0=[1, -2, 3, -4, 5],
               double0=[0.1, 0.2, 0.3, 1e300, -1e-300])
 
 
-def dmcs_efd(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([DMCS, "efd", *args, "--efd", url], capture_output=True, text=True,
-                          timeout=60, check=False, env={**os.environ, "COLUMNS": "250"})
+def dmcs_efd(url: str, *args: str) -> Result:
+    """`dmcs efd ...` in this process (run from a thread: it has its own event loop)."""
+    return CliRunner(env={"COLUMNS": "250"}).invoke(app, ["efd", *args, "--efd", url])
 
 
 async def test_every_field_type_round_trips_to_dmcs_efd_query(
@@ -45,16 +42,16 @@ async def test_every_field_type_round_trips_to_dmcs_efd_query(
     assert await wait_for_points(efd, arrays, 1) == 1
 
     result = await asyncio.to_thread(dmcs_efd, influx.url, "query", scalars, "--csv")
-    assert result.returncode == 0, result.stderr
-    row = pd.read_csv(io.StringIO(result.stdout), index_col="time").iloc[-1]
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(io.StringIO(result.output), index_col="time").iloc[-1]
     assert row["salIndex"] == 1
     assert row["boolean0"] == True  # noqa: E712 (numpy bool)
     for name in ("int0", "long0", "float0", "double0", "string0"):
         assert row[name] == SCALARS[name], name
 
     result = await asyncio.to_thread(dmcs_efd, influx.url, "query", arrays, "--csv")
-    assert result.returncode == 0, result.stderr
-    row = pd.read_csv(io.StringIO(result.stdout), index_col="time").iloc[-1]
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(io.StringIO(result.output), index_col="time").iloc[-1]
     for name, values in ARRAYS.items():
         assert [row[f"{name}{i}"] for i in range(5)] == values, name
 
