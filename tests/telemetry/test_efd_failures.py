@@ -71,7 +71,7 @@ async def test_influxdb_down_for_20_s_loses_nothing(
 ) -> None:
     """Reading pauses when the buffer is full, resumes by itself; every message lands once."""
     with InfluxServer(tmp_path / "influx") as server:
-        settings = replace(FAST, max_buffer=1000, retry_max=1.0)
+        settings = replace(FAST, max_buffer=200, retry_max=1.0)  # fills even on a slow machine
         writer = await start_writer(sal_config, server.url, settings)
         traffic = await Traffic(domain).start()
         stop = asyncio.Event()
