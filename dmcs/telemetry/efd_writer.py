@@ -8,10 +8,13 @@ How it works, and why:
 - One consumer, partitions assigned directly (the embedded broker is slow at group joins),
   re-listing topics every `discovery_interval` so new topics are read within seconds. The
   consumer group id is used only to store offsets.
-- Each fetch becomes a *chunk*: its line protocol text and the offsets after it. Chunks queue
-  in order; a batch is whole chunks (≥ `batch_size` points, or older than `flush_interval`).
-  Offsets are committed only after InfluxDB accepted the batch, so a crash or an outage
-  re-reads, never skips (a re-written point is identical, hence harmless).
+- Each fetch becomes a *chunk*: its line protocol text and the offsets after it. Each message
+  costs one call of a function compiled for its schema (:mod:`dmcs.telemetry.avro_lines`),
+  no await. Chunks queue in order; a batch is whole chunks (≥ `batch_size` points, or older
+  than `flush_interval`); up to `writes_in_flight` batches are written at once, so InfluxDB
+  parses one while the next is decoded. Offsets are committed in batch order, only after
+  InfluxDB accepted the batch, so a crash or an outage re-reads, never skips (a re-written
+  point is identical, hence harmless).
 - InfluxDB down: the batch is retried with exponential backoff while reading continues into
   the queue; at `max_buffer` points reading pauses; when a write succeeds it resumes.
 - Two messages of one topic stamped in the same microsecond would be one point in InfluxDB
