@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -82,19 +82,17 @@ def submit(
     store: StoreOption = None,
 ) -> None:
     """Plan and launch a job; shows a live progress bar unless --detach."""
-    manager = JobManager(store)
-    with _one_line_errors():
-        launch = LaunchSettings(launcher=launcher, hostfile=str(hostfile) if hostfile else None)
-        job_id = asyncio.run(
-            manager.submit(
-                pipeline,
-                data_query=data_query,
-                config=_parse_config(config or []),
-                ranks=ranks,
-                timeout_s=timeout,
-                launch=launch,
-            )
-        )
+    manager, job_id = _launched(
+        store,
+        lambda manager: manager.submit(
+            pipeline,
+            data_query=data_query,
+            config=_parse_config(config or []),
+            ranks=ranks,
+            timeout_s=timeout,
+            launch=LaunchSettings(launcher=launcher, hostfile=str(hostfile) if hostfile else None),
+        ),
+    )
     _after_launch(manager, job_id, detach)
 
 
@@ -108,9 +106,7 @@ def retry(
     store: StoreOption = None,
 ) -> None:
     """Run only the failed or unfinished items of a job, as a new job linked to it."""
-    manager = JobManager(store)
-    with _one_line_errors():
-        new_job_id = asyncio.run(manager.retry(job_id, ranks=ranks))
+    manager, new_job_id = _launched(store, lambda manager: manager.retry(job_id, ranks=ranks))
     console.print(f"job {new_job_id} retries {job_id}")
     _after_launch(manager, new_job_id, detach)
 
@@ -165,6 +161,15 @@ def pipelines() -> None:
     for name, pipeline in known_pipelines().items():
         table.add_row(name, pipeline.summary, pipeline.data_query_help)
     console.print(table)
+
+
+def _launched(
+    store: Path | None, launch: Callable[[JobManager], Coroutine[Any, Any, str]]
+) -> tuple[JobManager, str]:
+    """The manager of `store` and the id of the job `launch` started on it."""
+    manager = JobManager(store)
+    with _one_line_errors():
+        return manager, asyncio.run(launch(manager))
 
 
 def _after_launch(manager: JobManager, job_id: str, detach: bool) -> None:

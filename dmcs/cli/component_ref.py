@@ -1,4 +1,4 @@
-"""`Component[:index]` on the command line, checked against the known interfaces."""
+"""`Component[:index]` on the command line, checked against the component registry."""
 
 from __future__ import annotations
 
@@ -12,7 +12,11 @@ from dmcs.sal.interface import Interface
 
 @dataclass(frozen=True)
 class ComponentRef:
-    """A component and index the user named; index 0 means "every index" (reading only)."""
+    """A registered component and an index.
+
+    Index 0 is the only instance of a component that is not indexed, and "every index" of
+    an indexed one (allowed only for reading verbs such as `watch`).
+    """
 
     interface: Interface
     index: int
@@ -23,9 +27,12 @@ class ComponentRef:
 
     @classmethod
     def parse(cls, text: str, *, index: int | None = None, to_command: bool) -> ComponentRef:
-        """Parse `Name` or `Name:index` (or `Name` plus `index`).
+        """Parse `Name` or `Name:index`, or `Name` with `index` from an `--index` option.
 
-        `to_command` requires an index for an indexed component, since commands go to one.
+        CliError (exit status 2) names the mistake: the index given both ways, an index that
+        is not a non-negative integer, an unknown name (listing the known ones), an index on
+        a component that is not indexed, or — when `to_command`, since a command goes to one
+        instance — no index for an indexed component.
         """
         name, sep, index_text = text.partition(":")
         if sep:

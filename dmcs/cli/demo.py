@@ -21,6 +21,7 @@ from dmcs.ocs import walk_to_state
 from dmcs.sal.ack import AckCmdModel
 from dmcs.sal.broker import embedded_port, ensure_embedded_broker, is_listening
 from dmcs.sal.config import SUBNAME_ENV, SalConfig
+from dmcs.sal.controller import DuplicateInstanceError
 from dmcs.sal.interfaces.test import ARRAY_LENGTH, TEST
 from dmcs.sal.remote import Remote
 from dmcs.settings import settings
@@ -70,7 +71,12 @@ class Tour:
         async with connect(self.config) as domain:
             self.step(f"connected to {describe(self.config, domain.bootstrap_servers)}")
             csc = TestCsc(domain, INDEX)
-            await csc.start()
+            try:
+                await csc.start()
+            except DuplicateInstanceError as err:
+                await csc.close()
+                raise CliError(f"{err}, under subname {self.config.subname}; give the demo "
+                               "another one with --subname", ExitCode.DUPLICATE) from None
             self.step(f"{csc.identity} CSC started in this process, in {csc.summary_state.name}")
             remote = Remote(domain, TEST, INDEX)
             self._show_samples(remote)

@@ -77,3 +77,30 @@ def test_supervisor_whose_launcher_vanished_records_the_cause(store_path: Path) 
     assert supervisor.returncode == 1, supervisor.stderr
     assert record.status is JobStatus.FAILED
     assert record.error == "cannot launch ranks with srun: 'srun-gone' not found on PATH"
+
+
+def test_supervisor_dying_at_start_is_reported_with_its_last_words(
+    store_path: Path, tmp_path: Path
+) -> None:
+    """A supervisor that dies before recording anything: its own message is the job's error."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import sys\n"
+        "if 'dmcs.mpi.supervisor' in sys.orig_argv:\n"
+        "    raise SystemExit('supervisor cannot start: no space left on device')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(site), "DMCS_JOB_STORE": str(store_path)}
+    result = subprocess.run(
+        [DMCS, "batch", "submit", "selftest", "-q", "count=2"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    [record] = JobStore(store_path).list_jobs()
+    assert record.status is JobStatus.FAILED
+    assert record.error is not None
+    assert "exited without recording a result: SystemExit: supervisor cannot start" in (
+        record.error
+    )
+    assert "supervisor cannot start: no space left on device" in result.stdout
