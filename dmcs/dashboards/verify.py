@@ -25,6 +25,7 @@ class QueryCheck:
 
     dashboard: str
     panel: str
+    source: str  # "influxdb" or "prometheus"
     query: str
     values: int
     error: str = ""
@@ -71,15 +72,16 @@ async def verify_dashboards(
             for title, target in targets_of(dash):
                 raw = target.get("query") or target.get("expr") or ""
                 query = substitute(raw, start, finish, variables)
+                source = "prometheus" if "expr" in target else "influxdb"
                 try:
-                    if "expr" in target:
+                    if source == "prometheus":
                         values = await _prometheus_values(prometheus, query, start, finish)
                     else:
                         values = await _influx_values(influx, query)
                 except (InfluxError, PrometheusError) as err:
-                    checks.append(QueryCheck(name, title, query, 0, str(err)))
+                    checks.append(QueryCheck(name, title, source, query, 0, str(err)))
                     continue
-                checks.append(QueryCheck(name, title, query, values))
+                checks.append(QueryCheck(name, title, source, query, values))
     return checks
 
 
