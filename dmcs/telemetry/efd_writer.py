@@ -207,6 +207,8 @@ class EfdWriter:
         self._tasks = []
         self._writes.clear()
         if self._consumer is not None:
+            if self._written:  # whatever was written, even if its commit was cut short
+                await self._commit([])
             await self._consumer.stop()
             self._consumer = None
 
