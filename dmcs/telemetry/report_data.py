@@ -152,10 +152,13 @@ class RunQuery:
             component = measurement.split(".")[2]
             held: dict[int, int] = {}
             for row in before.get(measurement, []):
-                held.setdefault(int(row["salIndex"] or 0), int(row["summaryState"]))
+                if row["summaryState"] is not None:
+                    held.setdefault(int(row["salIndex"] or 0), int(row["summaryState"]))
             for index, state in held.items():
                 tracks.setdefault(_label(component, index), []).append((data.start, state))
             for row in during.get(measurement, []):
+                if row["summaryState"] is None:
+                    continue
                 index = int(row["salIndex"] or 0)
                 tracks.setdefault(_label(component, index), []).append(
                     (row["time"], int(row["summaryState"])))
@@ -172,7 +175,7 @@ class RunQuery:
                                   f"WHERE {self._range}")
         for row in next(iter(done.values()), []):
             visits[row["groupId"]] = Visit(row["groupId"], row["time"], "alerted",
-                                           float(row["latency"]), int(row["alerts"]))
+                                           float(row["latency"] or 0.0), int(row["alerts"] or 0))
         late = await self._select("visits", 'SELECT "groupId", "reason" FROM '
                                   f'{self.topic("PromptProcessing", "logevent_visitLate")} '
                                   f"WHERE {self._range}")
@@ -185,7 +188,7 @@ class RunQuery:
         for row in next(iter(final.values()), []):
             visit = visits.setdefault(row["groupId"], Visit(row["groupId"], row["time"], ""))
             visit.outcome = "caught up"
-            visit.alerts = int(row["alerts"])
+            visit.alerts = int(row["alerts"] or 0)
         self.data.visits = sorted(visits.values(), key=lambda v: v.time)
 
     async def _efd_lines(self, section: str, target: list[Line],
@@ -194,9 +197,11 @@ class RunQuery:
             rows = await self._select(section, f'SELECT "{name}" FROM '
                                       f"{self.topic(component, topic)} WHERE {self._range}")
             for measurement_rows in rows.values():
-                target.append(Line(f"{component} {topic}.{name} (EFD)",
-                                   [r["time"] for r in measurement_rows],
-                                   [float(r[name]) for r in measurement_rows]))
+                points = [(r["time"], float(r[name])) for r in measurement_rows
+                          if r[name] is not None]
+                if points:
+                    target.append(Line(f"{component} {topic}.{name} (EFD)",
+                                       [t for t, _ in points], [v for _, v in points]))
 
     async def _backlog(self) -> None:
         backlog = self.data.backlog
