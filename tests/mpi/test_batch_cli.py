@@ -11,6 +11,7 @@ from typer.testing import CliRunner, Result
 from dmcs.cli.main import app
 from dmcs.mpi.job_store import JobStatus
 from dmcs.mpi.jobs import JobManager
+from dmcs.mpi.registry import known_pipelines
 
 VERBS = ("submit", "status", "list", "cancel", "retry", "pipelines")
 
@@ -124,3 +125,13 @@ def test_detached_submit_then_status_list_and_cancel(dmcs: BatchCli, store_path:
     assert JobManager(store_path).get(job_id).status is JobStatus.CANCELLED
     assert "cancelled" in dmcs("status").stdout
     assert "had already ended cancelled" in dmcs("cancel", job_id).stdout
+
+
+def test_pipelines_shows_what_each_makes_and_its_data_queries(dmcs: BatchCli) -> None:
+    shown = dmcs("pipelines").stdout
+    for name, pipeline in known_pipelines().items():
+        row = next(line for line in shown.splitlines() if f" {name} " in line)
+        assert pipeline.summary[:40] in row
+        assert pipeline.data_query_help[:40] in row
+    assert "count=N" in shown
+    assert "visit=1..3 detector=R22_S11,R22_S12" in shown

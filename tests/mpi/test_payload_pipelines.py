@@ -13,7 +13,7 @@ import pytest
 
 from dmcs.mpi.job_store import JobRecord, JobStatus
 from dmcs.mpi.jobs import JobManager
-from dmcs.mpi.registry import known_pipelines
+from dmcs.mpi.registry import known_pipelines, pipeline_class
 
 THREE_CCDS = ["R22_S11", "R22_S12", "R22_S21"]
 CASES = {
@@ -53,3 +53,9 @@ async def test_payload_gives_identical_results_on_1_2_and_3_ranks(
     assert one == two == three
     for record in records:
         assert all(Path(output).exists() for output in record.outputs)
+
+
+def test_alert_production_without_a_query_plans_one_visit(tmp_path: Path) -> None:
+    """`dmcs batch submit alert-production` as the README shows it: one simulated visit."""
+    pipeline = pipeline_class("alert-production")({"detectors": THREE_CCDS}, tmp_path)
+    assert pipeline.plan("") == [f"visit=1 detector={ccd}" for ccd in THREE_CCDS]
