@@ -267,9 +267,9 @@ class Stage:
 
     def _walk(self, state: str) -> None:
         """Walk Test:1 to `state`, starting a fresh one if none runs (or it went OFFLINE)."""
-        if self.test_csc is not None and self.test_csc.proc.poll() is None:
-            if self.cli("state", "Test:1", state).returncode == 0:
-                return
+        alive = self.test_csc is not None and self.test_csc.proc.poll() is None
+        if alive and self.cli("state", "Test:1", state).returncode == 0:
+            return
         if self.test_csc is not None:
             self._until_gone()
         self.test_csc = self.cscs.run("Test", "--index", "1")
