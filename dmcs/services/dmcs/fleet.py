@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from dmcs.csc.registry import get_interface
-from dmcs.sal.ack import AckError
+from dmcs.ocs import BUSY_ATTEMPTS, OcsError, walk_to_state
 from dmcs.sal.domain import Domain
 from dmcs.sal.remote import Remote
 from dmcs.sal.tai import current_tai
-from dmcs.services.dmcs.walk import walk_to_state
-from dmcs.state_machines.summary_state import State, TransitionNotAllowed
+from dmcs.state_machines.summary_state import State
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +138,9 @@ class ServiceFleet:
         if self.state_of(label) == ABSENT:
             raise ServiceWalkError(f"{label} is not running (no heartbeat)")
         try:
-            await walk_to_state(remote, target, timeout=self.command_timeout)
-        except (AckError, TransitionNotAllowed, TimeoutError) as err:
+            await walk_to_state(remote, target, timeout=self.command_timeout,
+                                attempts=BUSY_ATTEMPTS)
+        except OcsError as err:
             raise ServiceWalkError(f"{label} did not reach {target.name}: {err}") from None
 
     async def _watch(self) -> None:

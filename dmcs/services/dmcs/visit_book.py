@@ -72,6 +72,7 @@ class VisitBook:
         self.marks: dict[str, list[Any]] = {}
         self._pending_marks: dict[str, list[Any]] = {}
         self._by_image: dict[str, str] = {}
+        self._early_archived: dict[str, list[str]] = {}
         self._load()
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 — held for the night
@@ -84,9 +85,6 @@ class VisitBook:
 
     def get(self, group_id: str) -> VisitRecord | None:
         return self.visits.get(group_id)
-
-    def group_of_image(self, image_name: str) -> str | None:
-        return self._by_image.get(image_name)
 
     def note_mark(self, key: str, mark: list[Any]) -> None:
         """The watermark of topic `key`, saved with the next change of a visit."""
@@ -109,18 +107,14 @@ class VisitBook:
         record = self._record(group_id)
         if record is None:
             return
-        if image_name not in record.images:
-            record.images.append(image_name)
-            self._by_image[image_name] = group_id
+        self._register_image(record, image_name)
         self._update(record)
 
     def read_out(self, group_id: str, image_name: str) -> None:
         record = self._record(group_id)
         if record is None:
             return
-        if image_name not in record.images:
-            record.images.append(image_name)
-            self._by_image[image_name] = group_id
+        self._register_image(record, image_name)
         if image_name not in record.read_out:
             record.read_out.append(image_name)
             if len(record.read_out) == record.nimages:
@@ -128,10 +122,16 @@ class VisitBook:
         self._update(record)
 
     def archived(self, image_name: str, ccd: str) -> VisitRecord | None:
-        """One CCD of one image is in the archive; a second report of it is a duplicate."""
-        record = self._record(self._by_image.get(image_name, ""))
-        if record is None:
+        """One CCD of one image is in the archive; a second report of it is a duplicate.
+
+        The camera's and the archiver's events travel on different topics: a CCD archived
+        before its image's camera event arrived is held until the image is known.
+        """
+        group = self._by_image.get(image_name)
+        if group is None:
+            self._early_archived.setdefault(image_name, []).append(ccd)
             return None
+        record = self.visits[group]
         key = f"{image_name}/{ccd}"
         if key in record.archived:
             record.duplicates += 1
@@ -191,6 +191,14 @@ class VisitBook:
         ]
 
     # --- internals -----------------------------------------------------------------------
+
+    def _register_image(self, record: VisitRecord, image_name: str) -> None:
+        if image_name in record.images:
+            return
+        record.images.append(image_name)
+        self._by_image[image_name] = record.groupId
+        for ccd in self._early_archived.pop(image_name, []):
+            self.archived(image_name, ccd)
 
     def _record(self, group_id: str) -> VisitRecord | None:
         record = self.visits.get(group_id)

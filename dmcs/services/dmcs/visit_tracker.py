@@ -161,7 +161,7 @@ class VisitTracker:
             self.book.read_out(group, data.imageName)
 
     def _image_in_oods(self, data: Any) -> None:
-        if data.statusCode == 0 and self.book.group_of_image(data.obsid):
+        if data.statusCode == 0:
             self.book.archived(data.obsid, f"{data.raft}_{data.sensor}")
 
     def _visit_processed(self, data: Any) -> None:

@@ -98,3 +98,13 @@ def test_docs_diagram_matches_the_table() -> None:
     drawn = {line.strip() for line in page.splitlines() if "-->" in line and ":" in line}
     table = {f"{src} --> {dst}: {trigger}" for trigger, src, dst in TRANSITIONS}
     assert table <= drawn, f"docs/night.md misses {sorted(table - drawn)}"
+
+
+def test_ccd_archived_before_its_camera_event_is_counted(tmp_path: Path) -> None:
+    book = VisitBook(tmp_path / "visits.jsonl")
+    book.announce("g1", nimages=1, ccds=1)
+    book.archived("im1", "R22_S11")
+    book.archived("im9", "R22_S11")  # an image of no visit: held, never counted
+    _observe(book, "g1", ["im1"])
+    assert book.visits["g1"].state == VisitState.ARCHIVED
+    assert book.visits["g1"].archived == ["im1/R22_S11"]
