@@ -86,16 +86,18 @@ async def test_prometheus_scrapes_every_required_series_from_csc_processes(
     await command.send_raw(b"\x00 not a command", index=1)
 
     async with PrometheusHttp(prometheus.url) as api:
+        expected = {("1", "2"), ("2", "5")}  # (index, summary state) of each process
         missing: list[str] = list(REQUIRED)
-        for _ in range(60):
+        states: set[tuple[str, str]] = set()
+        for _ in range(60):  # until both processes have been scraped since the walk
             missing = [name for name in REQUIRED if not await api.query(name)]
-            if not missing:
+            states = {(s["metric"]["index"], s["value"][1])
+                      for s in await api.query('dmcs_summary_state{component="Test"}')}
+            if not missing and states == expected:
                 break
             await asyncio.sleep(0.5)
         assert not missing, f"Prometheus has no {missing}"
-        states = await api.query('dmcs_summary_state{component="Test"}')
-        assert {(s["metric"]["index"], s["value"][1]) for s in states} == {("1", "2"),
-                                                                           ("2", "5")}
+        assert states == expected
         enabled = await api.query('dmcs_commands_total{command="enable",ack="COMPLETE"}')
         assert [s["value"][1] for s in enabled] == ["1"]
         scraped = await api.query('up{job="dmcs"}')
