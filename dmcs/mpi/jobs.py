@@ -69,8 +69,9 @@ class JobManager:
     ) -> str:
         """Validate, plan and start a job; returns its id as soon as it is launched.
 
-        Raises UnknownPipelineError, or JobRequestError for a bad config or data query:
-        planning happens here, before any rank starts, so mistakes surface at once.
+        Raises UnknownPipelineError, or JobRequestError for a bad config or data query or a
+        launcher program (srun, mpiexec) missing here: checking and planning happen here,
+        before any rank starts, so mistakes surface at once.
         `provenance` adds to the recorded provenance (e.g. the requester's pipeline version).
         """
         _check_ranks(ranks)

@@ -117,13 +117,19 @@ async def test_timeout_stops_the_job_and_records_timeout(manager: JobManager) ->
     assert live_rank_pids(record) == []
 
 
-async def test_cancel_from_another_process(manager: JobManager, store_path: Path) -> None:
+async def job_under_way(manager: JobManager) -> str:
+    """A job with its first item done and 15 s of work left: time to act on it, even loaded."""
     job_id = await manager.submit(
         "selftest", data_query="count=60", config={"sleep_s": 0.5}, ranks=2
-    )  # 15 s of work: the cancel arrives long before the end even on a loaded machine
+    )
     async for event in manager.follow(job_id):
         if event["event"] == "item_done":
             break
+    return job_id
+
+
+async def test_cancel_from_another_process(manager: JobManager, store_path: Path) -> None:
+    job_id = await job_under_way(manager)
 
     cancelled = subprocess.run(
         [DMCS, "batch", "cancel", job_id, "--store", str(store_path)],
@@ -143,12 +149,7 @@ async def test_cancel_from_another_process(manager: JobManager, store_path: Path
 
 
 async def test_killed_supervisor_is_noticed_and_its_ranks_stopped(manager: JobManager) -> None:
-    job_id = await manager.submit(
-        "selftest", data_query="count=60", config={"sleep_s": 0.5}, ranks=2
-    )  # 15 s of work: the cancel arrives long before the end even on a loaded machine
-    async for event in manager.follow(job_id):
-        if event["event"] == "item_done":
-            break
+    job_id = await job_under_way(manager)
     running = manager.get(job_id)
     assert running.supervisor_pid is not None
     os.kill(running.supervisor_pid, signal.SIGKILL)
