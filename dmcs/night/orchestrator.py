@@ -30,7 +30,7 @@ from dmcs.night.options import NightOptions
 from dmcs.night.report import ArchiveCheck, NightReport, build_report
 from dmcs.night.site import SERVICES, SIMULATORS, write_night_configs
 from dmcs.night.supervisor import Supervisor
-from dmcs.sal.ack import AckError
+from dmcs.ocs import BUSY_ATTEMPTS, OcsError, walk_to_state
 from dmcs.sal.broker import start_private_broker
 from dmcs.sal.config import SalConfig
 from dmcs.sal.domain import Domain
@@ -38,8 +38,7 @@ from dmcs.sal.remote import Remote
 from dmcs.scripts.base_script import BaseScript
 from dmcs.scripts.night import NightScript
 from dmcs.scripts.runner import run_script
-from dmcs.services.dmcs.walk import walk_to_state
-from dmcs.state_machines.summary_state import State, TransitionNotAllowed
+from dmcs.state_machines.summary_state import State
 from dmcs.testing import unique_subname
 
 log = logging.getLogger(__name__)
@@ -48,7 +47,6 @@ NIGHT_SCRIPT_INDEX = 1
 STARTUP_TIMEOUT_S = 120.0
 SHUTDOWN_TIMEOUT_S = 120.0
 LIVE_REFRESH_S = 0.5
-WALK_ATTEMPTS = 3
 TEARDOWN_TIMEOUT_S = 10.0
 
 
@@ -253,14 +251,7 @@ class Night:
         remote = self.remotes.get(label)
         if remote is None:
             raise ValueError(f"{label} was never heard from; not walked to {target.name}")
-        for attempt in range(WALK_ATTEMPTS):
-            try:
-                await walk_to_state(remote, target, timeout=SHUTDOWN_TIMEOUT_S)
-                return
-            except AckError:
-                if attempt == WALK_ATTEMPTS - 1:
-                    raise
-                await asyncio.sleep(1.0)
+        await walk_to_state(remote, target, timeout=SHUTDOWN_TIMEOUT_S, attempts=BUSY_ATTEMPTS)
 
     def _audit(self) -> ArchiveCheck | None:
         archive_root = self.options.root.resolve() / "data" / "archive"
@@ -285,7 +276,7 @@ async def _quietly(what: str, work: Any) -> None:
     """Shutdown goes on whatever one component does; say what went wrong."""
     try:
         await asyncio.wait_for(work, SHUTDOWN_TIMEOUT_S)
-    except (AckError, TransitionNotAllowed, TimeoutError, ValueError) as err:
+    except (OcsError, TimeoutError, ValueError) as err:
         log.warning("%s: %s", what, err)
 
 

@@ -7,9 +7,10 @@ to exit codes, the coordinator and scripts to their own reactions.
 
 from dmcs.ocs.errors import CommandFailedError, NotRunningError, OcsError
 from dmcs.ocs.liveness import not_running_reason, require_running
-from dmcs.ocs.state_walk import current_state, plan, walk_to_state
+from dmcs.ocs.state_walk import BUSY_ATTEMPTS, current_state, plan, walk_to_state
 
 __all__ = [
+    "BUSY_ATTEMPTS",
     "CommandFailedError",
     "NotRunningError",
     "OcsError",

@@ -16,6 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dmcs.ocs import BUSY_ATTEMPTS, OcsError, walk_to_state
+from dmcs.ocs.state_walk import published_state
 from dmcs.sal.ack import AckError
 from dmcs.sal.interfaces.camera import MT_CAMERA
 from dmcs.sal.interfaces.dmcs import DMCS
@@ -23,7 +25,6 @@ from dmcs.sal.interfaces.script_queue import SCRIPT_QUEUE
 from dmcs.sal.remote import Remote
 from dmcs.sal.tai import current_tai
 from dmcs.scripts.base_script import BaseScript
-from dmcs.services.dmcs.walk import current_state, walk_to_state
 from dmcs.state_machines.summary_state import State
 from dmcs.state_machines.visit import VisitState
 
@@ -73,7 +74,7 @@ class NightScript(BaseScript):
                     Remote(self.domain, MT_CAMERA, include=["summaryState"]) as camera):
             dmcs.evt("visitState").callback = self._on_visit_state
             await walk_to_state(dmcs, State.ENABLED, override=night.dmcs_override,
-                                timeout=night.enable_timeout)
+                                timeout=night.enable_timeout, attempts=BUSY_ATTEMPTS)
             await self.checkpoint("enabled", "DMCS and every service ENABLED")
             keeper = asyncio.create_task(self._keep_enabled(dmcs))
             try:
@@ -154,12 +155,13 @@ class NightScript(BaseScript):
         while True:
             await asyncio.sleep(KEEP_ENABLED_INTERVAL_S)
             try:
-                state = await current_state(dmcs, timeout=KEEP_ENABLED_INTERVAL_S)
+                state = await published_state(dmcs, timeout=KEEP_ENABLED_INTERVAL_S)
                 if state in (State.STANDBY, State.DISABLED):
                     log.warning("DMCS is in %s; walking it back to ENABLED", state.name)
                     await walk_to_state(dmcs, State.ENABLED, override=self.night.dmcs_override,
-                                        timeout=self.night.enable_timeout)
-            except (AckError, TimeoutError) as err:
+                                        timeout=self.night.enable_timeout,
+                                        attempts=BUSY_ATTEMPTS)
+            except OcsError as err:
                 log.warning("could not re-enable the DMCS: %s", err)
 
 

@@ -7,9 +7,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from dmcs.csc.registry import get_interface
+from dmcs.ocs import BUSY_ATTEMPTS, walk_to_state
 from dmcs.sal.remote import Remote
 from dmcs.scripts.base_script import BaseScript
-from dmcs.services.dmcs.walk import walk_to_state
 from dmcs.state_machines.summary_state import State
 
 
@@ -54,5 +54,6 @@ class SetSummaryStateScript(BaseScript):
         for name, index, state, override in self.targets:
             async with Remote(self.domain, get_interface(name), index,
                               include=["summaryState"]) as remote:
-                await walk_to_state(remote, state, override=override, timeout=self.timeout)
+                await walk_to_state(remote, state, override=override, timeout=self.timeout,
+                                    attempts=BUSY_ATTEMPTS)
             await self.checkpoint(f"{remote.name} {state.name}")
