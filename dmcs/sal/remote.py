@@ -92,13 +92,24 @@ class Remote:
         """A command is waiting: read acks with the short broker wait."""
         self._ack_group.expect_traffic()
 
-    def heartbeat_silence(self, since: float) -> str | None:
+    def heartbeat_origin(self) -> int | None:
+        """The pid of the process whose heartbeat was heard last (None if none was)."""
+        beat: Any = self._events["heartbeat"].get()
+        return None if beat is None else int(beat.private_origin)
+
+    def heartbeat_silence(self, since: float, origin: int | None = None) -> str | None:
         """Why the CSC looks dead (no heartbeat for too long), or None if it looks alive.
 
         `since` is the monotonic time the caller started waiting: a CSC never heard from is
-        given `liveness_timeout` from then before being declared absent.
+        given `liveness_timeout` from then before being declared absent. With `origin` (the
+        pid heard when a command was sent), heartbeats from another process mean the CSC
+        was restarted and will never answer that command.
         """
-        age = heartbeat_age(self._events["heartbeat"].get())
+        beat: Any = self._events["heartbeat"].get()
+        if origin is not None and beat is not None and beat.private_origin != origin:
+            return (f"{self.name} was restarted (pid {origin} -> {beat.private_origin}) "
+                    "before answering")
+        age = heartbeat_age(beat)
         if age is None:
             waited = time.monotonic() - since
             if waited > self.liveness_timeout:

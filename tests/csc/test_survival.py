@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from dmcs.cli.errors import ExitCode
-from dmcs.sal.ack import AckError
+from dmcs.sal.ack import AckCode, AckError
 from dmcs.sal.broker import free_port, spawn_broker, wait_listening
 from dmcs.sal.config import SalConfig
 from dmcs.sal.domain import Domain
 from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.liveness import HEARTBEAT_ALIVE_SECONDS
 from dmcs.sal.remote import Remote
 from dmcs.state_machines.summary_state import State
 from dmcs.testing import unique_subname
@@ -117,3 +118,20 @@ async def test_twins_started_at_once_leave_exactly_one(
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("COMPLETE") == 1, result.stdout
     assert running[0].proc.poll() is None
+
+
+async def test_command_to_a_restarted_csc_ends_noack_naming_the_restart(
+    csc_processes: CscProcesses, domain: Domain
+) -> None:
+    first = await csc_processes.arun("Test", "--index", "6", "--state", "enabled")
+    async with Remote(domain, TEST, 6, include=(), liveness_timeout=60) as remote:
+        await remote.evt("heartbeat").aget(timeout=10)
+        waiting = asyncio.create_task(remote.cmd("wait").start(duration=60, timeout=120))
+        await asyncio.sleep(1)
+        first.kill()
+        await asyncio.sleep(HEARTBEAT_ALIVE_SECONDS + 0.5)  # a restart sooner is refused
+        await csc_processes.arun("Test", "--index", "6", "--state", "enabled")
+        with pytest.raises(AckError) as info:
+            await asyncio.wait_for(waiting, 30)
+    assert info.value.code is AckCode.NOACK
+    assert f"was restarted (pid {first.proc.pid} -> " in info.value.ack.result

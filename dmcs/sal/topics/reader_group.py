@@ -27,6 +27,8 @@ FAST_FETCH_WAIT_MS = 2
 DEFAULT_FETCH_WAIT_MS = 5
 IDLE_FETCH_WAIT_MS = 50
 ACTIVE_SECONDS = 0.5
+#: Longest a reader waits for the history (latest events) on the broker at start.
+HISTORY_TIMEOUT = 10.0
 
 
 class ReaderGroup:
@@ -113,11 +115,13 @@ class ReaderGroup:
         """Deliver the latest already-written sample per (topic, index) to history readers."""
         latest: dict[tuple[str, bytes | None], ConsumerRecord[bytes, bytes]] = {}
         pending = dict(history_ends)
+        deadline = time.monotonic() + HISTORY_TIMEOUT
         while pending:
             batch = await consumer.getmany(timeout_ms=2000, max_records=50000)
-            if not batch:
-                log.warning("history of %s incomplete: broker sent nothing for 2 s",
-                            ", ".join(tp.topic for tp in pending))
+            if not batch or time.monotonic() > deadline:
+                # Busy topics in the same consumer keep batches coming: bound the wait.
+                log.warning("history of %s incomplete after %.0f s",
+                            ", ".join(tp.topic for tp in pending), HISTORY_TIMEOUT)
                 break
             for tp, records in batch.items():
                 end = pending.get(tp)

@@ -32,7 +32,9 @@ class CommandTarget(Protocol):
 
     def expect_acks(self) -> None: ...
 
-    def heartbeat_silence(self, since: float) -> str | None: ...
+    def heartbeat_origin(self) -> int | None: ...
+
+    def heartbeat_silence(self, since: float, origin: int | None = None) -> str | None: ...
 
     def cmd(self, name: str) -> RemoteCommand: ...
 
@@ -112,6 +114,7 @@ class RemoteCommand:
         on_ack: AckCallback | None,
     ) -> AckCmdModel:
         sent_at = time.monotonic()
+        origin = self.remote.heartbeat_origin()
         deadline = sent_at + timeout
         last: AckCmdModel | None = None
         while True:
@@ -120,7 +123,7 @@ class RemoteCommand:
                 code = AckCode.NOACK if last is None else AckCode.TIMEOUT
                 return self._finish(self._local_ack(seq_num, code,
                                     f"no final ack within {timeout:.1f} s"), on_ack)
-            silent = self.remote.heartbeat_silence(since=sent_at)
+            silent = self.remote.heartbeat_silence(since=sent_at, origin=origin)
             if silent is not None:
                 return self._finish(self._local_ack(seq_num, AckCode.NOACK, silent), on_ack)
             try:
