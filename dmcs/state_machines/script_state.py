@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from transitions import Machine, MachineError
+from dmcs.state_machines.table_machine import TableMachine, TransitionNotAllowed
 
 
 class ScriptState(IntEnum):
@@ -48,33 +48,17 @@ TRANSITIONS: tuple[tuple[str, ScriptState, ScriptState], ...] = (
 FINAL_STATES = frozenset({_S.DONE, _S.STOPPED, _S.FAILED})
 
 
-class ScriptTransitionNotAllowed(ValueError):
+class ScriptTransitionNotAllowed(TransitionNotAllowed):
     """A trigger pulled in a state that does not allow it."""
 
 
-class ScriptStateMachine:
+class ScriptStateMachine(TableMachine[ScriptState]):
     """A script's state; `fire(trigger)` moves it or raises ScriptTransitionNotAllowed."""
 
-    state: ScriptState
+    states = ScriptState
+    table = TRANSITIONS
+    not_allowed = ScriptTransitionNotAllowed
+    noun = "script state"
 
     def __init__(self, initial: ScriptState = ScriptState.UNCONFIGURED) -> None:
-        self._machine = Machine(
-            model=self,
-            states=list(ScriptState),
-            transitions=[{"trigger": t, "source": s, "dest": d} for t, s, d in TRANSITIONS],
-            initial=initial,
-            auto_transitions=False,
-            model_attribute="state",
-        )
-
-    def allowed(self, trigger: str) -> bool:
-        return trigger in self._machine.get_triggers(self.state)
-
-    def fire(self, trigger: str) -> ScriptState:
-        try:
-            self.trigger(trigger)  # type: ignore[attr-defined]
-        except (MachineError, AttributeError):
-            raise ScriptTransitionNotAllowed(
-                f"{trigger} not allowed in script state {ScriptState(self.state).name}"
-            ) from None
-        return ScriptState(self.state)
+        super().__init__(initial)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from transitions import Machine, MachineError
+from dmcs.state_machines.table_machine import TableMachine, TransitionNotAllowed
 
 
 class State(IntEnum):
@@ -33,50 +33,14 @@ TRANSITIONS: tuple[tuple[str, State, State], ...] = (
 STATE_COMMANDS = ("start", "enable", "disable", "standby", "exitControl")
 
 
-class TransitionNotAllowed(ValueError):
-    """A trigger was pulled in a state that does not allow it."""
+class SummaryStateMachine(TableMachine[State]):
+    """The current summary state; `fire(trigger)` moves it or raises TransitionNotAllowed."""
 
-
-class SummaryStateMachine:
-    """The current summary state; `trigger(name)` moves it or raises TransitionNotAllowed."""
-
-    state: State
+    states = State
+    table = TRANSITIONS
 
     def __init__(self, initial: State = State.STANDBY) -> None:
-        self._machine = Machine(
-            model=self,
-            states=list(State),
-            transitions=[
-                {"trigger": t, "source": src, "dest": dst} for t, src, dst in TRANSITIONS
-            ],
-            initial=initial,
-            auto_transitions=False,
-            model_attribute="state",
-        )
-
-    def allowed(self, trigger: str) -> bool:
-        return trigger in self._machine.get_triggers(self.state)
-
-    def target(self, trigger: str) -> State:
-        """Where `trigger` would lead from the current state."""
-        for name, src, dst in TRANSITIONS:
-            if name == trigger and src == self.state:
-                return dst
-        raise self._not_allowed(trigger)
-
-    def fire(self, trigger: str) -> State:
-        try:
-            self.trigger(trigger)  # type: ignore[attr-defined]
-        except MachineError:
-            raise self._not_allowed(trigger) from None
-        return self.state
-
-    def force(self, state: State) -> None:
-        """Put the machine back where it was (after a failed begin/end hook)."""
-        self._machine.set_state(state, model=self)
-
-    def _not_allowed(self, trigger: str) -> TransitionNotAllowed:
-        return TransitionNotAllowed(f"{trigger} not allowed in state {self.state.name}")
+        super().__init__(initial)
 
 
 def path_to(current: State, target: State) -> list[str]:

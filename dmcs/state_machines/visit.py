@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from transitions import Machine, MachineError
+from dmcs.state_machines.table_machine import TableMachine, TransitionNotAllowed
 
 
 class VisitState(StrEnum):
@@ -44,33 +44,17 @@ TRANSITIONS: tuple[tuple[str, VisitState, VisitState], ...] = (
 FINAL_STATES = frozenset({_V.ALERTED, _V.CAUGHT_UP})
 
 
-class VisitTransitionNotAllowed(ValueError):
+class VisitTransitionNotAllowed(TransitionNotAllowed):
     """A trigger pulled in a state that does not allow it."""
 
 
-class VisitMachine:
+class VisitMachine(TableMachine[VisitState]):
     """One visit's state; `fire(trigger)` moves it or raises VisitTransitionNotAllowed."""
 
-    state: VisitState
+    states = VisitState
+    table = TRANSITIONS
+    not_allowed = VisitTransitionNotAllowed
+    noun = "visit state"
 
     def __init__(self, initial: VisitState = VisitState.ANNOUNCED) -> None:
-        self._machine = Machine(
-            model=self,
-            states=list(VisitState),
-            transitions=[{"trigger": t, "source": s, "dest": d} for t, s, d in TRANSITIONS],
-            initial=initial,
-            auto_transitions=False,
-            model_attribute="state",
-        )
-
-    def allowed(self, trigger: str) -> bool:
-        return trigger in self._machine.get_triggers(self.state)
-
-    def fire(self, trigger: str) -> VisitState:
-        try:
-            self.trigger(trigger)  # type: ignore[attr-defined]
-        except (MachineError, AttributeError):
-            raise VisitTransitionNotAllowed(
-                f"visit trigger {trigger} not allowed in state {self.state}"
-            ) from None
-        return VisitState(self.state)
+        super().__init__(initial)
