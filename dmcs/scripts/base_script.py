@@ -27,6 +27,7 @@ from dmcs.state_machines.script_state import (
     ScriptTransitionNotAllowed,
 )
 from dmcs.state_machines.summary_state import State
+from dmcs.validation import describe_problems
 
 
 class _StopAtCheckpoint(Exception):
@@ -137,9 +138,7 @@ class BaseScript(BaseCsc):
         try:
             return self.config_model.model_validate(values)
         except ValidationError as err:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-                                 for e in err.errors())
-            raise ExpectedError(f"invalid configuration: {problems}") from None
+            raise ExpectedError(f"invalid configuration: {describe_problems(err)}") from None
 
     async def do_run(self, data: Any) -> str:
         self._require(ScriptState.CONFIGURED, "run")
