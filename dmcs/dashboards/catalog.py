@@ -70,7 +70,8 @@ def overview(subname: str) -> dict[str, Any]:
             f'SELECT "errorCode", "errorReport" FROM {fault} {WHERE} AND "errorCode" != 0',
             fmt="table")], kind="table"),
         panel("Faults (count)", [prom(
-            f"sum by (component, index, code) (increase(dmcs_faults_total{selector}[$__range]))",
+            f"sum by (component, index, code) (increase(dmcs_faults_total{selector}[$__range]))"
+            " or vector(0)",
             "{{component}}:{{index}} code {{code}}")], kind="bargauge"),
         panel("Log messages, WARNING and above", [influx(
             f'SELECT "level", "name", "message" FROM {logs} {WHERE} AND "level" >= 30',

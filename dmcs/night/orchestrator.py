@@ -25,6 +25,7 @@ from rich.live import Live
 from dmcs.csc.registry import COMPONENTS, get_interface
 from dmcs.night.efd import EFD_WRITER, efd_url, write_efd_report
 from dmcs.night.live import render
+from dmcs.night.metrics import MetricsPorts, check_dashboards, dashboards_line, local_prometheus
 from dmcs.night.observer import NightObserver
 from dmcs.night.options import NightOptions
 from dmcs.night.report import ArchiveCheck, NightReport, build_report
@@ -71,6 +72,8 @@ class Night:
         self.script: BaseScript | None = None
         self.domain: Domain | None = None
         self.remotes: dict[str, Remote] = {}
+        self.metrics = MetricsPorts(options.root.resolve())
+        self.prometheus: str | None = None
         self.started = time.monotonic()
         self.wall_started = time.time()
 
@@ -97,6 +100,10 @@ class Night:
                 self.step(f"EFD (InfluxDB) at {efd}")
             else:
                 efd = None
+            self.prometheus = stack.enter_context(local_prometheus(root, wanted=efd is not None))
+            if self.prometheus is not None:
+                self.step(f"Prometheus at {self.prometheus}, scraping the CSCs listed in "
+                          f"{self.metrics.config.sd_dir}")
             config_root = write_night_configs(options, components, efd_url=efd)
             bootstrap = options.broker
             if bootstrap is None:
@@ -123,10 +130,11 @@ class Night:
         try:
             for label in components:
                 name, index = parse_label(label)
-                await supervisor.add(name, index, "--config-dir", str(config_root))
+                await supervisor.add(name, index, "--config-dir", str(config_root),
+                                     *self.metrics.args(name, index))
             if efd is not None:
                 await supervisor.add(EFD_WRITER, 0, "--config-dir", str(config_root),
-                                     "--state", "ENABLED")
+                                     "--state", "ENABLED", *self.metrics.args(EFD_WRITER, 0))
                 components = [EFD_WRITER, *components]
             self.step(f"{len(components)} CSC processes started (subname {domain.subname}); "
                       f"logs in {options.root / 'logs'}")
@@ -143,16 +151,20 @@ class Night:
             finally:
                 await supervisor.stop_all()
                 await _bounded("closing the observer", observer.close())
-        efd_report = ""
+        efd_report, dashboards = "", {}
         if efd is not None:
             efd_report = await write_efd_report(
-                efd, options.root.resolve() / "efd-report.html", start=self.wall_started,
-                subname=domain.subname)
+                efd, self.prometheus, options.root.resolve() / "efd-report.html",
+                start=self.wall_started, subname=domain.subname)
+        if efd is not None and self.prometheus is not None:
+            dashboards = await check_dashboards(efd, self.prometheus, subname=domain.subname,
+                                                start=self.wall_started)
+            self.step(f"dashboards: {dashboards_line(dashboards)}")
         return build_report(
             observer, self._audit(), restarts=supervisor.restarts(), script_state=script_state,
             script_reason=script_reason, interrupted=self._was_interrupted(),
             elapsed_s=time.monotonic() - self.started, root=options.root,
-            efd_report=efd_report)
+            efd_report=efd_report, dashboards=dashboards)
 
     async def _run_script(self, domain: Domain) -> BaseScript:
         options = self.options

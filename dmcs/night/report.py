@@ -15,6 +15,7 @@ from typing import Any
 
 from rich.console import Console
 
+from dmcs.night.metrics import dashboards_line
 from dmcs.night.observer import NightObserver
 from dmcs.state_machines.visit import VisitState
 
@@ -55,6 +56,7 @@ class NightReport:
     elapsed_s: float
     root: str
     efd_report: str = ""
+    dashboards: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -82,7 +84,8 @@ def percentile(values: list[float], q: float) -> float | None:
 def build_report(observer: NightObserver, archive: ArchiveCheck | None, *,
                  restarts: dict[str, int], script_state: str, script_reason: str,
                  interrupted: bool, elapsed_s: float, root: Path,
-                 efd_report: str = "") -> NightReport:
+                 efd_report: str = "", dashboards: dict[str, Any] | None = None
+                 ) -> NightReport:
     science = observer.science()
     latencies = observer.latencies()
     states = [g.state for g in science]
@@ -112,6 +115,7 @@ def build_report(observer: NightObserver, archive: ArchiveCheck | None, *,
         elapsed_s=round(elapsed_s, 1),
         root=str(root),
         efd_report=efd_report,
+        dashboards=dashboards or {},
     )
     report.problems = _problems(report, archive)
     return report
@@ -165,6 +169,7 @@ def print_summary(report: NightReport, console: Console, path: Path | None) -> N
         ("night script", f"{r.script_state} {r.script_reason}".strip()),
         ("elapsed", f"{r.elapsed_s:.0f} s; outputs in {r.root}"),
         ("EFD report", r.efd_report or "no EFD"),
+        ("dashboards", dashboards_line(r.dashboards)),
     ]
     for label, text in rows:
         console.print(f"  {label:14} {text}")

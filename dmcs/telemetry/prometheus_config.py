@@ -1,7 +1,9 @@
 """prometheus.yml and its file-based service discovery: which `/metrics` endpoints to scrape.
 
 Each dmcs process that serves metrics gets one SD file (`<sd_dir>/<name>.json`) naming its
-address and a `process` label; Prometheus notices new and removed files by itself.
+address and a `process` label (plus any labels given, e.g. `component` and `index`);
+Prometheus notices new and removed files by itself. A metric's own labels win over a
+target's (`honor_labels`), so a CSC's `component`/`index` are never renamed `exported_*`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class PrometheusConfig:
             "scrape_configs": [{
                 "job_name": JOB,
                 "scrape_timeout": f"{int(min(self.scrape_interval, 10.0) * 1000)}ms",
+                "honor_labels": True,
                 "file_sd_configs": [{"files": [str(self.sd_dir / "*.json")],
                                      "refresh_interval": "5s"}],
             }],
@@ -41,11 +44,12 @@ class PrometheusConfig:
         path.write_text(self.render())
         return path
 
-    def add_target(self, name: str, port: int, host: str = "127.0.0.1") -> Path:
+    def add_target(self, name: str, port: int, host: str = "127.0.0.1",
+                   labels: dict[str, str] | None = None) -> Path:
         """List `host:port` for scraping as process `name` (e.g. `Archiver:1`)."""
         self.sd_dir.mkdir(parents=True, exist_ok=True)
         path = self.sd_dir / f"{_file_name(name)}.json"
-        entry = [{"targets": [f"{host}:{port}"], "labels": {"process": name}}]
+        entry = [{"targets": [f"{host}:{port}"], "labels": {"process": name, **(labels or {})}}]
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(entry))
         os.replace(tmp, path)  # Prometheus never reads a half-written file
