@@ -52,14 +52,18 @@ def local_prometheus(root: Path, *, wanted: bool) -> Iterator[str | None]:
     from dmcs.telemetry.local_server import ServerError, find_binary
     from dmcs.telemetry.prometheus_server import PrometheusServer
 
+    server = PrometheusServer(root / "prometheus", scrape_interval=SCRAPE_INTERVAL_S)
     try:
         find_binary(PrometheusServer.name)
+        server.start()
     except ServerError as err:
         log.warning("no Prometheus for this night: %s", err)
         yield None
         return
-    with PrometheusServer(root / "prometheus", scrape_interval=SCRAPE_INTERVAL_S) as server:
+    try:
         yield server.url
+    finally:
+        server.stop()
 
 
 async def check_dashboards(influx_url: str, prometheus_url: str, *, subname: str,

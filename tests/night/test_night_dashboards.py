@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from dmcs.night.metrics import MetricsPorts, local_prometheus
 from dmcs.night.options import NightOptions
 from dmcs.night.orchestrator import Night
 from dmcs.sal.broker import BrokerProcess, is_listening
@@ -34,11 +35,9 @@ NO_DATA_EXPECTED = {
     "batch / MPI work items (Prometheus)": "dmcs_mpi_items_total: the MPI runner does not count it",
 }
 
-pytestmark = pytest.mark.skipif(
-    not (shutil.which("influxd") and shutil.which("prometheus")),
-    reason="needs influxd and prometheus installed")
 
-
+@pytest.mark.skipif(not (shutil.which("influxd") and shutil.which("prometheus")),
+                    reason="needs influxd and prometheus installed")
 @pytest.mark.timeout(600)
 async def test_every_dashboard_panel_has_data_after_a_short_night(
     broker: BrokerProcess, tmp_path: Path
@@ -69,3 +68,16 @@ async def test_every_dashboard_panel_has_data_after_a_short_night(
     assert report.accounted_for, report.problems
     prometheus_port = int(night.prometheus.rsplit(":", 1)[1]) if night.prometheus else 0
     assert prometheus_port and not is_listening("127.0.0.1", prometheus_port)
+
+
+def test_without_prometheus_the_sd_files_are_still_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no prometheus binary to be found
+    with local_prometheus(tmp_path, wanted=True) as url:
+        assert url is None
+    ports = MetricsPorts(tmp_path)
+    assert ports.args("OCPS", 1) == ["--metrics-port", str(ports.ports["OCPS:1"])]
+    entry = json.loads((tmp_path / "prometheus" / "sd" / "OCPS_1.json").read_text())
+    assert entry == [{"targets": [f"127.0.0.1:{ports.ports['OCPS:1']}"],
+                      "labels": {"process": "OCPS:1", "component": "OCPS", "index": "1"}}]
