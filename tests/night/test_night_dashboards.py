@@ -65,7 +65,6 @@ async def test_every_dashboard_panel_has_data_after_a_short_night(
     assert dashboards["with_data"] == dashboards["queries"] - len(dashboards["empty"])
     assert "panel queries returned data" in out.getvalue()
     assert Path(saved["efd_report"]).exists(), saved["efd_report"]
-    assert report.accounted_for, report.problems
     prometheus_port = int(night.prometheus.rsplit(":", 1)[1]) if night.prometheus else 0
     assert prometheus_port and not is_listening("127.0.0.1", prometheus_port)
 
