@@ -29,10 +29,6 @@ NO_DATA_EXPECTED = {
     "overview / Log messages, WARNING and above": "a clean night logs no warning",
     "archiving / Archive failures": "a clean night archives every image",
     "prompt-processing / Late visits": "a clean night has no late visit",
-    "archiving / Archive backlog (Prometheus)": "dmcs_archive_backlog: Archiver does not set it",
-    "prompt-processing / Visits by outcome (Prometheus)":
-        "dmcs_visits_total: PromptProcessing does not count it",
-    "batch / MPI work items (Prometheus)": "dmcs_mpi_items_total: the MPI runner does not count it",
 }
 
 

@@ -27,6 +27,7 @@ from dmcs.services.archiver.catalog import Catalog
 from dmcs.sims.daq_store import DaqImage, DaqStore
 from dmcs.sims.data_dirs import data_dir
 from dmcs.state_machines.summary_state import State
+from dmcs.telemetry import metrics
 
 HEADER_POLL_S = 0.1
 KNOWN_HEADERS = 1000
@@ -186,6 +187,7 @@ class ArchiverCsc(ConfigurableCsc):
         assert self.archiver is not None
         if outcome.status_code == ARCHIVED:
             self.totals["ccds"] += 1
+            metrics.IMAGES_ARCHIVED.labels(self.interface.name).inc()
             self.totals["bytes"] += outcome.byte_size
             self.images_archived.add(outcome.obsid)
         else:
@@ -202,6 +204,7 @@ class ArchiverCsc(ConfigurableCsc):
             description=outcome.description[:1000],
         )
         backlog = await asyncio.to_thread(self.archiver.daq.pending_count)
+        metrics.ARCHIVE_BACKLOG.labels(self.interface.name).set(backlog)
         await self.controller.tel("archiveStatus").set_write(
             backlog=backlog,
             imagesArchived=len(self.images_archived),

@@ -24,6 +24,7 @@ from dmcs.mpi.jobs import JobManager, JobRequestError
 from dmcs.mpi.launch_command import Launcher, LaunchSettings
 from dmcs.mpi.registry import UnknownPipelineError, pipeline_class
 from dmcs.services.ocps.request import parse_config, parse_job_ids
+from dmcs.telemetry import metrics
 
 Publish = Callable[..., Awaitable[None]]
 EXIT_NOT_RUN = -1
@@ -138,6 +139,9 @@ class OcpsService:
         try:
             record = await self.manager.wait(job_id)
             exit_code = record.exit_code if record.exit_code is not None else EXIT_NOT_RUN
+            failed = len(record.failed_items)
+            metrics.MPI_ITEMS.labels(record.pipeline, "failed").inc(failed)
+            metrics.MPI_ITEMS.labels(record.pipeline, "done").inc(len(record.items) - failed)
             await self.publish(
                 "job_result",
                 job_id=job_id,

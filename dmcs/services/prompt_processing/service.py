@@ -33,6 +33,7 @@ from dmcs.services.prompt_processing.settings import PromptProcessingConfig
 from dmcs.services.prompt_processing.visit_ledger import VisitLedger, VisitState
 from dmcs.sims.daq_store import DaqStore
 from dmcs.sims.visit_plan import SCIENCE, parse_group_id
+from dmcs.telemetry import metrics
 
 Publish = Callable[..., Awaitable[None]]
 LEDGER_FILE = "visits.sqlite"
@@ -242,6 +243,9 @@ class PromptProcessingService:
         )
         self._alerts_sent += sent
         self._last_latency = latency
+        metrics.ALERTS.inc(sent)
+        metrics.VISIT_LATENCY.observe(latency)
+        metrics.VISITS.labels("alerted").inc()
         ccds = list(results.values())
         await self.publish(
             "visitProcessed",
@@ -265,6 +269,7 @@ class PromptProcessingService:
             reason=reason,
         ):
             self._log.warning("%s late: %s", visit.group_id, reason)
+            metrics.VISITS.labels("late").inc()
             await self.publish(
                 "visitLate", groupId=visit.group_id, visit=str(visit.visit), reason=reason
             )
