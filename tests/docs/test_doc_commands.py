@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -39,7 +40,7 @@ from dmcs.testing.processes import Cli, CscProcess, CscProcesses
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 VENV_BIN = str(Path(sys.executable).parent)
-RUN_TIMEOUT_S = 300
+RUN_TIMEOUT_S = 240
 
 #: Words that stand for what the reader fills in.
 PLACEHOLDERS = {"PIPELINE", "JOB", "N", "DIR", "URL", "FILE"}
@@ -230,6 +231,7 @@ class Stage:
             "DMCS_HOME": str(root / "home"),
             "DMCS_EMBEDDED_BROKER_PORT": str(_free_port()),
             "COLUMNS": "200",
+            "PYTHONFAULTHANDLER": "1",
         }
         for key in ("DMCS_CONFIG_DIR", "DMCS_JOB_STORE"):
             self.env.pop(key, None)
@@ -240,10 +242,18 @@ class Stage:
         self.test_csc: CscProcess | None = None
 
     def run(self, text: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["bash", "-c", text], cwd=self.root, env=self.env, capture_output=True, text=True,
-            timeout=RUN_TIMEOUT_S, check=False,
-        )  # fmt: skip
+        """Run `text` through bash; one that hangs fails the test with its Python stacks."""
+        with subprocess.Popen(
+            ["bash", "-c", text], cwd=self.root, env=self.env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        ) as proc:  # fmt: skip
+            try:
+                stdout, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGABRT)  # faulthandler prints each thread's stack
+                stdout, stderr = proc.communicate(timeout=30)
+                pytest.fail(f"`{text}` did not end within {RUN_TIMEOUT_S} s:\n{stderr}")
+        return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
     def given(self, want: Given) -> None:
         if want is Given.NOTHING:
