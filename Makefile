@@ -5,6 +5,10 @@ PY := $(VENV)/bin/python
 # InfluxDB is the EFD, Prometheus scrapes the CSCs (started on free loopback ports).
 APT_PACKAGES := fitsverify influxdb prometheus
 PYTEST_ARGS ?=
+# Tests wait on brokers, processes and MPI more than they compute: three workers, a file each.
+# Real components on a loaded 2-core machine occasionally miss a heartbeat: a failed test is
+# run again (twice at most) and reported as rerun, so flakiness stays visible.
+PYTEST_WORKERS ?= -n 3 --dist loadfile --reruns 2 --reruns-delay 2
 NIGHT_ARGS ?=
 
 .PHONY: night test setup system-deps night-deps lint bench clean
@@ -13,7 +17,7 @@ night: setup night-deps
 	$(VENV)/bin/dmcs night $(NIGHT_ARGS)
 
 test: setup system-deps
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed
 

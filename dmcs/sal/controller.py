@@ -17,6 +17,7 @@ from dmcs.sal.topics.controller_command import CommandDispatcher, Handler
 from dmcs.sal.topics.reader import TopicReader
 from dmcs.sal.topics.reader_group import FAST_FETCH_WAIT_MS, ReaderGroup
 from dmcs.sal.topics.writer import TopicWriter
+from dmcs.state_machines.summary_state import State
 
 #: How long a starting CSC listens for a twin after claiming its identity (> 1 heartbeat).
 CLAIM_SECONDS = 1.2
@@ -108,6 +109,7 @@ class Controller:
         """Create our topics, claim our identity (else DuplicateInstanceError), read commands."""
         await self.domain.ensure_topics(self.interface.specs())
         await self._claim_identity(claim_seconds)
+        self.domain.watch_topic(self._events["heartbeat"].kafka_topic)
         for group in self._groups:
             await group.start()
 
@@ -132,15 +134,21 @@ class Controller:
         the earliest (then the lowest pid) wins, and every other claimant exits. A claim
         written after another's listener started is seen by it, one written before shows
         in its history: each judges the same first heartbeats, so exactly one survives.
+        A predecessor that said OFFLINE (a clean exit) is gone at once: a restart right
+        after `exitControl` or SIGTERM is not refused.
         """
         seen: list[Any] = []
-        spec = self.interface.spec(TopicKind.EVENT, "heartbeat")
-        reader = TopicReader(spec, self.index, history=True, callback=seen.append)
-        listener = ReaderGroup(self.domain, [reader])
+        gone: set[int] = set()
+        listener = ReaderGroup(self.domain, [
+            TopicReader(self.interface.spec(TopicKind.EVENT, "heartbeat"), self.index,
+                        history=True, callback=seen.append),
+            TopicReader(self.interface.spec(TopicKind.EVENT, "summaryState"), self.index,
+                        history=True, callback=lambda s: _note_offline(s, gone)),
+        ])
         listening_since = current_tai()
         await listener.start()
         try:
-            self._refuse_if_alive(seen)
+            self._refuse_if_alive(seen, gone)
             ours = self._events["heartbeat"]
             await ours.set_write(heartbeat=True)
             await ours.flush()
@@ -150,9 +158,9 @@ class Controller:
             await listener.stop()
         first_seen: dict[int, float] = {}
         for beat in seen:
+            origin = beat.private_origin
             recent = beat.private_sndStamp >= listening_since - HEARTBEAT_ALIVE_SECONDS
-            if beat.private_origin != self.domain.origin and recent:
-                origin = beat.private_origin
+            if origin != self.domain.origin and origin not in gone and recent:
                 first_seen[origin] = min(first_seen.get(origin, beat.private_sndStamp),
                                          beat.private_sndStamp)
         winner = min([(claimed_at, self.domain.origin),
@@ -162,9 +170,10 @@ class Controller:
                 f"{self.identity} was started twice at once; pid {winner[1]} claimed it first"
             )
 
-    def _refuse_if_alive(self, history: list[Any]) -> None:
+    def _refuse_if_alive(self, history: list[Any], gone: set[int]) -> None:
+        """A recent heartbeat of a process that has not said OFFLINE means it is running."""
         beat = history[-1] if history else None
-        if beat is None or beat.private_origin == self.domain.origin:
+        if beat is None or beat.private_origin in (self.domain.origin, *gone):
             return
         age = heartbeat_age(beat) or 0.0
         if age < HEARTBEAT_ALIVE_SECONDS:
@@ -172,3 +181,9 @@ class Controller:
                 f"{self.identity} is already running (pid {beat.private_origin}, "
                 f"last heartbeat {age:.1f} s ago); stop it first"
             )
+
+
+def _note_offline(sample: Any, gone: set[int]) -> None:
+    """A process that published summaryState OFFLINE has stopped (a clean exit)."""
+    if sample.summaryState == State.OFFLINE:
+        gone.add(sample.private_origin)

@@ -60,6 +60,7 @@ class Domain:
         self._watch_task: asyncio.Task[None] | None = None
         self.broker_resets = 0
         self._lost_log_reported = False
+        self._watched = {schemas_topic(self.subname)}
 
     @property
     def subname(self) -> str:
@@ -96,6 +97,10 @@ class Domain:
         if callback in self._reset_callbacks:
             self._reset_callbacks.remove(callback)
 
+    def watch_topic(self, kafka_topic: str) -> None:
+        """Check `kafka_topic` for a lost log too (one this process writes steadily)."""
+        self._watched.add(kafka_topic)
+
     def report_lost_log(self, topic: str) -> None:
         """A reader found `topic` with a shorter log than before: rebuild on the next check."""
         log.debug("reader reports %s lost its log", topic)
@@ -104,14 +109,15 @@ class Domain:
     async def _watch_broker(self) -> None:
         """Notice a broker that lost its logs and rebuild.
 
-        Signs: the schemas topic shrank, or a reader found its topic shrank. (Only topics
-        known to exist are asked about: asking Tansu about a missing topic creates it.)
+        Signs: a watched topic shrank (the schemas topic, a CSC's own heartbeats), or a
+        reader found its topic shrank. Only topics known to exist are asked about: asking
+        Tansu about a missing topic creates it.
         """
         assert self._watch_consumer is not None
         watch = LogWatch()
-        partitions = [TopicPartition(schemas_topic(self.subname), 0)]
         while True:
             await asyncio.sleep(WATCH_INTERVAL)
+            partitions = [TopicPartition(t, 0) for t in sorted(self._watched)]
             lost = await watch.shrunk(self._watch_consumer, partitions)
             if lost or self._lost_log_reported:
                 self._lost_log_reported = False
