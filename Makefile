@@ -5,10 +5,11 @@ PY := $(VENV)/bin/python
 # InfluxDB is the EFD, Prometheus scrapes the CSCs (started on free loopback ports).
 APT_PACKAGES := fitsverify influxdb prometheus
 PYTEST_ARGS ?=
-# Tests wait on brokers, processes and MPI more than they compute: three workers, a file each.
-# Real components on a loaded 2-core machine occasionally miss a heartbeat: a failed test is
-# run again (twice at most) and reported as rerun, so flakiness stays visible.
-PYTEST_WORKERS ?= -n 3 --dist loadfile --reruns 2 --reruns-delay 2
+# One process by default: the night tests load both cores on their own, and parallel workers
+# made them miss heartbeats. `make test PYTEST_WORKERS="-n 3 --dist loadfile"` is ~2x faster.
+# Real components on a 2-core machine occasionally miss a heartbeat: a failed test is run
+# again (twice at most) and reported as rerun, so flakiness stays visible.
+PYTEST_WORKERS ?= --reruns 2 --reruns-delay 2
 NIGHT_ARGS ?=
 
 .PHONY: night test setup system-deps night-deps lint bench clean
