@@ -21,6 +21,8 @@ from dmcs.state_machines.summary_state import State
 
 #: How long a starting CSC listens for a twin after claiming its identity (> 1 heartbeat).
 CLAIM_SECONDS = 1.2
+#: How often a starting CSC looks again at a predecessor that may have died.
+SILENCE_POLL_SECONDS = 0.25
 
 
 class DuplicateInstanceError(RuntimeError):
@@ -135,7 +137,9 @@ class Controller:
         written after another's listener started is seen by it, one written before shows
         in its history: each judges the same first heartbeats, so exactly one survives.
         A predecessor that said OFFLINE (a clean exit) is gone at once: a restart right
-        after `exitControl` or SIGTERM is not refused.
+        after `exitControl` or SIGTERM is not refused. One whose heartbeat is recent but
+        that said nothing (SIGKILL, a crash) is watched until it beats again (a twin: refused)
+        or falls silent for `HEARTBEAT_ALIVE_SECONDS` (dead: a supervisor's restart goes on).
         """
         seen: list[Any] = []
         gone: set[int] = set()
@@ -148,7 +152,7 @@ class Controller:
         listening_since = current_tai()
         await listener.start()
         try:
-            self._refuse_if_alive(seen, gone)
+            await self._refuse_if_alive(seen, gone, listening_since)
             ours = self._events["heartbeat"]
             await ours.set_write(heartbeat=True)
             await ours.flush()
@@ -170,17 +174,24 @@ class Controller:
                 f"{self.identity} was started twice at once; pid {winner[1]} claimed it first"
             )
 
-    def _refuse_if_alive(self, history: list[Any], gone: set[int]) -> None:
-        """A recent heartbeat of a process that has not said OFFLINE means it is running."""
-        beat = history[-1] if history else None
-        if beat is None or beat.private_origin in (self.domain.origin, *gone):
-            return
-        age = heartbeat_age(beat) or 0.0
-        if age < HEARTBEAT_ALIVE_SECONDS:
-            raise DuplicateInstanceError(
-                f"{self.identity} is already running (pid {beat.private_origin}, "
-                f"last heartbeat {age:.1f} s ago); stop it first"
-            )
+    async def _refuse_if_alive(self, seen: list[Any], gone: set[int],
+                               listening_since: float) -> None:
+        """Raise if a process that has not said OFFLINE still beats; mark it gone if it died."""
+        while True:
+            beat = next((b for b in reversed(seen) if b.private_origin != self.domain.origin
+                         and b.private_origin not in gone), None)
+            if beat is None:
+                return
+            age = heartbeat_age(beat) or 0.0
+            if age >= HEARTBEAT_ALIVE_SECONDS:
+                gone.add(beat.private_origin)
+            elif beat.private_sndStamp >= listening_since:
+                raise DuplicateInstanceError(
+                    f"{self.identity} is already running (pid {beat.private_origin}, "
+                    f"last heartbeat {age:.1f} s ago); stop it first"
+                )
+            else:
+                await asyncio.sleep(min(HEARTBEAT_ALIVE_SECONDS - age, SILENCE_POLL_SECONDS))
 
 
 def _note_offline(sample: Any, gone: set[int]) -> None:
