@@ -89,7 +89,7 @@ async def create_topic(servers: str, topic: str) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=servers)
     await producer.start()
     await producer.send_and_wait(schemas_topic(topic.split(".")[1]),
-                                 schema_message(topic, SPEC.schema),
+                                 schema_message(topic, SPEC.schema, "efd_ingest-benchmark"),
                                  key=SPEC.fingerprint.hex().encode(), partition=0)
     await producer.stop()
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import getpass
 import itertools
 import logging
 import os
 import random
 import socket
+import uuid
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
@@ -19,7 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from dmcs.sal.broker import ensure_embedded_broker
 from dmcs.sal.config import SalConfig
 from dmcs.sal.interface import TopicSpec
-from dmcs.sal.log_watch import WATCH_INTERVAL, LogWatch
+from dmcs.sal.log_watch import WATCH_INTERVAL, LogWatch, Sentinel
 from dmcs.sal.schema_registry import schema_message, schemas_topic
 from dmcs.settings import settings
 from dmcs.telemetry import metrics
@@ -61,6 +63,9 @@ class Domain:
         self.broker_resets = 0
         self._lost_log_reported = False
         self._watched = {schemas_topic(self.subname)}
+        self._sentinel: Sentinel | None = None
+        #: Unique to this Domain: marks the schema records it writes.
+        self.publisher = f"{socket.gethostname()}:{self.origin}:{uuid.uuid4().hex[:12]}"
 
     @property
     def subname(self) -> str:
@@ -109,16 +114,19 @@ class Domain:
     async def _watch_broker(self) -> None:
         """Notice a broker that lost its logs and rebuild.
 
-        Signs: a watched topic shrank (the schemas topic, a CSC's own heartbeats), or a
-        reader found its topic shrank. Only topics known to exist are asked about: asking
-        Tansu about a missing topic creates it.
+        Signs: a watched topic shrank (the schemas topic, a CSC's own heartbeats), a reader
+        or writer found its topic shrank, or, once the broker answers again after being away,
+        the first schema record we wrote is no longer where it was. Only topics known to
+        exist are asked about: asking Tansu about a missing topic creates it.
         """
         assert self._watch_consumer is not None
         watch = LogWatch()
         while True:
             await asyncio.sleep(WATCH_INTERVAL)
             partitions = [TopicPartition(t, 0) for t in sorted(self._watched)]
-            lost = await watch.shrunk(self._watch_consumer, partitions)
+            lost = bool(await watch.shrunk(self._watch_consumer, partitions))
+            if watch.came_back and not lost and self._sentinel is not None:
+                lost = not await self._sentinel.intact(lambda: self.new_consumer(100))
             if lost or self._lost_log_reported:
                 self._lost_log_reported = False
                 try:
@@ -133,6 +141,7 @@ class Domain:
                     "republishing schemas and late-joiner events")
         self._known_topics.clear()
         self._published_schemas.clear()
+        self._sentinel = None
         await self.ensure_kafka_topics([(schemas_topic(self.subname), True)])
         await self.ensure_topics(list(self._specs.values()))
         for callback in list(self._reset_callbacks):
@@ -195,11 +204,20 @@ class Domain:
             self._specs.setdefault(spec.fingerprint, spec)
             if spec.fingerprint not in self._published_schemas:
                 self._published_schemas.add(spec.fingerprint)
-                await self.producer.send(
-                    schemas_topic(self.subname),
-                    schema_message(spec.kafka_topic(self.subname), spec.schema),
-                    key=spec.fingerprint.hex().encode(),
+                message = schema_message(spec.kafka_topic(self.subname), spec.schema,
+                                         self.publisher)
+                delivery = await self.producer.send(
+                    schemas_topic(self.subname), message, key=spec.fingerprint.hex().encode(),
                 )
+                if self._sentinel is None:
+                    delivery.add_done_callback(functools.partial(self._keep_sentinel, message))
+
+    def _keep_sentinel(self, value: bytes, delivery: asyncio.Future[Any]) -> None:
+        """Remember where our first schema record landed (see `Sentinel`)."""
+        if self._sentinel is None and not delivery.cancelled() and not delivery.exception():
+            written = delivery.result()
+            self._sentinel = Sentinel(TopicPartition(written.topic, written.partition),
+                                      written.offset, value)
 
     async def ensure_kafka_topics(self, topics: list[tuple[str, bool]]) -> None:
         """Create the named topics that this process has not yet seen."""

@@ -1,7 +1,9 @@
 """Noticing that the broker lost a topic's log (broker restarted empty, topic recreated).
 
 Kafka offsets only grow, so a partition whose end offset falls below the highest end we saw
-has a new log: what a reader holds as its position no longer exists there. Tansu (memory
+has a new log: what a reader holds as its position no longer exists there. Other clients
+may refill a recreated topic past that mark before we look again, so after the broker was
+away a process also checks one record of its own (`Sentinel`) is still where it was. Tansu (memory
 storage) loses every topic on restart and answers a fetch beyond the end with nothing, not
 OFFSET_OUT_OF_RANGE, so readers would wait forever; a real cluster behaves alike when a
 topic is deleted and recreated. Readers and the Domain check with this and start over.
@@ -11,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -31,6 +35,9 @@ class LogWatch:
 
     def __init__(self) -> None:
         self._highest: dict[TopicPartition, int] = {}
+        self._away = False
+        #: True when the last call answered after one or more calls that found the broker away.
+        self.came_back = False
 
     async def shrunk(
         self, consumer: AIOKafkaConsumer, partitions: list[TopicPartition]
@@ -40,7 +47,38 @@ class LogWatch:
             ends = await asyncio.wait_for(consumer.end_offsets(partitions), WATCH_TIMEOUT)
         except (KafkaError, OSError, TimeoutError) as err:
             log.debug("end offsets unavailable: %s", err)
+            self._away = True
             return []
+        self.came_back, self._away = self._away, False
         lost = [tp for tp, end in ends.items() if end < self._highest.get(tp, 0)]
         self._highest.update(ends)
         return lost
+
+
+@dataclass(frozen=True)
+class Sentinel:
+    """One record this process wrote: if the broker no longer holds it where it was written,
+    the log it was in is not the one we wrote to (the broker restarted empty)."""
+
+    partition: TopicPartition
+    offset: int
+    value: bytes
+
+    async def intact(self, new_consumer: Callable[[], AIOKafkaConsumer]) -> bool:
+        """Fetch the record at our offset and compare; no answer in time counts as lost
+        (a needless republish is harmless, a missed one leaves late joiners without events)."""
+        consumer = new_consumer()
+        await consumer.start()
+        try:
+            consumer.assign([self.partition])
+            consumer.seek(self.partition, self.offset)
+            batches = await consumer.getmany(self.partition, timeout_ms=int(WATCH_TIMEOUT * 1000),
+                                             max_records=1)
+        except (KafkaError, OSError) as err:
+            log.debug("sentinel fetch failed: %s", err)
+            return False
+        finally:
+            await consumer.stop()
+        records = batches.get(self.partition, [])
+        return bool(records) and records[0].offset == self.offset \
+            and records[0].value == self.value

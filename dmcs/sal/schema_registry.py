@@ -20,9 +20,13 @@ def schemas_topic(subname: str) -> str:
     return f"lsst.{subname}.schemas"
 
 
-def schema_message(kafka_topic: str, schema: dict[str, Any]) -> bytes:
-    """The value stored in the schemas topic for one topic's schema."""
-    return json.dumps({"topic": kafka_topic, "schema": schema}).encode()
+def schema_message(kafka_topic: str, schema: dict[str, Any], publisher: str) -> bytes:
+    """The value stored in the schemas topic for one topic's schema.
+
+    `publisher` (unique per process) makes each process's record its own, so a process can
+    tell its record from another's of the same schema (see `log_watch.Sentinel`).
+    """
+    return json.dumps({"topic": kafka_topic, "schema": schema, "publisher": publisher}).encode()
 
 
 class SchemaCatalog:

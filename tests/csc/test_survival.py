@@ -93,6 +93,8 @@ async def test_commands_answered_and_events_republished_after_broker_restart(
         ) as late:
             state = await late.evt("summaryState").aget(timeout=5)
             assert state.summaryState == State.DISABLED
+            versions = await late.evt("softwareVersions").aget(timeout=5)
+            assert versions.cscVersion, versions
         assert csc.proc.poll() is None
     finally:
         procs.stop_all()

@@ -43,6 +43,7 @@ class TopicWriter:
         self._seq = itertools.count(1)
         self._last_delivery: asyncio.Future[Any] | None = None
         self._sent = metrics.MESSAGES.labels(self.kafka_topic, "out")
+        self._highest_offset = -1
         self.send_errors = 0
 
     @property
@@ -118,6 +119,18 @@ class TopicWriter:
             await self._last_delivery
 
     def _check_delivery(self, delivery: asyncio.Future[Any]) -> None:
-        if not delivery.cancelled() and delivery.exception() is not None:
+        """Count a failed write; report a log that restarted below what we wrote before.
+
+        Offsets of one partition only grow, so an acknowledged offset below our highest means
+        the broker lost the topic (restarted empty) — whoever recreated it since.
+        """
+        if delivery.cancelled():
+            return
+        if delivery.exception() is not None:
             self.send_errors += 1
             log.error("%s: write failed: %s", self.kafka_topic, delivery.exception())
+            return
+        offset = delivery.result().offset
+        if offset < self._highest_offset:
+            self.domain.report_lost_log(self.kafka_topic)
+        self._highest_offset = max(self._highest_offset, offset)

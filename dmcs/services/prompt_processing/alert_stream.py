@@ -47,7 +47,7 @@ class AlertStream:
         await self.domain.ensure_kafka_topics([(self.topic, False)])
         await self.domain.producer.send_and_wait(
             schemas_topic(self.domain.subname),
-            schema_message(self.topic, ALERT_SCHEMA),
+            schema_message(self.topic, ALERT_SCHEMA, self.domain.publisher),
             key=HEADER[2:].hex().encode(),
         )
         self._ready = True
