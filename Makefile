@@ -2,8 +2,10 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # Debian packages used as real, independent components: fitsverify checks our FITS,
-# InfluxDB is the EFD, Prometheus scrapes the CSCs (started on free loopback ports).
-APT_PACKAGES := fitsverify influxdb prometheus
+# InfluxDB is the EFD, Prometheus scrapes the CSCs (started on free loopback ports);
+# the tests add PostgreSQL (the archiver's shared-catalog option).
+NIGHT_APT_PACKAGES := fitsverify influxdb prometheus
+APT_PACKAGES ?= $(NIGHT_APT_PACKAGES) postgresql
 PYTEST_ARGS ?=
 # One process by default: the night tests load both cores on their own, and parallel workers
 # made them miss heartbeats. `make test PYTEST_WORKERS="-n 3 --dist loadfile"` is ~2x faster.
@@ -39,7 +41,7 @@ system-deps:
 	fi
 
 night-deps:
-	@$(MAKE) --no-print-directory system-deps OPTIONAL=1
+	@$(MAKE) --no-print-directory system-deps OPTIONAL=1 APT_PACKAGES="$(NIGHT_APT_PACKAGES)"
 
 lint: setup
 	$(VENV)/bin/ruff check dmcs tests benchmarks

@@ -5,7 +5,9 @@ Use them with `pytest_plugins = ["dmcs.testing.fixtures"]`.
 `broker` is a real Kafka-protocol broker (Tansu) on a free loopback port for the session;
 each test gets its own topic subname, so tests never see each other's messages. `cli` runs
 the `dmcs` command and `csc_processes` runs CSCs as `dmcs run` subprocesses, both joined to
-the test's broker and subname.
+the test's broker and subname. `postgres_url` is a new database on a real PostgreSQL server
+(Debian's binaries, one server for the session); tests that use it are skipped, saying why,
+where the binaries are not installed.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dmcs.sal.broker import BrokerProcess, start_private_broker
 from dmcs.sal.config import SalConfig
 from dmcs.sal.domain import Domain
 from dmcs.testing import unique_subname
+from dmcs.testing.postgres import BIN_GLOB, PostgresServer, find_bin_dir, running_postgres
 from dmcs.testing.processes import Cli, CscProcesses
 
 
@@ -27,6 +30,22 @@ from dmcs.testing.processes import Cli, CscProcesses
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
     with start_private_broker(tmp_path_factory.mktemp("broker")) as proc:
         yield proc
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        pytest.skip(f"no PostgreSQL server binaries in {BIN_GLOB} "
+                    "(Debian: apt-get install postgresql)")
+    with running_postgres(bin_dir) as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """A database of the test's own on the session's server, empty."""
+    return postgres_server.create_database(unique_subname())
 
 
 @pytest.fixture

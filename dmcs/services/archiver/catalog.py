@@ -5,22 +5,32 @@ registered by one ``INSERT ... ON CONFLICT DO NOTHING``, so a second attempt (a 
 catch-up racing the live path) finds the row and never adds another.
 
 URLs: ``sqlite:///relative/path.sqlite``, ``sqlite:////absolute/path.sqlite`` or a plain
-path. Other schemes (``postgresql://``) are refused naming what is supported.
+path (the default: nothing to run), or ``postgresql://user[:password]@host[:port]/dbname``
+(also ``postgres://``; any libpq URI parameter) for a catalog many hosts share. Both speak
+the same SQL; a :class:`_Backend` holds the little that differs. Every call opens its own
+connection and transaction, so any number of threads and processes may share a catalog.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
-SUPPORTED = "sqlite:///<path> (or a plain file path)"
+SUPPORTED = (
+    "sqlite:///<path> (or a plain file path) or postgresql://user@host:port/dbname"
+    " (or postgres://)"
+)
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 BUSY_TIMEOUT_S = 30.0
+CONNECT_TIMEOUT_S = 10
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS raw (
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS raw (
     obsid TEXT NOT NULL,
     raft TEXT NOT NULL,
     sensor TEXT NOT NULL,
@@ -43,9 +53,9 @@ CREATE TABLE IF NOT EXISTS raw (
     archiver_version TEXT NOT NULL,
     archived_at DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (obsid, raft, sensor)
-);
-CREATE INDEX IF NOT EXISTS raw_group ON raw (group_id);
-"""
+)""",
+    "CREATE INDEX IF NOT EXISTS raw_group ON raw (group_id)",
+)
 
 
 @dataclass(frozen=True)
@@ -83,39 +93,111 @@ class RawRecord:
 COLUMNS = tuple(f.name for f in fields(RawRecord))
 
 
-def sqlite_path(url: str) -> Path:
-    """The database file of a catalog URL; ValueError naming what is supported."""
+class CatalogUnreachable(ConnectionError):
+    """The catalog's database server cannot be reached: the site's to fix, like a lost disk
+    (an OSError, so callers that handle I/O failures handle this too)."""
+
+
+class _Connection(Protocol):
+    """What the catalog uses of a DB-API connection; sqlite3's and psycopg's both fit."""
+
+    def execute(self, query: str, params: Sequence[Any] = ..., /) -> Any: ...
+
+    def commit(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class _Backend:
+    """What differs between the databases; the SQL is otherwise the same."""
+
+    connect: Callable[[], _Connection]
+    #: The DB-API parameter marker (``qmark`` or ``format`` paramstyle).
+    marker: str
+    #: Run first, on the schema's connection.
+    prelude: tuple[str, ...]
+
+
+def redacted(url: str) -> str:
+    """The URL with any password shown as ``***``: safe for logs and error messages."""
+    parts = urlsplit(url)
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, colon, _ = userinfo.partition(":")
+    if colon:
+        parts = parts._replace(netloc=f"{user}:***@{host}")
+    query = "&".join(
+        "password=***" if item.startswith("password=") else item
+        for item in parts.query.split("&")
+    )
+    return urlunsplit(parts._replace(query=query))
+
+
+def _one_line(err: Exception) -> str:
+    return " ".join(str(err).split())
+
+
+def _sqlite(path: Path) -> _Backend:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return _Backend(
+        lambda: sqlite3.connect(path, timeout=BUSY_TIMEOUT_S), "?", ("PRAGMA journal_mode=WAL",)
+    )
+
+
+def _postgres(url: str) -> _Backend:
+    """psycopg is imported here only: SQLite catalogs neither need nor load it."""
+    import psycopg
+
+    def connect() -> _Connection:
+        try:
+            return psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S)
+        except psycopg.ProgrammingError as err:  # libpq could not parse the URL
+            raise ValueError(f"catalog URL {redacted(url)!r}: {_one_line(err)}") from None
+        except psycopg.OperationalError as err:
+            raise CatalogUnreachable(f"catalog {redacted(url)}: {_one_line(err)}") from None
+
+    # Concurrent CREATE ... IF NOT EXISTS can collide in PostgreSQL's system tables (two
+    # archivers starting at once): one schema transaction at a time.
+    lock = "SELECT pg_advisory_xact_lock(hashtext('dmcs catalog schema'))"
+    return _Backend(connect, "%s", (lock,))
+
+
+def _backend_for(url: str) -> _Backend:
+    """The backend a catalog URL names; ValueError naming what is supported."""
+    if url.startswith(POSTGRES_SCHEMES):
+        return _postgres(url)
     if url.startswith("sqlite:///"):
-        return Path(url.removeprefix("sqlite:///"))
+        return _sqlite(Path(url.removeprefix("sqlite:///")))
     if "://" in url or not url:
-        raise ValueError(f"catalog URL {url!r} is not supported; use {SUPPORTED}")
-    return Path(url)
+        raise ValueError(f"catalog URL {redacted(url)!r} is not supported; use {SUPPORTED}")
+    return _sqlite(Path(url))
 
 
 class Catalog:
-    """The ``raw`` table of archived files (SQLite; any number of processes)."""
+    """The ``raw`` table of archived files (SQLite or PostgreSQL; any number of processes)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.path = sqlite_path(url)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._db() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+        self._backend = _backend_for(url)
+        with self._transaction() as db:
+            for statement in (*self._backend.prelude, *_SCHEMA):
+                db.execute(statement)
 
     @contextlib.contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
+    def _transaction(self) -> Iterator[_Connection]:
+        """A connection of its own, committed if the block succeeds (closing an uncommitted
+        connection rolls it back)."""
+        db = self._backend.connect()
         try:
-            with db:
-                yield db
+            yield db
+            db.commit()
         finally:
             db.close()
 
     def register(self, record: RawRecord) -> bool:
         """Add one file's row; False if that CCD was registered already (nothing changes)."""
-        placeholders = ", ".join("?" for _ in COLUMNS)
-        with self._db() as db:
+        placeholders = ", ".join(self._backend.marker for _ in COLUMNS)
+        with self._transaction() as db:
             cursor = db.execute(
                 f"INSERT INTO raw ({', '.join(COLUMNS)}) VALUES ({placeholders})"
                 " ON CONFLICT (obsid, raft, sensor) DO NOTHING",
@@ -124,20 +206,22 @@ class Catalog:
             return cursor.rowcount == 1
 
     def get(self, obsid: str, raft: str, sensor: str) -> RawRecord | None:
-        with self._db() as db:
+        p = self._backend.marker
+        with self._transaction() as db:
             row = db.execute(
-                f"SELECT {', '.join(COLUMNS)} FROM raw WHERE obsid = ? AND raft = ? AND sensor = ?",
+                f"SELECT {', '.join(COLUMNS)} FROM raw"
+                f" WHERE obsid = {p} AND raft = {p} AND sensor = {p}",
                 (obsid, raft, sensor),
             ).fetchone()
         return RawRecord(*row) if row else None
 
     def records(self) -> list[RawRecord]:
-        with self._db() as db:
+        with self._transaction() as db:
             rows = db.execute(
                 f"SELECT {', '.join(COLUMNS)} FROM raw ORDER BY date_obs, obsid, raft, sensor"
             ).fetchall()
         return [RawRecord(*row) for row in rows]
 
     def count(self) -> int:
-        with self._db() as db:
+        with self._transaction() as db:
             return int(db.execute("SELECT count(*) FROM raw").fetchone()[0])

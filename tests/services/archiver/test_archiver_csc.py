@@ -1,4 +1,5 @@
-"""The Archiver CSC with the camera and header service: live archiving, catch-up, bad data."""
+"""The Archiver CSC with the camera and header service: live archiving, catch-up, bad data,
+and a PostgreSQL catalog."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from typing import Any
 
 import pytest
 
+from dmcs.sal.broker import free_port
 from dmcs.sal.domain import Domain
 from dmcs.sal.interfaces.archiver import ARCHIVER
 from dmcs.sal.interfaces.camera import MT_CAMERA
 from dmcs.sal.remote import Remote
 from dmcs.services.archiver.audit import audit_archive
+from dmcs.services.archiver.catalog import Catalog
 from dmcs.services.archiver.csc import ArchiverCsc
 from dmcs.sims.camera_csc import CameraCsc
 from dmcs.sims.header_csc import HeaderServiceCsc
@@ -38,6 +41,11 @@ async def archiver(domain: Domain, site: Path) -> AsyncIterator[tuple[ArchiverCs
             Remote(domain, ARCHIVER) as remote:
         assert isinstance(csc, ArchiverCsc)
         yield csc, remote
+
+
+def set_catalog_url(site: Path, url: str) -> None:
+    config = site / "Archiver" / "_init.yaml"
+    config.write_text(config.read_text() + f"catalog_url: {url}\n")
 
 
 async def take(camera: Remote, count: int) -> list[str]:
@@ -113,3 +121,30 @@ async def test_catch_up_is_refused_unless_enabled(
     await assert_next_summary_state(remote, State.DISABLED)
     with pytest.raises(Exception, match="catchUp not allowed in state DISABLED"):
         await remote.cmd("catchUp").start(timeout=10)
+
+
+async def test_a_postgresql_catalog_url_catalogs_every_ccd_there(
+    observatory: Remote, domain: Domain, site: Path, postgres_url: str, tmp_path: Path,
+) -> None:
+    set_catalog_url(site, postgres_url)
+    async with ArchiverCsc(domain, initial_state=State.DISABLED, config_root=site) as csc, \
+            Remote(domain, ARCHIVER) as remote:
+        await remote.cmd("enable").start()
+        [name] = await take(observatory, 1)
+        got = await reports(remote, 2)
+    assert sorted((r.obsid, f"{r.raft}_{r.sensor}", r.statusCode) for r in got) == [
+        (name, detector, 0) for detector in DETECTORS]
+    audit = audit_archive(Catalog(postgres_url), tmp_path / "data" / "archive")
+    assert (audit.records, audit.files, audit.ok) == (2, 2, True)
+    assert not list((tmp_path / "data" / "archive").glob("catalog.sqlite*"))
+    assert isinstance(csc, ArchiverCsc) and csc.archiver is not None
+    assert csc.archiver.catalog.url == postgres_url
+
+
+async def test_an_unreachable_catalog_fails_start_naming_it(domain: Domain, site: Path) -> None:
+    set_catalog_url(site, f"postgresql://dmcs:secret@127.0.0.1:{free_port()}/catalog")
+    async with ArchiverCsc(domain, config_root=site), Remote(domain, ARCHIVER) as remote:
+        with pytest.raises(Exception, match=r"archiver configuration: catalog "
+                                            r"postgresql://dmcs:\*\*\*@127\.0\.0\.1:\d+/catalog: "
+                                            r"connection failed"):
+            await remote.cmd("start").start(timeout=30)

@@ -123,8 +123,3 @@ def test_audit_notices_a_damaged_archive_file(
     path.write_bytes(bytes(data))
     audit = audit_archive(archiver.catalog, tmp_path / "archive")
     assert len(audit.checksum_failures) == 1 and not audit.ok
-
-
-def test_a_postgresql_catalog_url_is_refused_naming_what_works() -> None:
-    with pytest.raises(ValueError, match=r"postgresql://x/y.*is not supported; use sqlite"):
-        Catalog("postgresql://x/y")
