@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import pandas as pd
 import typer
 
 from dmcs.cli.errors import CliError, ExitCode, one_line_errors
-from dmcs.telemetry.efd_client import DB_URL_ENV, EfdClient, EfdError
-from dmcs.telemetry.influx_http import InfluxError
+from dmcs.settings import EFD_URL_ENV as DB_URL_ENV
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from dmcs.telemetry.efd_client import EfdClient
 
 app = typer.Typer(no_args_is_help=True, help="Query the EFD (InfluxDB) of the observatory.")
 T = TypeVar("T")
@@ -33,6 +36,9 @@ def _run(url: str | None, db: str, body: Any) -> Any:
     """Run `body(client)` with one-line errors for a missing URL, bad input, InfluxDB down."""
     if not url:
         raise CliError(f"where is the EFD? give --efd URL or set ${DB_URL_ENV}")
+    # pandas and aiohttp load only for the verbs that need them, not for every `dmcs` command
+    from dmcs.telemetry.efd_client import EfdClient, EfdError
+    from dmcs.telemetry.influx_http import InfluxError
 
     async def main() -> Any:
         async with EfdClient(url, db) as client:
@@ -86,6 +92,9 @@ def query(
         if last is not None and (start or end):
             raise CliError("give either --last or --start/--end, not both")
         names = [n.strip() for f in fields or [] for n in f.split(",") if n.strip()]
+        import pandas as pd
+
+        from dmcs.telemetry.efd_client import EfdError
 
         async def body(client: EfdClient) -> pd.DataFrame:
             wanted = names or [f for f in await client.get_fields(topic)

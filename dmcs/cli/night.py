@@ -6,16 +6,17 @@ import asyncio
 import logging
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from dmcs.cli.errors import CliError, ExitCode, one_line_errors
 from dmcs.night.options import NightOptions
-from dmcs.night.orchestrator import Night
-from dmcs.night.report import NightReport, print_summary
 from dmcs.sal.broker import runtime_dir
+
+if TYPE_CHECKING:
+    from dmcs.night.report import NightReport
 
 console = Console(highlight=False)
 
@@ -70,6 +71,9 @@ def night(
 
 
 async def _run(options: NightOptions) -> NightReport:
+    from dmcs.night.orchestrator import Night  # the whole service stack: only for a night
+    from dmcs.night.report import print_summary
+
     the_night = Night(options, console)
     the_night.step(f"night of {options.visits} visits x {options.ccds} CCDs "
                    f"({options.ccd_size} px) every {options.cadence:g} s; root {options.root}")

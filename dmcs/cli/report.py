@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 
 from dmcs.cli.errors import CliError, one_line_errors
 from dmcs.sal.config import SUBNAME_ENV
-from dmcs.telemetry.efd_client import DB_URL_ENV, EfdError
+from dmcs.settings import EFD_URL_ENV as DB_URL_ENV
 
 
 def report(
@@ -41,9 +40,13 @@ def report(
             raise CliError("give either --last or --start/--end, not both")
         if end and not start:
             raise CliError("--end needs --start")
+        import pandas as pd  # with matplotlib below: only when drawing
+
+        from dmcs.telemetry.efd_client import EfdError
+
         now = pd.Timestamp.now(tz="UTC")
         begin: str | pd.Timestamp = start or now - pd.Timedelta(minutes=last or 60)
-        from dmcs.telemetry.report import write_report  # matplotlib: only when drawing
+        from dmcs.telemetry.report import write_report
 
         try:
             path = write_report(efd, prometheus, out, start=begin, end=end or now,

@@ -21,8 +21,6 @@ import pandas as pd
 
 from dmcs.telemetry.influx_http import DEFAULT_DATABASE, InfluxHttp
 
-DB_URL_ENV = "DMCS_EFD_URL"
-
 
 class EfdError(ValueError):
     """A query the EFD cannot answer as asked; the text names what is wrong."""
