@@ -91,6 +91,7 @@ async def test_restarted_tracker_applies_missed_events_once(
     await services.write("ScriptQueue", "nextVisit", groupId=GROUP, nimages=2, survey="WFD")
     await services.write("ScriptQueue", "nextVisit", groupId="20261130_flat_0001", nimages=1,
                          survey="calibration")
+    await _settle(book, VisitState.ANNOUNCED, 0)
     await services.image("MC_O_20261130_000001", ["R22_S11", "R22_S12"])
     await _settle(book, VisitState.INTEGRATING, 2)
     await tracker.close()
@@ -123,6 +124,8 @@ async def test_overdue_visit_is_declared_late(
     await services.write("ScriptQueue", "nextVisit", groupId=GROUP, nimages=1, survey="WFD")
     await services.write("ScriptQueue", "nextVisit", groupId="20261130_science_0002",
                          nimages=0, survey="WFD")
+    # nextVisit comes well ahead of the camera in a night; topics are not ordered between them
+    await _settle(book, VisitState.ANNOUNCED, 0)
     await services.image("MC_O_20261130_000001", ["R22_S11", "R22_S12"])
     await _settle(book, VisitState.LATE, 2)
     assert overdue == [GROUP]
