@@ -23,6 +23,7 @@ from dmcs.cli.session import connect, run_async
 from dmcs.ocs.liveness import require_running
 from dmcs.sal.ack import AckCmdModel, AckError
 from dmcs.sal.config import SalConfig
+from dmcs.sal.liveness import HEARTBEAT_ALIVE_SECONDS
 from dmcs.sal.remote import Remote
 
 console = Console(highlight=False)
@@ -58,7 +59,7 @@ async def _send(
     ref: ComponentRef, name: str, values: dict[str, Any], timeout: float, config: SalConfig
 ) -> None:
     async with connect(config) as domain, Remote(
-        domain, ref.interface, ref.index, include=()
+        domain, ref.interface, ref.index, include=(), liveness_timeout=HEARTBEAT_ALIVE_SECONDS
     ) as remote:
         require_running(remote)
         sent = time.perf_counter()

@@ -21,6 +21,7 @@ from dmcs.cli.render import step_line
 from dmcs.cli.session import connect, run_async
 from dmcs.ocs import current_state, plan, require_running, walk_to_state
 from dmcs.sal.config import SalConfig
+from dmcs.sal.liveness import HEARTBEAT_ALIVE_SECONDS
 from dmcs.sal.remote import Remote
 from dmcs.state_machines.summary_state import State
 
@@ -64,7 +65,8 @@ async def _walk(
     ref: ComponentRef, target: State, override: str, timeout: float, config: SalConfig
 ) -> None:
     async with connect(config) as domain, Remote(
-        domain, ref.interface, ref.index, include=["summaryState"]
+        domain, ref.interface, ref.index, include=["summaryState"],
+        liveness_timeout=HEARTBEAT_ALIVE_SECONDS,
     ) as remote:
         last = remote.evt("summaryState").get()
         if target == State.OFFLINE and last is not None and last.summaryState == State.OFFLINE:

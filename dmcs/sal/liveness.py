@@ -8,6 +8,12 @@ from dmcs.sal.tai import current_tai
 
 #: A component silent for longer than this (3 heartbeat periods) is taken as not running.
 HEARTBEAT_ALIVE_SECONDS = 3.0
+#: How long a Remote lets a CSC stay silent before failing a command in flight (NOACK).
+#: Automation (scripts, the DMCS) is patient: on a loaded host a CSC, or the reader of its
+#: heartbeats, may be starved for seconds, and a restarted CSC is noticed at once anyway (its
+#: heartbeats come from a new pid). The CLI asks for HEARTBEAT_ALIVE_SECONDS: a person
+#: hears of a crash within seconds.
+COMMAND_LIVENESS_SECONDS = 15.0
 
 
 def heartbeat_age(beat: Any, now: float | None = None) -> float | None:

@@ -9,7 +9,7 @@ from typing import Any
 from dmcs.sal.controller import component_identity
 from dmcs.sal.domain import Domain
 from dmcs.sal.interface import Interface, TopicKind
-from dmcs.sal.liveness import HEARTBEAT_ALIVE_SECONDS, heartbeat_age
+from dmcs.sal.liveness import COMMAND_LIVENESS_SECONDS, heartbeat_age
 from dmcs.sal.tai import current_tai
 from dmcs.sal.topics.reader import DEFAULT_QUEUE_LEN, TopicReader
 from dmcs.sal.topics.reader_group import FAST_FETCH_WAIT_MS, ReaderGroup
@@ -31,7 +31,7 @@ class Remote:
         *,
         include: Iterable[str] | None = None,
         queue_len: int = DEFAULT_QUEUE_LEN,
-        liveness_timeout: float = HEARTBEAT_ALIVE_SECONDS,
+        liveness_timeout: float = COMMAND_LIVENESS_SECONDS,
     ) -> None:
         self.domain = domain
         self.interface = interface
