@@ -7,11 +7,12 @@ PY := $(VENV)/bin/python
 NIGHT_APT_PACKAGES := fitsverify influxdb prometheus
 APT_PACKAGES ?= $(NIGHT_APT_PACKAGES) postgresql
 PYTEST_ARGS ?=
-# One process by default: the night tests load both cores on their own, and parallel workers
-# made them miss heartbeats. `make test PYTEST_WORKERS="-n 3 --dist loadfile"` is ~2x faster.
 # Real components on a 2-core machine occasionally miss a heartbeat: a failed test is run
 # again (twice at most) and reported as rerun, so flakiness stays visible.
-PYTEST_WORKERS ?= --reruns 2 --reruns-delay 2
+PYTEST_RERUNS ?= --reruns 2 --reruns-delay 2
+# Most tests wait on processes and the broker, so three workers share two cores well; the
+# whole nights (marked `solo`) load both cores on their own and run afterwards, one at a time.
+PYTEST_WORKERS ?= -n 3 --dist loadfile
 NIGHT_ARGS ?=
 
 .PHONY: night test setup system-deps night-deps lint bench clean
@@ -20,7 +21,12 @@ night: setup night-deps
 	$(VENV)/bin/dmcs night $(NIGHT_ARGS)
 
 test: setup system-deps
-	$(PY) -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
+ifeq ($(strip $(PYTEST_ARGS)),)
+	$(PY) -m pytest $(PYTEST_WORKERS) $(PYTEST_RERUNS) -m "not solo"
+	$(PY) -m pytest $(PYTEST_RERUNS) -m solo
+else
+	$(PY) -m pytest $(PYTEST_WORKERS) $(PYTEST_RERUNS) $(PYTEST_ARGS)
+endif
 
 setup: $(VENV)/.installed
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 
 import pytest
@@ -12,6 +13,10 @@ from dmcs.sal.interfaces.test import TEST
 from dmcs.sal.remote import Remote
 
 pytest_plugins = ["dmcs.testing.fixtures"]
+
+# pytest-xdist workers inherit COLUMNS=80, which rich consoles created at import would keep
+# for good; without it they read each CLI test's own COLUMNS, as in a single process.
+os.environ.pop("COLUMNS", None)
 
 #: In-process CSCs claim their identity briefly: each test has a subname of its own.
 TEST_CLAIM_SECONDS = 0.2

@@ -38,6 +38,8 @@ from dmcs.sal.remote import Remote
 from dmcs.state_machines.script_state import ScriptState
 from dmcs.testing import unique_subname, wait_for_sample
 
+pytestmark = pytest.mark.solo
+
 DMCS = str(Path(sys.executable).parent / "dmcs")
 SETTLED = ("late", "alerted", "caught_up")
 #: Panels the drill night cannot fill, and why: nothing in it goes to FAULT or fails to archive
