@@ -63,6 +63,7 @@ async def _status(timeout: float, config: SalConfig) -> None:
         remotes = [_remote(domain, ComponentRef(i, 0), seen) for i in interfaces]
         await asyncio.gather(*(r.start() for r in remotes))
         await asyncio.sleep(timeout)
+        now = current_tai()  # ages as of the end of listening, not of closing the readers
         await asyncio.gather(*(r.close() for r in remotes))
         where = describe(config, domain.bootstrap_servers)
     if not seen:
@@ -72,7 +73,6 @@ async def _status(timeout: float, config: SalConfig) -> None:
     table = Table()
     for column in ("component", "state", "heartbeat", "version"):
         table.add_column(column)
-    now = current_tai()
     for (name, index), item in sorted(seen.items()):
         table.add_row(ComponentRef(get_interface(name), index).name, *_cells(item, now))
     console.print(table)
