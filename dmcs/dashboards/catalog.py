@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from dmcs.dashboards.panels import (
+    FAILURES_ONLY,
     INDEX_FILTER,
     dashboard,
     influx,
@@ -68,14 +69,14 @@ def overview(subname: str) -> dict[str, Any]:
             "{{component}}:{{index}}")]),
         panel("Faults", [influx(
             f'SELECT "errorCode", "errorReport" FROM {fault} {WHERE} AND "errorCode" != 0',
-            fmt="table")], kind="table"),
+            fmt="table")], kind="table", description=FAILURES_ONLY),
         panel("Faults (count)", [prom(
             f"sum by (component, index, code) (increase(dmcs_faults_total{selector}[$__range]))"
             " or vector(0)",
             "{{component}}:{{index}} code {{code}}")], kind="bargauge"),
         panel("Log messages, WARNING and above", [influx(
             f'SELECT "level", "name", "message" FROM {logs} {WHERE} AND "level" >= 30',
-            fmt="table")], kind="table"),
+            fmt="table")], kind="table", description=FAILURES_ONLY),
         panel("Commands by final ack", [prom(
             f"sum by (component, command, ack) "
             f"(increase(dmcs_commands_total{selector}[$__range]))",
@@ -99,7 +100,8 @@ def archiving(subname: str) -> dict[str, Any]:
             "GROUP BY time(1m) fill(0)", alias="CCDs")]),
         panel("Archive failures", [influx(
             f'SELECT "obsid", "raft", "sensor", "statusCode", "description" FROM {stored} '
-            f'{WHERE} AND "statusCode" != 0', fmt="table")], kind="table"),
+            f'{WHERE} AND "statusCode" != 0', fmt="table")],
+            kind="table", description=FAILURES_ONLY),
         panel("Archive backlog (Prometheus)", [prom("sum(dmcs_archive_backlog)", "backlog")]),
         *telemetry_panels(subname, ARCHIVER),
     ]
@@ -118,7 +120,7 @@ def prompt_processing(subname: str) -> dict[str, Any]:
             f'SELECT "alerts" FROM {done} {WHERE}', alias="alerts")], kind="barchart"),
         panel("Late visits", [influx(
             f'SELECT "groupId", "visit", "reason" FROM {late} {WHERE}', fmt="table")],
-            kind="table"),
+            kind="table", description=FAILURES_ONLY),
         panel("Visits by outcome (Prometheus)", [prom(
             "sum by (outcome) (increase(dmcs_visits_total[$__range]))", "{{outcome}}")],
             kind="bargauge"),

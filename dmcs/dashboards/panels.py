@@ -33,6 +33,10 @@ def prom(expr: str, legend: str = "") -> dict[str, Any]:
     return {"datasource": PROMETHEUS, "expr": expr, "legendFormat": legend, "range": True}
 
 
+#: The description of a table that lists failures: no rows is the good case, not a broken query.
+FAILURES_ONLY = "Rows appear only when something went wrong: an empty table is good news."
+
+
 def panel(title: str, targets: list[dict[str, Any]], kind: str = "timeseries",
           description: str = "", unit: str = "", thresholds: list[tuple[float, str]] | None = None,
           options: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -87,6 +91,11 @@ def dashboard(uid: str, title: str, panels: list[dict[str, Any]], subname: str,
         "templating": {"list": [component_variable(subname), index_variable()]},
         "panels": panels,
     }
+
+
+def failure_tables(dash: dict[str, Any]) -> set[str]:
+    """Titles of the panels that list failures (see FAILURES_ONLY)."""
+    return {p["title"] for p in dash["panels"] if p.get("description") == FAILURES_ONLY}
 
 
 def targets_of(dash: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from dmcs.dashboards.panels import targets_of
+from dmcs.dashboards.panels import failure_tables, targets_of
 from dmcs.telemetry.influx_http import InfluxError, InfluxHttp
 from dmcs.telemetry.prometheus_http import PrometheusError, PrometheusHttp
 
@@ -29,6 +29,8 @@ class QueryCheck:
     query: str
     values: int
     error: str = ""
+    #: A table of failures (see panels.FAILURES_ONLY): no rows means nothing went wrong.
+    failures_only: bool = False
 
     @property
     def ok(self) -> bool:
@@ -69,6 +71,7 @@ async def verify_dashboards(
     async with InfluxHttp(influx_url, database) as influx, \
             PrometheusHttp(prometheus_url) as prometheus:
         for name, dash in dashboards.items():
+            failures = failure_tables(dash)
             for title, target in targets_of(dash):
                 raw = target.get("query") or target.get("expr") or ""
                 query = substitute(raw, start, finish, variables)
@@ -81,7 +84,8 @@ async def verify_dashboards(
                 except (InfluxError, PrometheusError) as err:
                     checks.append(QueryCheck(name, title, source, query, 0, str(err)))
                     continue
-                checks.append(QueryCheck(name, title, source, query, values))
+                checks.append(QueryCheck(name, title, source, query, values,
+                                         failures_only=title in failures))
     return checks
 
 

@@ -75,7 +75,9 @@ async def check_dashboards(influx_url: str, prometheus_url: str, *, subname: str
     checks = await verify_dashboards(all_dashboards(subname), influx_url, prometheus_url, start)
     return {"queries": len(checks), "with_data": sum(c.ok for c in checks),
             "empty": [f"{c.dashboard} / {c.panel}" + (f": {c.error}" if c.error else "")
-                      for c in checks if not c.ok]}
+                      for c in checks if not c.ok],
+            "quiet_failure_tables": [f"{c.dashboard} / {c.panel}" for c in checks
+                                     if c.failures_only and not c.error and not c.values]}
 
 
 def dashboards_line(summary: dict[str, Any]) -> str:
@@ -83,4 +85,8 @@ def dashboards_line(summary: dict[str, Any]) -> str:
     if not summary:
         return "not checked (needs the EFD and Prometheus)"
     line = f"{summary['with_data']} of {summary['queries']} panel queries returned data"
-    return line + (f"; empty: {', '.join(summary['empty'])}" if summary["empty"] else "")
+    quiet = summary.get("quiet_failure_tables", [])
+    if quiet:
+        line += f"; {len(quiet)} failure tables have no rows (nothing went wrong there)"
+    empty = [name for name in summary["empty"] if name not in quiet]
+    return line + (f"; empty: {', '.join(empty)}" if empty else "")

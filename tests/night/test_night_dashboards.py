@@ -1,4 +1,4 @@
-"""The night's Prometheus wiring without a night: SD files are written even with no Prometheus.
+"""The night's Prometheus wiring and dashboards line without a night.
 
 A whole night with the EFD, Prometheus and every dashboard panel query is in
 test_night_drills.py (one night carries the drills and the dashboards).
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dmcs.night.metrics import MetricsPorts, local_prometheus
+from dmcs.night.metrics import MetricsPorts, dashboards_line, local_prometheus
 
 
 def test_without_prometheus_the_sd_files_are_still_written(
@@ -25,3 +25,14 @@ def test_without_prometheus_the_sd_files_are_still_written(
     entry = json.loads((tmp_path / "prometheus" / "sd" / "OCPS_1.json").read_text())
     assert entry == [{"targets": [f"127.0.0.1:{ports.ports['OCPS:1']}"],
                       "labels": {"process": "OCPS:1", "component": "OCPS", "index": "1"}}]
+
+
+def test_console_line_tells_empty_failure_tables_from_panels_without_data() -> None:
+    summary = {"queries": 41, "with_data": 36,
+               "empty": ["overview / Faults", "archiving / Archive failures",
+                         "batch / Jobs: no such measurement"],
+               "quiet_failure_tables": ["overview / Faults", "archiving / Archive failures"]}
+    line = dashboards_line(summary)
+    assert line == ("36 of 41 panel queries returned data; 2 failure tables have no rows "
+                    "(nothing went wrong there); empty: batch / Jobs: no such measurement")
+    assert dashboards_line({}) == "not checked (needs the EFD and Prometheus)"

@@ -184,6 +184,7 @@ async def test_night_survives_kills_and_every_dashboard_panel_has_data(
     dashboards = saved["dashboards"]
     assert dashboards["queries"] > 20
     assert set(dashboards["empty"]) <= set(NO_DATA_EXPECTED), dashboards["empty"]
+    assert dashboards["quiet_failure_tables"] == dashboards["empty"]
     assert dashboards["with_data"] == dashboards["queries"] - len(dashboards["empty"])
     assert "panel queries returned data" in out.getvalue()
     assert Path(saved["efd_report"]).exists(), saved["efd_report"]
