@@ -27,11 +27,13 @@ def state_text(value: int) -> Text:
 
 
 def render(observer: NightObserver, supervisor: Supervisor, script_line: str,
-           elapsed_s: float) -> RenderGroup:
+           elapsed_s: float, own_states: dict[str, int] | None = None) -> RenderGroup:
+    """The live table. A CSC's state is what it last said itself (`own_states`), else what
+    the DMCS relays for the services it manages."""
     services = Table(title="services", title_justify="left", expand=False)
     for column in ("service", "state", "pid", "restarts"):
         services.add_column(column)
-    states = {"DMCS": observer.dmcs_state, **observer.service_states}
+    states = {"DMCS": observer.dmcs_state, **observer.service_states, **(own_states or {})}
     for label, managed in supervisor.managed.items():
         state = states.get(label)
         services.add_row(label, state_text(state) if state is not None else Text("-"),

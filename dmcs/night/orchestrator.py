@@ -242,7 +242,13 @@ class Night:
         script = self.script
         line = (f"{script.state.name} at {script.last_checkpoint or '-'}" if script is not None
                 else "starting")
-        return render(self.observer, self.supervisor, line, time.monotonic() - self.started)
+        return render(self.observer, self.supervisor, line, time.monotonic() - self.started,
+                      own_states=self._own_states())
+
+    def _own_states(self) -> dict[str, int]:
+        """Each CSC's summary state as it last published it (read by the night's Remotes)."""
+        said = {label: remote.evt("summaryState").get() for label, remote in self.remotes.items()}
+        return {label: sample.summaryState for label, sample in said.items() if sample}
 
     async def _shutdown(self, components: list[str]) -> None:
         """DMCS to STANDBY (services follow), then every CSC to OFFLINE, in reverse order."""

@@ -11,13 +11,14 @@ from rich.console import Console
 from dmcs.night.live import render
 from dmcs.night.observer import NightObserver
 from dmcs.night.report import ArchiveCheck, NightReport, build_report, print_summary
-from dmcs.night.supervisor import Supervisor
+from dmcs.night.supervisor import Managed, Supervisor
 from dmcs.sal.domain import Domain
 from dmcs.sal.interfaces.archiver import ImageInOODSEvent
 from dmcs.sal.interfaces.camera import EndReadoutEvent
 from dmcs.sal.interfaces.dmcs import DaytimeJobEvent, ServiceStatesEvent, VisitStateEvent
 from dmcs.sal.interfaces.prompt_processing import VisitProcessedEvent
 from dmcs.sal.interfaces.script_queue import NextVisitEvent
+from dmcs.state_machines.summary_state import State
 
 
 def _night(domain: Domain, *, alerts_twice: bool) -> NightObserver:
@@ -76,3 +77,21 @@ async def test_missing_image_duplicate_alerts_and_bad_checksum_are_named(
     table = console.export_text()
     assert "2 announced, 2 alerted, 0 late" in table
     assert "p50 3.0 s, p98 4.0 s" in table and "calib-bias:exit 0" in table
+
+
+async def test_live_table_shows_each_csc_state_as_it_said_it(
+    domain: Domain, tmp_path: Path
+) -> None:
+    observer = _night(domain, alerts_twice=False)
+    observer.service_states = {"Archiver": State.DISABLED}
+    supervisor = Supervisor(dict(os.environ), tmp_path / "logs")
+    for name in ("Archiver", "EFDWriter", "MTCamera"):
+        supervisor.managed[name] = Managed(name)
+    console = Console(record=True, width=160)
+    console.print(render(observer, supervisor, "RUNNING", 1.0,
+                         own_states={"Archiver": State.ENABLED, "EFDWriter": State.ENABLED}))
+    rows = {line.split("│")[1].strip(): line for line in console.export_text().splitlines()
+            if line.startswith("│")}
+    assert "ENABLED" in rows["Archiver"]  # its own word over the DMCS's older relay
+    assert "ENABLED" in rows["EFDWriter"]  # not managed by the DMCS, still shown
+    assert rows["MTCamera"].split("│")[2].strip() == "-"  # nothing heard yet
