@@ -7,6 +7,7 @@ command topics, a Remote its chosen topics, acks have their own group.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import defaultdict
@@ -29,6 +30,8 @@ IDLE_FETCH_WAIT_MS = 50
 ACTIVE_SECONDS = 0.5
 #: Longest a reader waits for the history (latest events) on the broker at start.
 HISTORY_TIMEOUT = 10.0
+#: Closing a consumer whose start was cut short is given this long (it must never hang a stop).
+STOP_TIMEOUT_S = 5.0
 
 
 class ReaderGroup:
@@ -64,7 +67,12 @@ class ReaderGroup:
     async def start(self) -> None:
         await self.domain.ensure_topics([r.spec for r in self.readers])
         consumer = self.domain.new_consumer(self.fetch_max_wait_ms)
-        await consumer.start()
+        try:
+            await consumer.start()
+        except BaseException:  # cancelled or failed midway: no connection is left open
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(consumer.stop(), STOP_TIMEOUT_S)
+            raise
         self._consumer = consumer
         partitions = [TopicPartition(t, 0) for t in self._by_topic]
         consumer.assign(partitions)

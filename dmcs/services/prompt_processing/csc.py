@@ -8,7 +8,6 @@ Leaving ENABLED cancels visits in flight (they go late) and stops the ranks.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +26,8 @@ if TYPE_CHECKING:
 
 SCRIPT_QUEUE_INDEX = 1
 POOL_START_FAULT = 10
+#: Each step of stopping (the status task, each remote) is given this long.
+STOP_TIMEOUT_S = 10.0
 
 
 class PromptProcessingCsc(ConfigurableCsc):
@@ -38,7 +39,6 @@ class PromptProcessingCsc(ConfigurableCsc):
 
     service: PromptProcessingService | None = None
     _remotes: list[Remote] = []
-    _started: list[Remote] = []
     _status_task: asyncio.Task[None] | None = None
 
     async def configure(self, config: PromptProcessingConfig) -> None:
@@ -74,13 +74,19 @@ class PromptProcessingCsc(ConfigurableCsc):
         self._status_task = asyncio.create_task(self._listen_and_report())
 
     async def _end(self) -> None:
+        """Stop reporting and listening, then the service; no step may hang a disable."""
         if self._status_task is not None:
             self._status_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._status_task
-        for remote in self._started:
-            await remote.close()
-        self._remotes, self._started = [], []
+            _, still = await asyncio.wait([self._status_task], timeout=STOP_TIMEOUT_S)
+            if still:
+                self.log.warning("status task still running %g s after cancel", STOP_TIMEOUT_S)
+        for remote in self._remotes:  # a start cut short left readers to close too
+            try:
+                await asyncio.wait_for(remote.close(), STOP_TIMEOUT_S)
+            except TimeoutError:
+                self.log.warning("closing the %s remote took over %g s", remote.name,
+                                 STOP_TIMEOUT_S)
+        self._remotes = []
         assert self.service is not None
         service, self.service = self.service, None
         await service.stop()
@@ -97,10 +103,8 @@ class PromptProcessingCsc(ConfigurableCsc):
         """Start listening (creating the queue's and camera's topics may take seconds, so
         not inside `enable`; a nextVisit sent meanwhile is read as history), then report."""
         assert self.service is not None and isinstance(self.config, PromptProcessingConfig)
-        self._started = []
         for remote in self._remotes:
             await remote.start()
-            self._started.append(remote)  # a start cancelled midway is not closed: it may hang
         while True:
             status = await asyncio.to_thread(self.service.status)
             await self.controller.tel("processingStatus").set_write(**asdict(status))
