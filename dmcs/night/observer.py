@@ -124,9 +124,13 @@ class NightObserver:
         return [g.latency for g in self.science() if g.latency is not None]
 
     def in_progress(self) -> str:
+        """The latest group being worked on: a science visit from its first readout until it
+        is alerted, late or caught up; a calibration from its announcement until its last
+        image is read out (the DMCS does not track calibrations further)."""
+        settled = (VisitState.ALERTED, VisitState.CAUGHT_UP, VisitState.LATE)
         active = [g.group_id for g in self.groups.values()
-                  if g.state not in (VisitState.ALERTED, VisitState.CAUGHT_UP, VisitState.LATE)
-                  and (g.read_out or not g.science)]
+                  if (g.science and g.read_out and g.state not in settled)
+                  or (not g.science and len(g.read_out) < g.nimages)]
         return active[-1] if active else "-"
 
     # --- handlers ------------------------------------------------------------------------

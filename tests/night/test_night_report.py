@@ -95,3 +95,21 @@ async def test_live_table_shows_each_csc_state_as_it_said_it(
     assert "ENABLED" in rows["Archiver"]  # its own word over the DMCS's older relay
     assert "ENABLED" in rows["EFDWriter"]  # not managed by the DMCS, still shown
     assert rows["MTCamera"].split("│")[2].strip() == "-"  # nothing heard yet
+
+
+async def test_in_progress_follows_calibrations_to_readout_and_visits_to_alerts(
+    domain: Domain,
+) -> None:
+    observer = NightObserver(domain, ccds=1)
+    observer._next_visit(NextVisitEvent(groupId="d_flat_0001", nimages=1, survey="calibration"))
+    assert observer.in_progress() == "d_flat_0001"  # announced, images to come
+    observer._end_readout(EndReadoutEvent(imageName="im0", additionalKeys="groupId",
+                                          additionalValues="d_flat_0001"))
+    assert observer.in_progress() == "-"  # every image read out: nothing more to follow
+    observer._next_visit(NextVisitEvent(groupId="d_science_0001", nimages=1, survey="WFD"))
+    assert observer.in_progress() == "-"  # announced only
+    observer._end_readout(EndReadoutEvent(imageName="im1", additionalKeys="groupId",
+                                          additionalValues="d_science_0001"))
+    assert observer.in_progress() == "d_science_0001"
+    observer._visit_state(VisitStateEvent(groupId="d_science_0001", state="alerted"))
+    assert observer.in_progress() == "-"
