@@ -20,7 +20,7 @@ from dmcs.sal.interfaces.prompt_processing import PROMPT_PROCESSING
 from dmcs.sal.interfaces.script_queue import SCRIPT_QUEUE
 from dmcs.sal.remote import Remote
 from dmcs.services.dmcs.fleet import ABSENT
-from dmcs.state_machines.visit import VisitState
+from dmcs.state_machines.visit import SETTLED_STATES, VisitState
 
 CALIBRATION_SURVEY = "calibration"
 
@@ -127,9 +127,8 @@ class NightObserver:
         """The latest group being worked on: a science visit from its first readout until it
         is alerted, late or caught up; a calibration from its announcement until its last
         image is read out (the DMCS does not track calibrations further)."""
-        settled = (VisitState.ALERTED, VisitState.CAUGHT_UP, VisitState.LATE)
         active = [g.group_id for g in self.groups.values()
-                  if (g.science and g.read_out and g.state not in settled)
+                  if (g.science and g.read_out and g.state not in SETTLED_STATES)
                   or (not g.science and len(g.read_out) < g.nimages)]
         return active[-1] if active else "-"
 

@@ -12,6 +12,7 @@ topic is deleted and recreated. Readers and the Domain check with this and start
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,8 +69,8 @@ class Sentinel:
         """Fetch the record at our offset and compare; no answer in time counts as lost
         (a needless republish is harmless, a missed one leaves late joiners without events)."""
         consumer = new_consumer()
-        await consumer.start()
         try:
+            await consumer.start()
             consumer.assign([self.partition])
             consumer.seek(self.partition, self.offset)
             batches = await consumer.getmany(self.partition, timeout_ms=int(WATCH_TIMEOUT * 1000),
@@ -78,7 +79,8 @@ class Sentinel:
             log.debug("sentinel fetch failed: %s", err)
             return False
         finally:
-            await consumer.stop()
+            with contextlib.suppress(KafkaError, OSError, TimeoutError):
+                await asyncio.wait_for(consumer.stop(), WATCH_TIMEOUT)
         records = batches.get(self.partition, [])
         return bool(records) and records[0].offset == self.offset \
             and records[0].value == self.value

@@ -26,12 +26,11 @@ from dmcs.sal.remote import Remote
 from dmcs.sal.tai import current_tai
 from dmcs.scripts.base_script import BaseScript
 from dmcs.state_machines.summary_state import State
-from dmcs.state_machines.visit import VisitState
+from dmcs.state_machines.visit import SETTLED_STATES
 
 log = logging.getLogger(__name__)
 
 CALIBRATION_SURVEY = "calibration"
-SETTLED = {VisitState.ALERTED.value, VisitState.LATE.value, VisitState.CAUGHT_UP.value}
 KEEP_ENABLED_INTERVAL_S = 1.0
 
 
@@ -122,8 +121,9 @@ class NightScript(BaseScript):
                 while not self._all_settled():
                     await asyncio.sleep(0.5)
         except TimeoutError:
+            in_flight = [g for g, s in self.visit_states.items() if s not in SETTLED_STATES]
             log.warning("visits still in flight after %.0f s: %s", self.night.settle_timeout,
-                        ", ".join(g for g, s in self.visit_states.items() if s not in SETTLED))
+                        ", ".join(in_flight))
 
     async def _run_daytime(self, dmcs: Remote) -> None:
         """runDaytime; sent again if the DMCS process is replaced while it runs (the old
@@ -145,7 +145,7 @@ class NightScript(BaseScript):
                 await _until_enabled(dmcs)
 
     def _all_settled(self) -> bool:
-        return all(state in SETTLED for state in self.visit_states.values())
+        return all(state in SETTLED_STATES for state in self.visit_states.values())
 
     def _on_visit_state(self, data: Any) -> None:
         self.visit_states[data.groupId] = data.state

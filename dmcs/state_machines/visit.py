@@ -42,6 +42,8 @@ TRANSITIONS: tuple[tuple[str, VisitState, VisitState], ...] = (
 
 #: States a visit never leaves.
 FINAL_STATES = frozenset({_V.ALERTED, _V.CAUGHT_UP})
+#: States where the night stops waiting on a visit (a late one is left to the daytime jobs).
+SETTLED_STATES = frozenset({*FINAL_STATES, _V.LATE})
 
 
 class VisitTransitionNotAllowed(TransitionNotAllowed):
