@@ -7,6 +7,7 @@ import os
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,6 +52,19 @@ async def _pool(tmp_path: Path, workers: WorkerLog, **config: object) -> RankPoo
     )
 
 
+async def _signal_busy_rank(
+    pool: RankPool, sig: signal.Signals
+) -> tuple[asyncio.Task[dict[str, Any]], int, int]:
+    """Start the item "slow" and send `sig` to the rank running it: (the run, rank, pid)."""
+    running = asyncio.create_task(pool.run("slow"))
+    while not pool.busy_ranks():
+        await asyncio.sleep(0.05)
+    (victim,) = pool.busy_ranks()
+    victim_pid = pool.rank_pids()[victim]
+    os.kill(victim_pid, sig)
+    return running, victim, victim_pid
+
+
 @pytest.fixture
 async def quick_pool(tmp_path: Path, workers: WorkerLog) -> AsyncIterator[RankPool]:
     async with await _pool(tmp_path, workers, fail_items=["bad"]) as pool:
@@ -78,12 +92,7 @@ async def test_killed_rank_is_noticed_and_its_item_reassigned(
     tmp_path: Path, workers: WorkerLog
 ) -> None:
     async with await _pool(tmp_path, workers, sleep_s=2.0) as pool:
-        running = asyncio.create_task(pool.run("slow"))
-        while not pool.busy_ranks():
-            await asyncio.sleep(0.05)
-        (victim,) = pool.busy_ranks()
-        victim_pid = pool.rank_pids()[victim]
-        os.kill(victim_pid, signal.SIGKILL)
+        running, victim, victim_pid = await _signal_busy_rank(pool, signal.SIGKILL)
         result = await running
         assert len(result["value"]) == 64
         assert (victim, "dead", "slow") in workers.notices
@@ -98,12 +107,7 @@ async def test_stopped_rank_goes_silent_and_never_reports(
     tmp_path: Path, workers: WorkerLog
 ) -> None:
     async with await _pool(tmp_path, workers, sleep_s=1.5) as pool:
-        running = asyncio.create_task(pool.run("slow"))
-        while not pool.busy_ranks():
-            await asyncio.sleep(0.05)
-        (victim,) = pool.busy_ranks()
-        victim_pid = pool.rank_pids()[victim]
-        os.kill(victim_pid, signal.SIGSTOP)
+        running, victim, victim_pid = await _signal_busy_rank(pool, signal.SIGSTOP)
         rank, _, item = await workers.wait_for("silent")
         assert (rank, item) == (victim, "slow")
         assert "value" in await running, "the item ran again on the other rank"
