@@ -1,13 +1,18 @@
-"""Shared benchmark plumbing: a private broker, percentiles, JSON output."""
+"""Shared benchmark plumbing: a private broker, percentiles, JSON output, the raw producer."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import statistics
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from aiokafka import AIOKafkaProducer
 
 
 def parse_args(description: str, **extra: Any) -> argparse.Namespace:
@@ -38,3 +43,27 @@ def report(figures: dict[str, Any], json_path: Path | None) -> None:
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(figures, indent=2))
+
+
+async def send_raw(servers: str, topic: str, count: int, make: Callable[[int], bytes], *,
+                   linger_ms: int, rate: float | None = None) -> float:
+    """Send `make(i)` for i in range(count) to partition 0 of `topic` with a bare aiokafka
+    producer, the baseline dmcs is compared with (paced at `rate` per second if given);
+    seconds from the first send until the last one is acknowledged."""
+    producer = AIOKafkaProducer(bootstrap_servers=servers, acks=1, linger_ms=linger_ms,
+                                enable_idempotence=False, max_batch_size=262144)
+    await producer.start()
+    try:
+        start = time.perf_counter()
+        delivery = None
+        for i in range(count):
+            if rate is not None:
+                due = start + i / rate
+                if due > time.perf_counter():
+                    await asyncio.sleep(due - time.perf_counter())
+            delivery = await producer.send(topic, make(i), key=b"1", partition=0)
+        if delivery is not None:
+            await delivery
+        return time.perf_counter() - start
+    finally:
+        await producer.stop()

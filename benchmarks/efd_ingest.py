@@ -25,7 +25,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaProducer
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import log_dir, median, parse_args, percentile, report
+from _common import log_dir, median, parse_args, percentile, report, send_raw
 
 from dmcs.sal.broker import start_private_broker
 from dmcs.sal.codec import encode
@@ -49,20 +49,8 @@ def payload(i: int, snd: float) -> bytes:
 
 
 async def produce(servers: str, topic: str, count: int, rate: float | None) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=servers, acks=1, linger_ms=2,
-                                enable_idempotence=False, max_batch_size=262144)
-    await producer.start()
-    start = time.perf_counter()
-    delivery = None
-    for i in range(count):
-        if rate is not None:
-            due = start + i / rate
-            if due > time.perf_counter():
-                await asyncio.sleep(due - time.perf_counter())
-        delivery = await producer.send(topic, payload(i, current_tai()), key=b"1", partition=0)
-    if delivery is not None:
-        await delivery
-    await producer.stop()
+    await send_raw(servers, topic, count, lambda i: payload(i, current_tai()), linger_ms=2,
+                   rate=rate)
 
 
 def producer_process(servers: str, topic: str, count: int, rate: float, done: Queue) -> None:  # type: ignore[type-arg]

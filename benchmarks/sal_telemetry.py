@@ -12,10 +12,8 @@ import time
 from multiprocessing import Queue
 from pathlib import Path
 
-from aiokafka import AIOKafkaProducer
-
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import log_dir, parse_args, report
+from _common import log_dir, parse_args, report, send_raw
 
 from dmcs.sal.broker import start_private_broker
 from dmcs.sal.codec import encode
@@ -75,18 +73,8 @@ async def ours(servers: str, count: int) -> tuple[float, bytes]:
 
 
 async def raw(servers: str, count: int, payload: bytes) -> float:
-    producer = AIOKafkaProducer(bootstrap_servers=servers, acks=1, linger_ms=0,
-                                enable_idempotence=False, max_batch_size=262144)
-    await producer.start()
-    t0 = time.perf_counter()
-    delivery = None
-    for _ in range(count):
-        delivery = await producer.send("lsst.benchtel.Test.arrays", payload, key=b"1",
-                                       partition=0)
-    if delivery is not None:
-        await delivery
-    elapsed = time.perf_counter() - t0
-    await producer.stop()
+    elapsed = await send_raw(servers, "lsst.benchtel.Test.arrays", count, lambda _: payload,
+                             linger_ms=0)
     return count / elapsed
 
 
