@@ -104,33 +104,21 @@ class AlertProductionPipeline:
     def _write(self, visit: int, detector: str, products: CcdProducts) -> list[str]:
         formats = self.config.format_of
         provenance = {"provenance": provenance_table(self._inputs(visit, detector))}
+        bundles = {
+            "calexp": exposure_to_bundle(products.calexp, provenance),
+            "src": DataBundle(
+                {"sources": products.characterization.sources}, self._catalog_metadata(products)
+            ),
+            "diffim": exposure_to_bundle(products.difference, provenance),
+            "diasrc": DataBundle(
+                {"diasources": products.dia_sources} | products.cutouts,
+                self._catalog_metadata(products),
+                products.calexp.wcs,
+            ),
+        }
         written = [
-            write_bundle(
-                self.output.visit_dataset("calexp", visit, detector),
-                exposure_to_bundle(products.calexp, provenance),
-                formats("calexp"),
-            ),
-            write_bundle(
-                self.output.visit_dataset("src", visit, detector),
-                DataBundle(
-                    {"sources": products.characterization.sources}, self._catalog_metadata(products)
-                ),
-                formats("src"),
-            ),
-            write_bundle(
-                self.output.visit_dataset("diffim", visit, detector),
-                exposure_to_bundle(products.difference, provenance),
-                formats("diffim"),
-            ),
-            write_bundle(
-                self.output.visit_dataset("diasrc", visit, detector),
-                DataBundle(
-                    {"diasources": products.dia_sources} | products.cutouts,
-                    self._catalog_metadata(products),
-                    products.calexp.wcs,
-                ),
-                formats("diasrc"),
-            ),
+            write_bundle(self.output.visit_dataset(name, visit, detector), bundle, formats(name))
+            for name, bundle in bundles.items()
         ]
         return [str(path) for path in written]
 
