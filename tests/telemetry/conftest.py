@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from efd_helpers import start_writer
+from efd_helpers import running_writer
 
 from dmcs.sal.config import SalConfig
 from dmcs.telemetry.efd_client import EfdClient
@@ -29,7 +29,5 @@ async def efd(influx: InfluxServer) -> AsyncIterator[EfdClient]:
 @pytest.fixture
 async def efd_writer(sal_config: SalConfig, influx: InfluxServer) -> AsyncIterator[EfdWriter]:
     """An EFD writer reading this test's subname, started before any CSC of the test."""
-    writer = await start_writer(sal_config, influx.url)
-    yield writer
-    await writer.stop()
-    await writer.influx.close()
+    async with running_writer(sal_config, influx.url) as writer:
+        yield writer

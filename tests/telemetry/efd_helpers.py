@@ -1,8 +1,10 @@
-"""Helpers of the telemetry tests: start an EFD writer, count points in the EFD."""
+"""Helpers of the telemetry tests: run an EFD writer, count points in the EFD."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from dmcs.sal.config import SalConfig
 from dmcs.telemetry.efd_client import EfdClient
@@ -12,13 +14,19 @@ from dmcs.telemetry.influx_http import InfluxHttp
 FAST = EfdWriterSettings(flush_interval=0.02, discovery_interval=0.3)
 
 
-async def start_writer(sal_config: SalConfig, url: str,
-                       settings: EfdWriterSettings = FAST) -> EfdWriter:
+@asynccontextmanager
+async def running_writer(sal_config: SalConfig, url: str,
+                         settings: EfdWriterSettings = FAST) -> AsyncIterator[EfdWriter]:
+    """A started writer, stopped and its InfluxDB client closed however the block ends."""
     assert sal_config.bootstrap_servers
     writer = EfdWriter(sal_config.bootstrap_servers, sal_config.subname, InfluxHttp(url),
                        settings)
     await writer.start()
-    return writer
+    try:
+        yield writer
+    finally:
+        await writer.stop()
+        await writer.influx.close()
 
 
 async def count_points(client: EfdClient, topic: str) -> int:

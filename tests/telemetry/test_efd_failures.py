@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from efd_helpers import FAST, count_points, start_writer, wait_for_points
+from efd_helpers import FAST, count_points, running_writer, wait_for_points
 from prometheus_client import REGISTRY
 from traffic import Traffic
 
@@ -50,8 +50,7 @@ async def test_malformed_messages_are_skipped_counted_and_logged_once(
     for payload in (b"not avro at all", good[:-3], good + b"\x00", unknown_schema):
         await traffic.send_raw(payload)
     await traffic.send(int0=8)
-    writer = await start_writer(sal_config, influx.url, replace(FAST, schema_wait=0.5))
-    try:
+    async with running_writer(sal_config, influx.url, replace(FAST, schema_wait=0.5)) as writer:
         with caplog.at_level(logging.WARNING, "dmcs.telemetry.efd_writer"):
             assert await wait_for_points(efd, traffic.topic, 1) == 1
         frame = await efd.select_top_n(traffic.topic, ["int0"], 5)
@@ -61,9 +60,6 @@ async def test_malformed_messages_are_skipped_counted_and_logged_once(
                                          {"topic": traffic.topic}) == 4
         logged = [r for r in caplog.records if traffic.topic in r.getMessage()]
         assert len(logged) == 1, [r.getMessage() for r in logged]
-    finally:
-        await writer.stop()
-        await writer.influx.close()
 
 
 async def test_influxdb_down_for_20_s_loses_nothing(
@@ -72,54 +68,47 @@ async def test_influxdb_down_for_20_s_loses_nothing(
     """Reading pauses when the buffer is full, resumes by itself; every message lands once."""
     with InfluxServer(tmp_path / "influx") as server:
         settings = replace(FAST, max_buffer=200, retry_max=1.0)  # fills even on a slow machine
-        writer = await start_writer(sal_config, server.url, settings)
-        traffic = await Traffic(domain).start()
-        stop = asyncio.Event()
-        sender = asyncio.create_task(traffic.run(200, stop))
-        try:
-            await asyncio.sleep(1.0)
-            await asyncio.to_thread(server.stop)
-            await asyncio.sleep(OUTAGE_SECONDS)
-            assert writer.health.paused, "reading did not pause with a full buffer"
-            assert writer.health.write_errors > 0
-            await asyncio.to_thread(server.start)
-            await asyncio.sleep(1.0)
-            stop.set()
-            await sender
-            async with EfdClient(server.url) as efd:
-                count = await wait_for_points(efd, traffic.topic, traffic.sent, timeout=30)
-                await asyncio.sleep(0.5)
-                count = await count_points(efd, traffic.topic)
-            assert traffic.sent > settings.max_buffer  # more than the buffer holds
-            assert count == traffic.sent
-            assert not writer.health.paused
-        finally:
-            stop.set()
-            await asyncio.gather(sender, return_exceptions=True)
-            await writer.stop()
-            await writer.influx.close()
+        async with running_writer(sal_config, server.url, settings) as writer:
+            traffic = await Traffic(domain).start()
+            stop = asyncio.Event()
+            sender = asyncio.create_task(traffic.run(200, stop))
+            try:
+                await asyncio.sleep(1.0)
+                await asyncio.to_thread(server.stop)
+                await asyncio.sleep(OUTAGE_SECONDS)
+                assert writer.health.paused, "reading did not pause with a full buffer"
+                assert writer.health.write_errors > 0
+                await asyncio.to_thread(server.start)
+                await asyncio.sleep(1.0)
+                stop.set()
+                await sender
+                async with EfdClient(server.url) as efd:
+                    count = await wait_for_points(efd, traffic.topic, traffic.sent, timeout=30)
+                    await asyncio.sleep(0.5)
+                    count = await count_points(efd, traffic.topic)
+                assert traffic.sent > settings.max_buffer  # more than the buffer holds
+                assert count == traffic.sent
+                assert not writer.health.paused
+            finally:
+                stop.set()
+                await asyncio.gather(sender, return_exceptions=True)
 
 
 async def test_restarted_writer_resumes_from_committed_offsets(
     sal_config: SalConfig, influx: InfluxServer, domain: Domain, efd: EfdClient,
 ) -> None:
     traffic = await Traffic(domain).start()
-    writer = await start_writer(sal_config, influx.url)
-    for i in range(150):
-        await traffic.send(int0=i)
-    assert await wait_for_points(efd, traffic.topic, 150) == 150
-    await writer.stop()
+    async with running_writer(sal_config, influx.url):
+        for i in range(150):
+            await traffic.send(int0=i)
+        assert await wait_for_points(efd, traffic.topic, 150) == 150
     for i in range(150, 300):
         await traffic.send(int0=i)
-    writer = await start_writer(sal_config, influx.url)
-    try:
+    async with running_writer(sal_config, influx.url) as writer:
         assert await wait_for_points(efd, traffic.topic, 300) == 300
         await asyncio.sleep(0.3)
         assert await count_points(efd, traffic.topic) == 300  # re-written points, not doubled
         assert writer.health.messages <= 150 + 100  # resumed near the commit, not from 0
-    finally:
-        await writer.stop()
-        await writer.influx.close()
 
 
 async def test_a_topic_created_later_is_read_within_seconds(
