@@ -1,11 +1,12 @@
-"""One wording for pydantic validation errors, wherever user input is checked.
+"""One wording for validation and YAML errors, wherever user input is checked.
 
 Commands, topic data, CSC and pipeline configurations and CLI field values all report a bad
-value the same way: which field, what is wrong, and what was given.
+value the same way: which field, what is wrong, and what was given; broken YAML says where.
 """
 
 from __future__ import annotations
 
+import yaml
 from pydantic import ValidationError
 
 
@@ -22,3 +23,10 @@ def describe_problems(err: ValidationError) -> str:
 def describe_validation_error(what: str, err: ValidationError) -> str:
     """`bad <what>: <problems>`, the one-line message users see."""
     return f"bad {what}: {describe_problems(err)}"
+
+
+def describe_yaml_error(err: yaml.YAMLError) -> str:
+    """`line L, column C: problem` for broken YAML, on one line (PyYAML's spans several)."""
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or " ".join(str(err).split())
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark else problem

@@ -13,7 +13,7 @@ from dmcs.csc.base_csc import BaseCsc
 from dmcs.sal.domain import Domain
 from dmcs.sal.topics.controller_command import ExpectedError
 from dmcs.state_machines.summary_state import State
-from dmcs.validation import describe_problems
+from dmcs.validation import describe_problems, describe_yaml_error
 
 DEFAULTS_FILE = "_init.yaml"
 
@@ -94,7 +94,8 @@ class ConfigurableCsc(BaseCsc):
             try:
                 loaded = yaml.safe_load(path.read_text()) or {}
             except yaml.YAMLError as err:
-                raise ExpectedError(f"{path}: not valid YAML{_where(err)}") from None
+                problem = describe_yaml_error(err)
+                raise ExpectedError(f"{path}: not valid YAML at {problem}") from None
             if not isinstance(loaded, dict):
                 raise ExpectedError(f"{name} must hold a mapping of settings")
             values.update(loaded)
@@ -108,10 +109,3 @@ class ConfigurableCsc(BaseCsc):
     async def configure(self, config: Any) -> None:
         """Apply a validated configuration (subclasses)."""
 
-
-def _where(err: yaml.YAMLError) -> str:
-    """` at line L, column C: problem` from a YAML error, on one line."""
-    mark = getattr(err, "problem_mark", None)
-    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-    at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-    return f"{at}: {problem}"

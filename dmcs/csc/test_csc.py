@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
-from dmcs.sal.interfaces.test import TEST, Arrays, Scalars
+from dmcs.sal.interfaces.test import TEST
 from dmcs.sal.topics.controller_command import ExpectedError
 from dmcs.state_machines.summary_state import State
 
@@ -34,11 +34,11 @@ class TestCsc(ConfigurableCsc):
 
     async def do_setScalars(self, data: Any) -> None:
         self.assert_enabled("setScalars")
-        await self._echo("scalars", data, Scalars.user_fields())
+        await self._echo("scalars", data, TEST.telemetry["scalars"].user_fields())
 
     async def do_setArrays(self, data: Any) -> None:
         self.assert_enabled("setArrays")
-        await self._echo("arrays", data, Arrays.user_fields())
+        await self._echo("arrays", data, TEST.telemetry["arrays"].user_fields())
 
     async def _echo(self, topic: str, data: Any, fields: list[str]) -> None:
         values = {name: getattr(data, name) for name in fields}

@@ -7,7 +7,7 @@ float/double, so interface models annotate fields with these aliases.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, get_args
 
 from pydantic import Field
 
@@ -34,3 +34,15 @@ Float = Annotated[float, AvroPrimitive("float")]
 Double = Annotated[float, AvroPrimitive("double")]
 String = Annotated[str, AvroPrimitive("string")]
 
+
+#: The scalar types an interface file names, by their wire (Avro) name.
+SCALAR_TYPES: dict[str, Any] = {
+    "boolean": Bool, "int": Int, "long": Long, "float": Float, "double": Double, "string": String,
+}
+
+
+def array_type(item: str, length: int) -> Any:
+    """A fixed-length array of `item` (a SCALAR_TYPES name): exactly `length` values."""
+    python = get_args(SCALAR_TYPES[item])[0]
+    return Annotated[list[python], AvroArray(item, length),  # type: ignore[valid-type]
+                     Field(min_length=length, max_length=length)]

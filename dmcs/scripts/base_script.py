@@ -27,7 +27,7 @@ from dmcs.state_machines.script_state import (
     ScriptTransitionNotAllowed,
 )
 from dmcs.state_machines.summary_state import State
-from dmcs.validation import describe_problems
+from dmcs.validation import describe_problems, describe_yaml_error
 
 
 class _StopAtCheckpoint(Exception):
@@ -132,7 +132,7 @@ class BaseScript(BaseCsc):
         try:
             values = yaml.safe_load(text) if text.strip() else {}
         except yaml.YAMLError as err:
-            raise ExpectedError(f"config is not valid YAML: {err}") from None
+            raise ExpectedError(f"config is not valid YAML at {describe_yaml_error(err)}") from None
         if not isinstance(values, dict):
             raise ExpectedError("config must be a YAML mapping of settings")
         try:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.script import ConfigureCommand, RunCommand
+from dmcs.sal.interfaces.script import SCRIPT
 from dmcs.scripts.base_script import BaseScript
 from dmcs.state_machines.script_state import ScriptState
 
@@ -37,8 +37,9 @@ async def run_script(
     try:
         if on_start is not None:
             on_start(script)
-        await script.do_configure(ConfigureCommand(config=config_text))
-        await script.do_run(RunCommand())
+        configure = SCRIPT.commands["configure"].model_validate({"config": config_text})
+        await script.do_configure(configure)
+        await script.do_run(SCRIPT.commands["run"]())
         waits: list[asyncio.Future[Any]] = [script.finished]
         if stop_requested is not None:
             waits.append(stop_requested)

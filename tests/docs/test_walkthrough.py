@@ -14,6 +14,7 @@ BLOCKS = re.findall(r"^`([^`\n]+)`:\n\n```\w+\n(.*?)```\n", PAGE, flags=re.M | r
 
 def test_walkthrough_shows_every_file_of_the_example() -> None:
     assert [path for path, _ in BLOCKS] == [
+        "dmcs/sal/interfaces/DiskMonitor.yaml",
         "dmcs/sal/interfaces/disk_monitor.py",
         "dmcs/services/disk_monitor/space.py",
         "dmcs/services/disk_monitor/config/DiskMonitor/_init.yaml",

@@ -13,12 +13,20 @@ from dmcs.night.observer import NightObserver
 from dmcs.night.report import ArchiveCheck, NightReport, build_report, print_summary
 from dmcs.night.supervisor import Managed, Supervisor
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.archiver import ImageInOODSEvent
-from dmcs.sal.interfaces.camera import EndReadoutEvent
-from dmcs.sal.interfaces.dmcs import DaytimeJobEvent, ServiceStatesEvent, VisitStateEvent
-from dmcs.sal.interfaces.prompt_processing import VisitProcessedEvent
-from dmcs.sal.interfaces.script_queue import NextVisitEvent
+from dmcs.sal.interfaces.archiver import ARCHIVER
+from dmcs.sal.interfaces.camera import MT_CAMERA
+from dmcs.sal.interfaces.dmcs import DMCS
+from dmcs.sal.interfaces.prompt_processing import PROMPT_PROCESSING
+from dmcs.sal.interfaces.script_queue import SCRIPT_QUEUE
 from dmcs.state_machines.summary_state import State
+
+NextVisitEvent = SCRIPT_QUEUE.events["nextVisit"]
+EndReadoutEvent = MT_CAMERA.events["endReadout"]
+ImageInOODSEvent = ARCHIVER.events["imageInOODS"]
+VisitProcessedEvent = PROMPT_PROCESSING.events["visitProcessed"]
+VisitStateEvent = DMCS.events["visitState"]
+DaytimeJobEvent = DMCS.events["daytimeJob"]
+ServiceStatesEvent = DMCS.events["serviceStates"]
 
 
 def _night(domain: Domain, *, alerts_twice: bool) -> NightObserver:

@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from dmcs.validation import describe_yaml_error
+
 
 def parse_config(text: str) -> dict[str, Any]:
     """The config mapping; ValueError naming the bad pair or file."""
@@ -24,14 +26,16 @@ def parse_config(text: str) -> dict[str, Any]:
             try:
                 config[key] = yaml.safe_load(value)
             except yaml.YAMLError as error:
-                raise ValueError(f"config entry {entry!r}: bad value ({error})") from None
+                problem = describe_yaml_error(error)
+                raise ValueError(f"config entry {entry!r}: bad value ({problem})") from None
             continue
         try:
             loaded = yaml.safe_load(Path(entry).read_text())
         except OSError as error:
             raise ValueError(f"config file {entry!r}: {error.strerror}") from None
         except yaml.YAMLError as error:
-            raise ValueError(f"config file {entry!r}: not YAML ({error})") from None
+            problem = describe_yaml_error(error)
+            raise ValueError(f"config file {entry!r}: not YAML at {problem}") from None
         if not isinstance(loaded, dict):
             raise ValueError(f"config file {entry!r} is not a mapping of config fields")
         config.update(loaded)

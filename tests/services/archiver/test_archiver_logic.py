@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from astropy.io import fits
 
-from dmcs.sal.interfaces.camera import EndOfImageTelemetryEvent
+from dmcs.sal.interfaces.camera import MT_CAMERA
 from dmcs.sal.tai import current_tai
 from dmcs.services.archiver.archiver import ARCHIVED, DAQ_DATA_BAD, Archiver, HeaderRef
 from dmcs.services.archiver.audit import audit_archive
@@ -39,7 +39,7 @@ def take(camera: Camera, key_value_map: str = "imageType: OBJECT, visit: 3") -> 
 
 
 def header_for(image: DaqImage, root: Path) -> HeaderRef:
-    event = EndOfImageTelemetryEvent(
+    event = MT_CAMERA.events["endOfImageTelemetry"](
         imageName=image.name, imageDate=image.dayobs, imageNumber=image.number,
         additionalKeys="imageType:visit", additionalValues="OBJECT:3", exposureTime=15.0,
         timestampDateObs=image.date_obs, timestampDateEnd=image.date_end, imageController="O")

@@ -9,8 +9,9 @@ from typing import Any
 from aiokafka import TopicPartition
 
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.camera import EndReadoutEvent
-from dmcs.sal.interfaces.script_queue import NextVisitEvent
+from dmcs.sal.interfaces.camera import MT_CAMERA
+from dmcs.sal.interfaces.script_queue import SCRIPT_QUEUE
+from dmcs.sal.sample import SalSample
 from dmcs.services.prompt_processing.alert_stream import alert_topic
 from dmcs.sims.camera import Camera, CameraConfig
 from dmcs.sims.daq_store import DaqStore
@@ -29,12 +30,12 @@ def camera(daq_root: Path) -> Camera:
     return Camera(config, DaqStore(daq_root))
 
 
-def next_visit(number: int, **fields: Any) -> NextVisitEvent:
+def next_visit(number: int, **fields: Any) -> SalSample:
     values = {"groupId": group(number), "nimages": 2, "instrument": "LSSTCam", **fields}
-    return NextVisitEvent(**values)
+    return SCRIPT_QUEUE.events["nextVisit"](**values)
 
 
-def read_out_visit(cam: Camera, number: int) -> list[EndReadoutEvent]:
+def read_out_visit(cam: Camera, number: int) -> list[SalSample]:
     """Take the two snaps of a science visit into the DAQ; their endReadout samples."""
     request = cam.parse_request(2, 15.0, "", f"groupId: {group(number)}, visit: {number}")
     events = []
@@ -44,7 +45,7 @@ def read_out_visit(cam: Camera, number: int) -> list[EndReadoutEvent]:
         first = first or image.number
         end = cam.read_out(image)
         events.append(
-            EndReadoutEvent(
+            MT_CAMERA.events["endReadout"](
                 imageName=image.name,
                 imageIndex=index,
                 imagesInSequence=2,

@@ -1,0 +1,150 @@
+"""Interfaces are data: each component's topics are read from `interfaces/<Name>.yaml`.
+
+Like ts_xml, a topic is a name, a description and a list of typed fields, and the models
+are made from that list, so adding a topic is a few lines of YAML and not a class. A field
+is written `name: type`, `name: type = default`, or `name: type[N]` (a fixed-length array,
+zeros at first); types are the wire's: boolean, int, long, float, double, string.
+`field_groups` name field lists that several topics share (`include:` puts a group's fields
+first, in order). Every component gets the generic topics of `generic.yaml`;
+`generic_commands:` narrows the commands (a Script has no summary-state commands).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import create_model
+
+from dmcs.sal.field_types import SCALAR_TYPES, array_type
+from dmcs.sal.interface import Interface
+from dmcs.sal.sample import SalSample
+from dmcs.validation import describe_yaml_error
+
+#: Where the packaged interface files are: `<Name>.yaml` per component, and `generic.yaml`.
+INTERFACE_DIR = Path(__file__).parent / "interfaces"
+_FIELD = re.compile(r"^(?P<type>\w+)(?:\[(?P<count>\d+)\])?(?:\s*=\s*(?P<default>.+))?$")
+_ZERO: dict[str, Any] = {"boolean": False, "int": 0, "long": 0, "float": 0.0,
+                         "double": 0.0, "string": ""}
+_KINDS = ("commands", "events", "telemetry")
+_TOPIC_KEYS = {"description", "include", "fields"}
+_FILE_KEYS = {"name", "indexed", "description", "generic_commands", "field_groups", *_KINDS}
+
+
+class InterfaceFileError(ValueError):
+    """An interface file that cannot be read: names the file, topic and field at fault."""
+
+
+@cache
+def load_interface(name: str) -> Interface:
+    """The interface of component `name`, from its packaged file (read once per process)."""
+    return read_interface(INTERFACE_DIR / f"{name}.yaml")
+
+
+def read_interface(path: Path) -> Interface:
+    """The interface a file defines; its `name` must be the file's name without `.yaml`."""
+    data = _read(path)
+    where, name = path.name, path.stem
+    _check_keys(data, _FILE_KEYS, where)
+    if data.get("name") != name:
+        raise InterfaceFileError(f"{where}: 'name' is {data.get('name')!r}, expected {name!r}")
+    if not isinstance(data.get("indexed"), bool):
+        raise InterfaceFileError(f"{where}: 'indexed' must be true or false")
+    groups = data.get("field_groups") or {}
+    own = {kind: _models(name, kind, data.get(kind) or {}, groups, where) for kind in _KINDS}
+    generic_commands, generic_events = generic_topics()
+    wanted = data.get("generic_commands", list(generic_commands))
+    unknown = sorted(set(wanted) - set(generic_commands))
+    if unknown:
+        raise InterfaceFileError(f"{where}: generic_commands has unknown {', '.join(unknown)}")
+    return Interface(
+        name=name,
+        indexed=data["indexed"],
+        description=str(data.get("description", "")),
+        commands={**{c: generic_commands[c] for c in wanted}, **own["commands"]},
+        events={**generic_events, **own["events"]},
+        telemetry=own["telemetry"],
+    )
+
+
+@cache
+def generic_topics() -> tuple[dict[str, type[SalSample]], dict[str, type[SalSample]]]:
+    """The commands and events every component has (ts_xml SALGenerics), one model each."""
+    path = INTERFACE_DIR / "generic.yaml"
+    data, where = _read(path), path.name
+    _check_keys(data, {"commands", "events"}, where)
+    return (_models("Generic", "commands", data["commands"], {}, where),
+            _models("Generic", "events", data["events"], {}, where))
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InterfaceFileError(f"no interface file {path}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        problem = describe_yaml_error(err)
+        raise InterfaceFileError(f"{path.name}: not valid YAML at {problem}") from None
+    if not isinstance(data, dict):
+        raise InterfaceFileError(f"{path.name}: expected a mapping at the top")
+    return data
+
+
+def _check_keys(data: dict[str, Any], allowed: set[str], where: str) -> None:
+    extra = sorted(set(data) - allowed)
+    if extra:
+        raise InterfaceFileError(f"{where}: unknown key(s) {', '.join(extra)}; "
+                                 f"allowed: {', '.join(sorted(allowed))}")
+
+
+def _models(component: str, kind: str, topics: dict[str, Any], groups: dict[str, Any],
+            where: str) -> dict[str, type[SalSample]]:
+    models = {}
+    for topic, body in topics.items():
+        here = f"{where}: {kind}.{topic}"
+        body = body or {}
+        _check_keys(body, _TOPIC_KEYS, here)
+        fields: dict[str, Any] = {}
+        for group in body.get("include", []):
+            if group not in groups:
+                raise InterfaceFileError(f"{here}: include names no field group {group!r}")
+            fields.update(groups[group])
+        fields.update(body.get("fields") or {})
+        definitions = {f: _field(spec, f"{here}.{f}") for f, spec in fields.items()}
+        model = create_model(  # type: ignore[call-overload]
+            f"{component}_{kind}_{topic}", __base__=SalSample, __module__=__name__,
+            **definitions)
+        model.__doc__ = str(body.get("description", "")).strip()
+        models[topic] = model
+    return models
+
+
+def _field(spec: Any, where: str) -> tuple[Any, Any]:
+    """(annotation, default) of one field written `type`, `type[N]` or `type = default`."""
+    match = _FIELD.match(str(spec).strip())
+    if match is None or match["type"] not in SCALAR_TYPES:
+        raise InterfaceFileError(f"{where}: {spec!r} is not a field type; use one of "
+                                 f"{', '.join(SCALAR_TYPES)}, optionally [N] or = default")
+    kind, count = match["type"], match["count"]
+    if count is not None:
+        if match["default"] is not None:
+            raise InterfaceFileError(f"{where}: an array starts as zeros; it takes no default")
+        return array_type(kind, int(count)), [_ZERO[kind]] * int(count)
+    default = _ZERO[kind] if match["default"] is None else yaml.safe_load(match["default"])
+    if not _fits(kind, default):
+        raise InterfaceFileError(f"{where}: default {match['default']!r} is not a {kind}")
+    return SCALAR_TYPES[kind], float(default) if kind in ("float", "double") else default
+
+
+def _fits(kind: str, value: Any) -> bool:
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "string":
+        return isinstance(value, str)
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return number and (isinstance(value, int) or kind in ("float", "double"))

@@ -1,0 +1,119 @@
+"""Interface files: what a service author writes, what it becomes on the wire, and the
+error a mistake in one gives (file, topic and field named, on one line)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pydantic
+import pytest
+
+from dmcs.sal.interface import TopicKind
+from dmcs.sal.interface_file import INTERFACE_DIR, InterfaceFileError, read_interface
+from dmcs.sal.interfaces.generic import GENERIC_COMMANDS, GENERIC_EVENTS
+
+DOME = """\
+name: Dome
+indexed: true
+description: A dome.
+generic_commands: [setLogLevel]
+field_groups:
+  where:
+    azimuth: double
+    elevation: float
+commands:
+  move:
+    description: |-
+      Move the dome.
+      Slowly.
+    include: [where]
+    fields:
+      speed: int = 3
+      fast: boolean = true
+events:
+  shutter:
+    fields:
+      open: boolean
+      corners: long[4]
+      note: string = closed
+telemetry:
+  position:
+    include: [where]
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "Dome") -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_a_file_becomes_an_interface_with_generic_topics(tmp_path: Path) -> None:
+    dome = read_interface(_write(tmp_path, DOME))
+    assert dome.name == "Dome" and dome.indexed
+    assert list(dome.commands) == ["setLogLevel", "move"]
+    assert dome.commands["setLogLevel"] is GENERIC_COMMANDS["setLogLevel"]
+    assert set(dome.events) == {*GENERIC_EVENTS, "shutter"}
+    move = dome.commands["move"]()
+    assert (move.azimuth, move.elevation, move.speed, move.fast) == (0.0, 0.0, 3, True)
+    assert dome.events["shutter"]().model_dump()["corners"] == [0, 0, 0, 0]
+    assert dome.events["shutter"]().model_dump()["note"] == "closed"
+    schema = dome.spec(TopicKind.COMMAND, "move").schema
+    assert schema["doc"] == "Move the dome."
+    assert [(f["name"], f["type"]) for f in schema["fields"][-4:]] == [
+        ("azimuth", "double"), ("elevation", "float"), ("speed", "int"), ("fast", "boolean")]
+    assert dome.telemetry["position"].user_fields() == ["azimuth", "elevation"]
+
+
+def test_fields_are_checked_when_a_sample_is_made(tmp_path: Path) -> None:
+    dome = read_interface(_write(tmp_path, DOME))
+    with pytest.raises(pydantic.ValidationError, match="corners"):
+        dome.events["shutter"](corners=[1, 2, 3])
+    with pytest.raises(pydantic.ValidationError, match="speed"):
+        dome.commands["move"](speed=2**31)
+    with pytest.raises(pydantic.ValidationError, match="colour"):
+        dome.commands["move"](colour="red")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("speed: int = 3", "speed: integer"),
+         "Dome.yaml: commands.move.speed: 'integer' is not a field type"),
+        (("speed: int = 3", "speed: int = fast"),
+         "Dome.yaml: commands.move.speed: default 'fast' is not a int"),
+        (("fast: boolean = true", "fast: boolean = 1"),
+         "Dome.yaml: commands.move.fast: default '1' is not a boolean"),
+        (("corners: long[4]", "corners: long[4] = 1"),
+         "Dome.yaml: events.shutter.corners: an array starts as zeros; it takes no default"),
+        (("include: [where]\n    fields", "include: [here]\n    fields"),
+         "Dome.yaml: commands.move: include names no field group 'here'"),
+        (("  shutter:\n", "  shutter:\n    descripton: typo\n"),
+         "Dome.yaml: events.shutter: unknown key(s) descripton"),
+        (("name: Dome", "name: Door"), "Dome.yaml: 'name' is 'Door', expected 'Dome'"),
+        (("indexed: true", "indexed: yes please"), "Dome.yaml: 'indexed' must be true or false"),
+        (("[setLogLevel]", "[setLogLevel, fly]"), "Dome.yaml: generic_commands has unknown fly"),
+        (("telemetry:", "telemetri:"), "Dome.yaml: unknown key(s) telemetri"),
+        (("  move:\n", "  move:\n  - oops\n"), "Dome.yaml: not valid YAML at line 12, column 16:"),
+    ],
+)
+def test_a_mistake_names_file_topic_and_field(tmp_path: Path, change: tuple[str, str],
+                                              message: str) -> None:
+    old, new = change
+    assert old in DOME
+    with pytest.raises(InterfaceFileError) as caught:
+        read_interface(_write(tmp_path, DOME.replace(old, new, 1)))
+    assert str(caught.value).startswith(message)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(InterfaceFileError, match=r"no interface file .*Nowhere\.yaml"):
+        read_interface(tmp_path / "Nowhere.yaml")
+
+
+def test_every_packaged_file_loads() -> None:
+    names = sorted(p.stem for p in INTERFACE_DIR.glob("*.yaml") if p.stem != "generic")
+    assert len(names) >= 12
+    for name in names:
+        assert read_interface(INTERFACE_DIR / f"{name}.yaml").name == name
