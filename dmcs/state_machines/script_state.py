@@ -57,8 +57,6 @@ class ScriptStateMachine(TableMachine[ScriptState]):
 
     states = ScriptState
     table = TRANSITIONS
+    initial = ScriptState.UNCONFIGURED
     not_allowed = ScriptTransitionNotAllowed
     noun = "script state"
-
-    def __init__(self, initial: ScriptState = ScriptState.UNCONFIGURED) -> None:
-        super().__init__(initial)

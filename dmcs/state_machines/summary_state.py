@@ -38,9 +38,7 @@ class SummaryStateMachine(TableMachine[State]):
 
     states = State
     table = TRANSITIONS
-
-    def __init__(self, initial: State = State.STANDBY) -> None:
-        super().__init__(initial)
+    initial = State.STANDBY
 
 
 def path_to(current: State, target: State) -> list[str]:

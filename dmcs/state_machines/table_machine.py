@@ -2,8 +2,8 @@
 
 Every machine of dmcs (CSC summary state, script state, visit lifecycle) is written as such
 a table, once; its diagram in docs/ is drawn from the same table. A subclass names its
-states (`states`), its table (`table`), the error it raises and how its state is named in
-messages (`noun`).
+states (`states`), its table (`table`), where a new machine starts (`initial`), the error it
+raises and how its state is named in messages (`noun`).
 """
 
 from __future__ import annotations
@@ -26,16 +26,18 @@ class TableMachine(Generic[StateT]):
 
     states: ClassVar[type[Enum]]
     table: ClassVar[Sequence[tuple[str, Enum, Enum]]]
+    initial: ClassVar[Enum]
     not_allowed: ClassVar[type[ValueError]] = TransitionNotAllowed
     noun: ClassVar[str] = "state"
     state: StateT
 
-    def __init__(self, initial: StateT) -> None:
+    def __init__(self, state: StateT | None = None) -> None:
+        """A machine in `state`, or in the subclass's `initial` one."""
         self._machine = Machine(
             model=self,
             states=list(self.states),
             transitions=[{"trigger": t, "source": s, "dest": d} for t, s, d in self.table],
-            initial=initial,
+            initial=self.initial if state is None else state,
             auto_transitions=False,
             model_attribute="state",
         )

@@ -55,8 +55,6 @@ class VisitMachine(TableMachine[VisitState]):
 
     states = VisitState
     table = TRANSITIONS
+    initial = VisitState.ANNOUNCED
     not_allowed = VisitTransitionNotAllowed
     noun = "visit state"
-
-    def __init__(self, initial: VisitState = VisitState.ANNOUNCED) -> None:
-        super().__init__(initial)
