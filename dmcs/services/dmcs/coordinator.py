@@ -12,13 +12,13 @@ import logging
 from pathlib import Path
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from dmcs.sal.domain import Domain
 from dmcs.sal.interfaces.prompt_processing import PROMPT_PROCESSING
 from dmcs.sal.remote import Remote
-from dmcs.services.dmcs.daytime import Daytime, DaytimeJobConfig, JobOutcome
-from dmcs.services.dmcs.fleet import ServiceFleet, ServiceRef
+from dmcs.services.dmcs.daytime import Daytime, DaytimeConfig, JobOutcome
+from dmcs.services.dmcs.fleet import FleetConfig, ServiceFleet
 from dmcs.services.dmcs.visit_book import VisitBook, VisitRecord
 from dmcs.services.dmcs.visit_tracker import VisitTracker
 from dmcs.state_machines.summary_state import State
@@ -28,27 +28,13 @@ log = logging.getLogger(__name__)
 BOOK_FILE = "visits.jsonl"
 
 
-def _default_calibration_jobs() -> list[DaytimeJobConfig]:
-    return [
-        DaytimeJobConfig(pipeline="calib-bias"),
-        DaytimeJobConfig(pipeline="calib-dark", after=["calib-bias"]),
-        DaytimeJobConfig(pipeline="calib-flat", after=["calib-bias", "calib-dark"]),
-    ]
-
-
-class DmcsConfig(BaseModel):
-    """What the DMCS coordinates and how patiently."""
+class DmcsConfig(DaytimeConfig, FleetConfig):
+    """What the DMCS coordinates and how patiently. The services' and the daytime jobs'
+    settings are declared beside the code that uses them; the visits' are here."""
 
     model_config = ConfigDict(extra="forbid")
 
-    services: list[str] = Field(
-        default=["Archiver", "PromptProcessing", "OCPS:1", "TelemetryGateway"],
-        description="Services in bring-up order (`Name` or `Name:index`).",
-    )
-    max_recoveries: int = Field(3, ge=0, description="Recoveries per service before FAULT.")
-    command_timeout: float = Field(120.0, gt=0)
     script_queue_index: int = Field(1, ge=1)
-    ocps_index: int = Field(1, ge=1)
     ccds: int = Field(4, ge=1, description="CCDs archived per image.")
     ignored_surveys: list[str] = Field(
         default=["calibration"], description="nextVisit surveys that are not visits."
@@ -62,13 +48,6 @@ class DmcsConfig(BaseModel):
     state_dir: str = Field(
         "", description="Where the visit book lives; default $DMCS_HOME/dmcs/<subname>."
     )
-    calibration_jobs: list[DaytimeJobConfig] = Field(default_factory=_default_calibration_jobs)
-    catch_up_job: DaytimeJobConfig = DaytimeJobConfig(pipeline="catch-up-late")
-    catch_up_query: str = Field("visit={visits}", description="Data query of the catch-up "
-                                "job; {visits} is the late visits' numbers, comma-separated.")
-    job_timeout: float = Field(1800.0, gt=0)
-    submit_timeout: float = Field(600.0, gt=0, description="Seconds for the OCPS to take a "
-                                  "job, waiting for its prerequisites included.")
 
 
 class Publisher(Protocol):
@@ -92,14 +71,11 @@ class Coordinator:
         self.domain = domain
         self.config = config
         self.publisher = publisher
-        self.services = [ServiceRef.parse(s) for s in config.services]
         self._tasks: set[asyncio.Task[None]] = set()
         self.book = VisitBook(state_dir / BOOK_FILE, listener=self._visit_changed)
         self.fleet = ServiceFleet(
             domain,
-            self.services,
-            max_recoveries=config.max_recoveries,
-            command_timeout=config.command_timeout,
+            config,
             on_states=publisher.service_states,
             on_fault=publisher.service_fault,
             on_exhausted=self._exhausted,
@@ -113,17 +89,7 @@ class Coordinator:
             deadline_s=config.visit_deadline,
             on_overdue=self._cancel_in_prompt_processing,
         )
-        self.daytime = Daytime(
-            domain,
-            self.book,
-            ocps_index=config.ocps_index,
-            calibration_jobs=config.calibration_jobs,
-            catch_up_job=config.catch_up_job,
-            job_timeout=config.job_timeout,
-            submit_timeout=config.submit_timeout,
-            catch_up_query=config.catch_up_query,
-            on_job=publisher.daytime_job,
-        )
+        self.daytime = Daytime(domain, self.book, config, on_job=publisher.daytime_job)
 
     async def open(self) -> None:
         await self.fleet.open()

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from dmcs.sal.ack import AckError
 from dmcs.sal.domain import Domain
@@ -43,6 +43,29 @@ class DaytimeJobConfig(BaseModel):
     after: list[str] = []
 
 
+def _default_calibration_jobs() -> list[DaytimeJobConfig]:
+    return [
+        DaytimeJobConfig(pipeline="calib-bias"),
+        DaytimeJobConfig(pipeline="calib-dark", after=["calib-bias"]),
+        DaytimeJobConfig(pipeline="calib-flat", after=["calib-bias", "calib-dark"]),
+    ]
+
+
+class DaytimeConfig(BaseModel):
+    """The daytime jobs' part of the DMCS configuration (declared here, where it is used)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ocps_index: int = Field(1, ge=1)
+    calibration_jobs: list[DaytimeJobConfig] = Field(default_factory=_default_calibration_jobs)
+    catch_up_job: DaytimeJobConfig = DaytimeJobConfig(pipeline="catch-up-late")
+    catch_up_query: str = Field("visit={visits}", description="Data query of the catch-up "
+                                "job; {visits} is the late visits' numbers, comma-separated.")
+    job_timeout: float = Field(1800.0, gt=0)
+    submit_timeout: float = Field(600.0, gt=0, description="Seconds for the OCPS to take a "
+                                  "job, waiting for its prerequisites included.")
+
+
 @dataclass
 class JobOutcome:
     """A submitted job and how it ended (exit_code None: still running when we gave up)."""
@@ -66,26 +89,11 @@ class Daytime:
     """Submits the daytime jobs to one OCPS and follows them to their results."""
 
     def __init__(
-        self,
-        domain: Domain,
-        book: VisitBook,
-        *,
-        ocps_index: int,
-        calibration_jobs: list[DaytimeJobConfig],
-        catch_up_job: DaytimeJobConfig,
-        job_timeout: float,
-        submit_timeout: float,
-        catch_up_query: str,
-        on_job: JobListener,
+        self, domain: Domain, book: VisitBook, config: DaytimeConfig, *, on_job: JobListener
     ) -> None:
         self.domain = domain
         self.book = book
-        self.ocps_index = ocps_index
-        self.calibration_jobs = calibration_jobs
-        self.catch_up_job = catch_up_job
-        self.job_timeout = job_timeout
-        self.submit_timeout = submit_timeout
-        self.catch_up_query = catch_up_query
+        self.config = config
         self.on_job = on_job
         self._job_ids: dict[int, str] = {}
         self._results: dict[str, Any] = {}
@@ -94,14 +102,14 @@ class Daytime:
     async def run(self, *, calibrations: bool, catch_up: bool) -> list[JobOutcome]:
         """Submit the jobs asked for, wait for every result, mark caught-up visits."""
         async with Remote(
-            self.domain, OCPS, self.ocps_index, include=["job_id", "job_result"]
+            self.domain, OCPS, self.config.ocps_index, include=["job_id", "job_result"]
         ) as ocps:
             ocps.evt("job_id").callback = self._on_job_id
             ocps.evt("job_result").callback = self._on_job_result
             outcomes: list[JobOutcome] = []
             by_pipeline: dict[str, str] = {}
             if calibrations:
-                for job in self.calibration_jobs:
+                for job in self.config.calibration_jobs:
                     prereqs = [by_pipeline[p] for p in job.after if p in by_pipeline]
                     outcome = await self._submit(
                         ocps, job, CALIBRATION_UPDATE, job.data_query, prereqs, ()
@@ -111,10 +119,9 @@ class Daytime:
             late = [r for r in self.book.late_visits() if r.visit]
             if catch_up and late:
                 numbers = ",".join(str(r.visit) for r in late)
-                query = self.catch_up_query.format(visits=numbers)
-                outcome = await self._submit(
-                    ocps, self.catch_up_job, CATCH_UP, query, [], tuple(r.groupId for r in late)
-                )
+                query = self.config.catch_up_query.format(visits=numbers)
+                outcome = await self._submit(ocps, self.config.catch_up_job, CATCH_UP, query, [],
+                                             tuple(r.groupId for r in late))
                 for record in late:
                     self.book.catching_up(record.groupId, outcome.job_id)
                 outcomes.append(outcome)
@@ -132,16 +139,16 @@ class Daytime:
     ) -> JobOutcome:
         log.info("submitting %s (%s) query %r after %s", job.pipeline, purpose, query, prereqs)
         try:
-            async with asyncio.timeout(self.submit_timeout):
+            async with asyncio.timeout(self.config.submit_timeout):
                 ack = await ocps.cmd("execute").start(
                     pipeline=job.pipeline, version=job.version, config=job.config,
                     data_query=query, prereq_jobs=",".join(prereqs), output_dataset_types="",
-                    timeout=self.submit_timeout)
+                    timeout=self.config.submit_timeout)
                 job_id = await self._wait_for(lambda: self._job_ids.get(ack.private_seqNum),
-                                              self.submit_timeout)
+                                              self.config.submit_timeout)
         except TimeoutError:
             raise DaytimeError(f"OCPS did not take {job.pipeline} ({purpose}) within "
-                               f"{self.submit_timeout:g} s") from None
+                               f"{self.config.submit_timeout:g} s") from None
         except AckError as err:
             raise DaytimeError(f"OCPS refused {job.pipeline} ({purpose}): {err}") from None
         outcome = JobOutcome(job_id, job.pipeline, purpose, visits=visits)
@@ -152,10 +159,10 @@ class Daytime:
     async def _follow(self, outcome: JobOutcome) -> None:
         try:
             result = await self._wait_for(
-                lambda: self._results.get(outcome.job_id), self.job_timeout
+                lambda: self._results.get(outcome.job_id), self.config.job_timeout
             )
         except TimeoutError:
-            outcome.result = f"no job_result within {self.job_timeout:g} s"
+            outcome.result = f"no job_result within {self.config.job_timeout:g} s"
         else:
             outcome.exit_code = int(result.exit_code)
             log.info(

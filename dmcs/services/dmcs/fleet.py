@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from dmcs.csc.registry import get_interface
 from dmcs.ocs import BUSY_ATTEMPTS, OcsError, walk_to_state
 from dmcs.sal.domain import Domain
@@ -55,29 +57,40 @@ class ServiceWalkError(RuntimeError):
 FaultReport = Callable[[str, int, str, int, str], Awaitable[None]]
 
 
+class FleetConfig(BaseModel):
+    """The services' part of the DMCS configuration (declared here, where it is used)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    services: list[str] = Field(
+        default=["Archiver", "PromptProcessing", "OCPS:1", "TelemetryGateway"],
+        description="Services in bring-up order (`Name` or `Name:index`).",
+    )
+    max_recoveries: int = Field(3, ge=0, description="Recoveries per service before FAULT.")
+    command_timeout: float = Field(120.0, gt=0)
+
+
 class ServiceFleet:
     """Remotes of the managed services, in bring-up order."""
 
     def __init__(
         self,
         domain: Domain,
-        services: list[ServiceRef],
+        config: FleetConfig,
         *,
-        max_recoveries: int,
-        command_timeout: float,
         on_states: Callable[[list[str], list[int]], Awaitable[None]],
         on_fault: FaultReport,
         on_exhausted: Callable[[str, str], Awaitable[None]],
     ) -> None:
         self.domain = domain
-        self.services = services
-        self.max_recoveries = max_recoveries
-        self.command_timeout = command_timeout
+        self.services = [ServiceRef.parse(s) for s in config.services]
+        self.max_recoveries = config.max_recoveries
+        self.command_timeout = config.command_timeout
         self.on_states = on_states
         self.on_fault = on_fault
         self.on_exhausted = on_exhausted
         self.remotes: dict[str, Remote] = {}
-        self.recoveries: dict[str, int] = {s.label: 0 for s in services}
+        self.recoveries: dict[str, int] = {s.label: 0 for s in self.services}
         self.wanted: State | None = None
         self._last_states: list[int] = []
         self._absent_reported: set[str] = set()

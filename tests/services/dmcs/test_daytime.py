@@ -11,7 +11,13 @@ import pytest
 import yaml
 
 from dmcs.sal.domain import Domain
-from dmcs.services.dmcs.daytime import Daytime, DaytimeError, DaytimeJobConfig, JobOutcome
+from dmcs.services.dmcs.daytime import (
+    Daytime,
+    DaytimeConfig,
+    DaytimeError,
+    DaytimeJobConfig,
+    JobOutcome,
+)
 from dmcs.services.dmcs.visit_book import VisitBook
 from dmcs.services.ocps.csc import OcpsCsc
 from dmcs.state_machines.summary_state import State
@@ -35,9 +41,10 @@ def _daytime(domain: Domain, book: VisitBook, jobs: list[DaytimeJobConfig],
     async def on_job(outcome: JobOutcome) -> None:
         published.append(outcome)
 
-    return Daytime(domain, book, ocps_index=1, calibration_jobs=jobs,
-                   catch_up_job=DaytimeJobConfig(pipeline="selftest"), job_timeout=120,
-                   submit_timeout=120, catch_up_query="late-{visits}", on_job=on_job)
+    config = DaytimeConfig(ocps_index=1, calibration_jobs=jobs,
+                           catch_up_job=DaytimeJobConfig(pipeline="selftest"), job_timeout=120,
+                           submit_timeout=120, catch_up_query="late-{visits}")
+    return Daytime(domain, book, config, on_job=on_job)
 
 
 def _late_book(path: Path) -> VisitBook:
