@@ -162,17 +162,22 @@ def _latency(data: RunData) -> Section:
                     "no PromptProcessing visitProcessed or visitLate events in the EFD")
 
 
-def _lines_summary(lines: list[Line]) -> str:
-    return "; ".join(f"{line.label}: peak {max(line.values):g}, at the end {line.values[-1]:g}"
-                     for line in lines) + "."
+def _lines_section(index: int, data: RunData, key: str, lines: list[Line], ylabel: str,
+                   absent: str) -> Section:
+    """A chart of lines over the run, summed up by each line's peak and last value."""
+
+    def summary() -> str:
+        return "; ".join(f"{line.label}: peak {max(line.values):g}, "
+                         f"at the end {line.values[-1]:g}" for line in lines) + "."
+
+    return _section(index, data, key, bool(lines), lambda: lines_png(lines, ylabel), summary,
+                    absent)
 
 
 def _backlog(data: RunData) -> Section:
-    return _section(2, data, "backlog", bool(data.backlog),
-                    lambda: lines_png(data.backlog, "CCD images waiting"),
-                    lambda: _lines_summary(data.backlog),
-                    "no Archiver or TelemetryGateway archiveStatus in the EFD, "
-                    "nor dmcs_archive_backlog in Prometheus")
+    return _lines_section(2, data, "backlog", data.backlog, "CCD images waiting",
+                          "no Archiver or TelemetryGateway archiveStatus in the EFD, "
+                          "nor dmcs_archive_backlog in Prometheus")
 
 
 def _alerts(data: RunData) -> Section:
@@ -187,9 +192,7 @@ def _alerts(data: RunData) -> Section:
 
 
 def _lag(data: RunData) -> Section:
-    return _section(4, data, "lag", bool(data.lag),
-                    lambda: lines_png(data.lag, "messages not yet in InfluxDB"),
-                    lambda: _lines_summary(data.lag),
-                    "no EFDWriter health telemetry in the EFD, "
-                    "nor dmcs_efd_lag_messages in Prometheus")
+    return _lines_section(4, data, "lag", data.lag, "messages not yet in InfluxDB",
+                          "no EFDWriter health telemetry in the EFD, "
+                          "nor dmcs_efd_lag_messages in Prometheus")
 
