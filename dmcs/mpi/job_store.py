@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from dmcs import shared_sqlite
 from dmcs.settings import settings
 
 _SCHEMA = """
@@ -181,20 +181,10 @@ class JobStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.jobs_root = path.parent / "jobs"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as connection:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.executescript(_SCHEMA)
+        shared_sqlite.create(path, _SCHEMA)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        connection = sqlite3.connect(self.path, timeout=30)
-        connection.row_factory = sqlite3.Row
-        try:
-            with connection:
-                yield connection
-        finally:
-            connection.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return shared_sqlite.connect(self.path, rows=True)
 
     def create(self, request: JobRequest) -> JobRecord:
         """Record a new job, queued, with its directory beside the store."""

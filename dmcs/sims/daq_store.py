@@ -25,7 +25,6 @@ naming it, and nothing else is affected.
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import hashlib
 import io
@@ -33,19 +32,19 @@ import json
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
+from dmcs import shared_sqlite
 from dmcs.payloads.camera.camera import RawExposure
 
 INDEX_FILE = "index.sqlite"
-BUSY_TIMEOUT_MS = 30_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS images (
@@ -128,20 +127,10 @@ class DaqStore:
     def __init__(self, root: Path, capacity: int = 1000) -> None:
         self.root = Path(root)
         self.capacity = capacity
-        self.root.mkdir(parents=True, exist_ok=True)
-        with self._db() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+        shared_sqlite.create(self.root / INDEX_FILE, _SCHEMA)
 
-    @contextlib.contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        """A short-lived connection (one per call: safe from any thread or process)."""
-        db = sqlite3.connect(self.root / INDEX_FILE, timeout=BUSY_TIMEOUT_MS / 1000)
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+    def _db(self) -> AbstractContextManager[sqlite3.Connection]:
+        return shared_sqlite.connect(self.root / INDEX_FILE)
 
     def ccd_path(self, image_name: str, detector: str) -> Path:
         return self.root / image_name / f"{detector}.npy"
@@ -254,12 +243,7 @@ class DaqStore:
 
     def ccd_md5(self, image_name: str, detector: str) -> str:
         """The md5 of a CCD file recorded at readout (provenance)."""
-        with self._db() as db:
-            row = db.execute("SELECT md5 FROM ccds WHERE image = ? AND detector = ?",
-                             (image_name, detector)).fetchone()
-        if row is None:
-            raise KeyError(f"{image_name} {detector} is not in the DAQ store")
-        return str(row[0])
+        return str(self._ccd_column(image_name, detector, "md5"))
 
     def pending(self) -> list[tuple[DaqImage, str]]:
         """CCDs of complete images not yet archived (nor given up on), oldest first."""
@@ -285,12 +269,16 @@ class DaqStore:
                        (str(state), image_name, detector))
 
     def ccd_state(self, image_name: str, detector: str) -> CcdState:
+        return CcdState(self._ccd_column(image_name, detector, "state"))
+
+    def _ccd_column(self, image_name: str, detector: str, column: Literal["md5", "state"]) -> Any:
+        """One column of a CCD's index row; KeyError if the store does not hold that CCD."""
         with self._db() as db:
-            row = db.execute("SELECT state FROM ccds WHERE image = ? AND detector = ?",
+            row = db.execute(f"SELECT {column} FROM ccds WHERE image = ? AND detector = ?",
                              (image_name, detector)).fetchone()
         if row is None:
             raise KeyError(f"{image_name} {detector} is not in the DAQ store")
-        return CcdState(row[0])
+        return row[0]
 
     def status(self) -> DaqStatus:
         with self._db() as db:

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+
+from dmcs import shared_sqlite
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS visits (
@@ -62,19 +64,10 @@ class VisitLedger:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._db() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+        shared_sqlite.create(self.path, _SCHEMA)
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30)
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+    def _db(self) -> AbstractContextManager[sqlite3.Connection]:
+        return shared_sqlite.connect(self.path)
 
     def announce(self, group_id: str, visit: int, detectors: list[str]) -> bool:
         """Record a visit as announced; False if the ledger already knows it."""
