@@ -6,6 +6,8 @@ value the same way: which field, what is wrong, and what was given; broken YAML 
 
 from __future__ import annotations
 
+from typing import Any
+
 import yaml
 from pydantic import ValidationError
 
@@ -23,6 +25,23 @@ def describe_problems(err: ValidationError) -> str:
 def describe_validation_error(what: str, err: ValidationError) -> str:
     """`bad <what>: <problems>`, the one-line message users see."""
     return f"bad {what}: {describe_problems(err)}"
+
+
+class YamlMappingError(ValueError):
+    """YAML that is broken or is not a mapping; the message names its source and the line."""
+
+
+def parse_yaml_mapping(text: str, source: str) -> dict[str, Any]:
+    """The mapping YAML `text` holds (empty text: {}); `source` names it in errors."""
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise YamlMappingError(f"{source}: not valid YAML at {describe_yaml_error(err)}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise YamlMappingError(f"{source}: must hold a mapping (key: value lines)")
+    return loaded
 
 
 def describe_yaml_error(err: yaml.YAMLError) -> str:

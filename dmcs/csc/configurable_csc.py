@@ -6,14 +6,13 @@ import inspect
 from pathlib import Path
 from typing import Any, ClassVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from dmcs.csc.base_csc import BaseCsc
 from dmcs.sal.domain import Domain
 from dmcs.sal.topics.controller_command import ExpectedError
 from dmcs.state_machines.summary_state import State
-from dmcs.validation import describe_problems, describe_yaml_error
+from dmcs.validation import YamlMappingError, describe_problems, parse_yaml_mapping
 
 DEFAULTS_FILE = "_init.yaml"
 
@@ -92,13 +91,9 @@ class ConfigurableCsc(BaseCsc):
                 known = ", ".join(self.available_overrides()) or "none"
                 raise ExpectedError(f"unknown configuration {name!r}; available: {known}")
             try:
-                loaded = yaml.safe_load(path.read_text()) or {}
-            except yaml.YAMLError as err:
-                problem = describe_yaml_error(err)
-                raise ExpectedError(f"{path}: not valid YAML at {problem}") from None
-            if not isinstance(loaded, dict):
-                raise ExpectedError(f"{name} must hold a mapping of settings")
-            values.update(loaded)
+                values.update(parse_yaml_mapping(path.read_text(), str(path)))
+            except YamlMappingError as err:
+                raise ExpectedError(str(err)) from None
         try:
             return self.config_model.model_validate(values)
         except ValidationError as err:

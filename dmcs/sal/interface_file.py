@@ -22,7 +22,7 @@ from pydantic import create_model
 from dmcs.sal.field_types import SCALAR_TYPES, array_type
 from dmcs.sal.interface import Interface
 from dmcs.sal.sample import SalSample
-from dmcs.validation import describe_yaml_error
+from dmcs.validation import YamlMappingError, parse_yaml_mapping
 
 #: Where the packaged interface files are: `<Name>.yaml` per component, and `generic.yaml`.
 INTERFACE_DIR = Path(__file__).parent / "interfaces"
@@ -86,13 +86,9 @@ def _read(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise InterfaceFileError(f"no interface file {path}") from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        problem = describe_yaml_error(err)
-        raise InterfaceFileError(f"{path.name}: not valid YAML at {problem}") from None
-    if not isinstance(data, dict):
-        raise InterfaceFileError(f"{path.name}: expected a mapping at the top")
-    return data
+        return parse_yaml_mapping(text, path.name)
+    except YamlMappingError as err:
+        raise InterfaceFileError(str(err)) from None
 
 
 def _check_keys(data: dict[str, Any], allowed: set[str], where: str) -> None:

@@ -13,7 +13,6 @@ import asyncio
 import re
 from typing import Any, ClassVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from dmcs.csc.base_csc import BaseCsc
@@ -27,7 +26,7 @@ from dmcs.state_machines.script_state import (
     ScriptTransitionNotAllowed,
 )
 from dmcs.state_machines.summary_state import State
-from dmcs.validation import describe_problems, describe_yaml_error
+from dmcs.validation import YamlMappingError, describe_problems, parse_yaml_mapping
 
 
 class _StopAtCheckpoint(Exception):
@@ -130,11 +129,9 @@ class BaseScript(BaseCsc):
     def parse_config(self, text: str) -> BaseModel:
         """YAML → the script's config model; ExpectedError names what is wrong."""
         try:
-            values = yaml.safe_load(text) if text.strip() else {}
-        except yaml.YAMLError as err:
-            raise ExpectedError(f"config is not valid YAML at {describe_yaml_error(err)}") from None
-        if not isinstance(values, dict):
-            raise ExpectedError("config must be a YAML mapping of settings")
+            values = parse_yaml_mapping(text, "config")
+        except YamlMappingError as err:
+            raise ExpectedError(str(err)) from None
         try:
             return self.config_model.model_validate(values)
         except ValidationError as err:

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from dmcs.validation import describe_yaml_error
+from dmcs.validation import describe_yaml_error, parse_yaml_mapping
 
 
 def parse_config(text: str) -> dict[str, Any]:
@@ -30,15 +30,10 @@ def parse_config(text: str) -> dict[str, Any]:
                 raise ValueError(f"config entry {entry!r}: bad value ({problem})") from None
             continue
         try:
-            loaded = yaml.safe_load(Path(entry).read_text())
+            text = Path(entry).read_text()
         except OSError as error:
             raise ValueError(f"config file {entry!r}: {error.strerror}") from None
-        except yaml.YAMLError as error:
-            problem = describe_yaml_error(error)
-            raise ValueError(f"config file {entry!r}: not YAML at {problem}") from None
-        if not isinstance(loaded, dict):
-            raise ValueError(f"config file {entry!r} is not a mapping of config fields")
-        config.update(loaded)
+        config.update(parse_yaml_mapping(text, f"config file {entry!r}"))
     return config
 
 
