@@ -24,7 +24,7 @@ from dmcs.sims.visit_plan import (
     SCIENCE,
     CalibrationSequence,
     PlannedVisit,
-    parse_group_id,
+    parse_next_visit,
     plan_night,
 )
 from dmcs.state_machines.summary_state import State
@@ -53,7 +53,6 @@ class ScriptQueueCsc(ConfigurableCsc):
 
     interface = SCRIPT_QUEUE
     config_model = ScriptQueueConfig
-    version = "1.0.0"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -121,11 +120,9 @@ class ScriptQueueCsc(ConfigurableCsc):
     async def do_announceVisit(self, data: Any) -> str:
         self.assert_enabled("announceVisit")
         try:
-            _, kind, number = parse_group_id(data.groupId)
+            kind, number = parse_next_visit(data.groupId, data.nimages)
         except ValueError as err:
             raise ExpectedError(str(err)) from None
-        if data.nimages < 1:
-            raise ExpectedError(f"nimages must be >= 1, got {data.nimages}")
         lead = data.startTime - current_tai()
         if lead < self.queue_config.lead_time:
             raise ExpectedError(f"startTime is {lead:.1f} s ahead; nextVisit must come at "

@@ -86,6 +86,14 @@ def parse_group_id(value: str) -> tuple[str, str, int]:
     return match["dayobs"], match["kind"], int(match["number"])
 
 
+def parse_next_visit(group_id: str, nimages: int) -> tuple[str, int]:
+    """(kind, number) of an announced visit; ValueError for a foreign groupId or no images."""
+    _, kind, number = parse_group_id(group_id)
+    if nimages < 1:
+        raise ValueError(f"nimages must be >= 1, got {nimages}")
+    return kind, number
+
+
 def plan_night(
     simulator: CameraSimulator,
     dayobs: str,

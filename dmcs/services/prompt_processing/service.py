@@ -32,7 +32,7 @@ from dmcs.services.prompt_processing.rank_pool import PoolError, RankPool
 from dmcs.services.prompt_processing.settings import PromptProcessingConfig
 from dmcs.services.prompt_processing.visit_ledger import VisitLedger, VisitState
 from dmcs.sims.daq_store import DaqStore
-from dmcs.sims.visit_plan import SCIENCE, parse_group_id
+from dmcs.sims.visit_plan import SCIENCE, parse_group_id, parse_next_visit
 from dmcs.telemetry import metrics
 
 Publish = Callable[..., Awaitable[None]]
@@ -129,11 +129,9 @@ class PromptProcessingService:
     def check_next_visit(self, sample: Any) -> int | None:
         """The visit number to preload; None for a group that is not ours to process."""
         try:
-            _, kind, number = parse_group_id(sample.groupId)
+            kind, number = parse_next_visit(sample.groupId, sample.nimages)
         except ValueError as error:
             raise VisitRefusedError(str(error)) from None
-        if sample.nimages < 1:
-            raise VisitRefusedError(f"nimages must be >= 1, got {sample.nimages}")
         if sample.instrument != self.config.instrument:
             raise VisitRefusedError(
                 f"instrument {sample.instrument!r} is not {self.config.instrument!r}"
