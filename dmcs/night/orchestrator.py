@@ -16,7 +16,7 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from rich.console import Console
@@ -28,7 +28,7 @@ from dmcs.night.live import render
 from dmcs.night.metrics import MetricsPorts, check_dashboards, dashboards_line, local_prometheus
 from dmcs.night.observer import NightObserver
 from dmcs.night.options import NightOptions
-from dmcs.night.report import ArchiveCheck, NightReport, build_report
+from dmcs.night.report import NightReport, build_report
 from dmcs.night.site import SERVICES, SIMULATORS, write_night_configs
 from dmcs.night.supervisor import Supervisor
 from dmcs.ocs import BUSY_ATTEMPTS, OcsError, walk_to_state
@@ -40,6 +40,9 @@ from dmcs.scripts.base_script import BaseScript
 from dmcs.scripts.night import NightScript
 from dmcs.scripts.runner import run_script
 from dmcs.state_machines.summary_state import State
+
+if TYPE_CHECKING:
+    from dmcs.services.archiver.audit import Audit
 from dmcs.testing import unique_subname
 
 log = logging.getLogger(__name__)
@@ -271,7 +274,7 @@ class Night:
             raise ValueError(f"{label} was never heard from; not walked to {target.name}")
         await walk_to_state(remote, target, timeout=SHUTDOWN_TIMEOUT_S, attempts=BUSY_ATTEMPTS)
 
-    def _audit(self) -> ArchiveCheck | None:
+    def _audit(self) -> Audit | None:
         archive_root = self.options.root.resolve() / "data" / "archive"
         catalog_path = archive_root / "catalog.sqlite"
         if not catalog_path.exists():
@@ -279,9 +282,7 @@ class Night:
         from dmcs.services.archiver.audit import audit_archive
         from dmcs.services.archiver.catalog import Catalog
 
-        audit = audit_archive(Catalog(str(catalog_path)), archive_root)
-        return ArchiveCheck(audit.records, audit.files, audit.checksum_failures,
-                            audit.missing_files, audit.uncatalogued_files)
+        return audit_archive(Catalog(str(catalog_path)), archive_root)
 
     def _was_interrupted(self) -> bool:
         return self.interrupted is not None and self.interrupted.done()

@@ -11,7 +11,7 @@ import json
 import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -19,16 +19,8 @@ from dmcs.night.metrics import dashboards_line
 from dmcs.night.observer import NightObserver
 from dmcs.state_machines.visit import VisitState
 
-
-@dataclass
-class ArchiveCheck:
-    """The archive audited against its catalog (None: no archive to audit)."""
-
-    catalogued: int = 0
-    files: int = 0
-    checksum_failures: list[str] = field(default_factory=list)
-    missing_files: list[str] = field(default_factory=list)
-    uncatalogued_files: list[str] = field(default_factory=list)
+if TYPE_CHECKING:
+    from dmcs.services.archiver.audit import Audit
 
 
 @dataclass
@@ -81,7 +73,7 @@ def percentile(values: list[float], q: float) -> float | None:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-def build_report(observer: NightObserver, archive: ArchiveCheck | None, *,
+def build_report(observer: NightObserver, archive: Audit | None, *,
                  restarts: dict[str, int], script_state: str, script_reason: str,
                  interrupted: bool, elapsed_s: float, root: Path,
                  efd_report: str = "", dashboards: dict[str, Any] | None = None
@@ -89,7 +81,7 @@ def build_report(observer: NightObserver, archive: ArchiveCheck | None, *,
     science = observer.science()
     latencies = observer.latencies()
     states = [g.state for g in science]
-    archived = archive.catalogued if archive is not None else observer.images_archived
+    archived = archive.records if archive is not None else observer.images_archived
     report = NightReport(
         visits_planned=len(science),
         visits_alerted=states.count(VisitState.ALERTED),
@@ -121,7 +113,7 @@ def build_report(observer: NightObserver, archive: ArchiveCheck | None, *,
     return report
 
 
-def _problems(r: NightReport, archive: ArchiveCheck | None) -> list[str]:
+def _problems(r: NightReport, archive: Audit | None) -> list[str]:
     problems = []
     if r.interrupted:
         problems.append("interrupted")

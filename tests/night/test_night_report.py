@@ -10,7 +10,7 @@ from rich.console import Console
 
 from dmcs.night.live import render
 from dmcs.night.observer import NightObserver
-from dmcs.night.report import ArchiveCheck, NightReport, build_report, print_summary
+from dmcs.night.report import NightReport, build_report, print_summary
 from dmcs.night.supervisor import Managed, Supervisor
 from dmcs.sal.domain import Domain
 from dmcs.sal.interfaces.archiver import ARCHIVER
@@ -18,6 +18,7 @@ from dmcs.sal.interfaces.camera import MT_CAMERA
 from dmcs.sal.interfaces.dmcs import DMCS
 from dmcs.sal.interfaces.prompt_processing import PROMPT_PROCESSING
 from dmcs.sal.interfaces.script_queue import SCRIPT_QUEUE
+from dmcs.services.archiver.audit import Audit
 from dmcs.state_machines.summary_state import State
 
 NextVisitEvent = SCRIPT_QUEUE.events["nextVisit"]
@@ -49,14 +50,14 @@ def _night(domain: Domain, *, alerts_twice: bool) -> NightObserver:
     return observer
 
 
-def _report(observer: NightObserver, archive: ArchiveCheck, tmp_path: Path) -> NightReport:
+def _report(observer: NightObserver, archive: Audit, tmp_path: Path) -> NightReport:
     return build_report(observer, archive, restarts={"Archiver": 1}, script_state="DONE",
                         script_reason="done", interrupted=False, elapsed_s=10.0, root=tmp_path)
 
 
 async def test_accounted_night_and_its_json(domain: Domain, tmp_path: Path) -> None:
     observer = _night(domain, alerts_twice=False)
-    report = _report(observer, ArchiveCheck(catalogued=3, files=3), tmp_path)
+    report = _report(observer, Audit(records=3, files=3), tmp_path)
     assert report.accounted_for, report.problems
     assert (report.visits_planned, report.visits_alerted, report.images_expected,
             report.alerts, report.refused_visits) == (2, 2, 3, 10, ["d_science_0003"])
@@ -72,8 +73,8 @@ async def test_missing_image_duplicate_alerts_and_bad_checksum_are_named(
     domain: Domain, tmp_path: Path
 ) -> None:
     observer = _night(domain, alerts_twice=True)
-    archive = ArchiveCheck(catalogued=2, files=3, checksum_failures=["im1: md5"],
-                           uncatalogued_files=["/x/im2_copy.fits"])
+    archive = Audit(records=2, files=3, checksum_failures=["im1: md5"],
+                    uncatalogued_files=["/x/im2_copy.fits"])
     report = _report(observer, archive, tmp_path)
     assert not report.accounted_for
     assert report.problems == [

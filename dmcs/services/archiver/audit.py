@@ -16,6 +16,8 @@ from dmcs.services.archiver.raw_fits import ChecksumError, verify
 
 @dataclass
 class Audit:
+    """The archive against its catalog: counts, and every file that is wrong and why."""
+
     records: int = 0
     files: int = 0
     checksum_failures: list[str] = field(default_factory=list)
