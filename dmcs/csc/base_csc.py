@@ -10,6 +10,7 @@ import traceback
 from typing import Any, ClassVar
 
 import dmcs
+from dmcs.async_resource import AsyncResource
 from dmcs.csc.auth_list import AuthList
 from dmcs.csc.log_forwarder import LogForwarder
 from dmcs.sal.controller import CLAIM_SECONDS, Controller
@@ -36,11 +37,12 @@ LATE_JOINER_EVENTS = ("summaryState", "softwareVersions", "simulationMode", "log
                       "authList", "configurationsAvailable", "configurationApplied", "errorCode")
 
 
-class BaseCsc:
+class BaseCsc(AsyncResource):
     """The generic commands, events and state machine every DM service shares.
 
     A component is declared once, by its subclass: ``interface`` (name, indexed or not,
-    topics), ``version``, ``valid_simulation_modes`` (and, for a ConfigurableCsc,
+    topics), ``version`` (the dmcs package's unless it says otherwise; the services ship and
+    change together), ``valid_simulation_modes`` (and, for a ConfigurableCsc,
     ``config_model`` with packaged defaults). Service commands are
     ``async def do_<command>(self, data)`` methods; state changes may be hooked with
     ``begin_<cmd>`` / ``end_<cmd>`` (a failing hook fails the command and leaves the state as
@@ -167,13 +169,6 @@ class BaseCsc:
         await self.controller.close()
         if not self.done.done():
             self.done.set_result(None)
-
-    async def __aenter__(self) -> BaseCsc:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     async def _heartbeat_loop(self) -> None:
         heartbeat = self.controller.evt("heartbeat")

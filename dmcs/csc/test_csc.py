@@ -29,7 +29,6 @@ class TestCsc(ConfigurableCsc):
     __test__ = False
     interface = TEST
     config_model = TestConfig
-    version = "1.0.0"
     valid_simulation_modes = (0, 1)
 
     async def do_setScalars(self, data: Any) -> None:

@@ -12,12 +12,12 @@ import random
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
-from types import TracebackType
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from dmcs.async_resource import AsyncResource
 from dmcs.sal.broker import ensure_embedded_broker
 from dmcs.sal.config import SalConfig
 from dmcs.sal.interface import TopicSpec
@@ -38,7 +38,7 @@ def default_identity() -> str:
     return f"{getpass.getuser()}@{socket.gethostname()}"
 
 
-class Domain:
+class Domain(AsyncResource):
     """Process-wide SAL context: identity, origin, producer, topic creation, sequence numbers.
 
     Use as ``async with Domain() as domain:``; Controllers and Remotes share it.
@@ -161,15 +161,6 @@ class Domain:
         if self._admin is not None:
             await self._admin.close()
             self._admin = None
-
-    async def __aenter__(self) -> Domain:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     @property
     def producer(self) -> AIOKafkaProducer:

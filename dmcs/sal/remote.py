@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from dmcs.async_resource import AsyncResource
 from dmcs.sal.controller import component_identity
 from dmcs.sal.domain import Domain
 from dmcs.sal.interface import Interface, TopicKind
@@ -16,7 +17,7 @@ from dmcs.sal.topics.reader_group import FAST_FETCH_WAIT_MS, ReaderGroup
 from dmcs.sal.topics.remote_command import AckRouter, RemoteCommand
 
 
-class Remote:
+class Remote(AsyncResource):
     """Talk to one component (index 0 reads every index but cannot command an indexed one).
 
     ``include`` limits the events/telemetry read (fewer topics, lower latency); heartbeat is
@@ -80,13 +81,6 @@ class Remote:
     async def close(self) -> None:
         await self._group.stop()
         await self._ack_group.stop()
-
-    async def __aenter__(self) -> Remote:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     def expect_acks(self) -> None:
         """A command is waiting: read acks with the short broker wait."""

@@ -22,7 +22,6 @@ class CameraCsc(ConfigurableCsc):
 
     interface = MT_CAMERA
     config_model = CameraConfig
-    version = "1.0.0"
 
     camera: Camera | None = None
 

@@ -41,7 +41,6 @@ class HeaderServiceCsc(ConfigurableCsc):
 
     interface = MT_HEADER_SERVICE
     config_model = HeaderServiceConfig
-    version = "1.0.0"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from dmcs.async_resource import AsyncResource
 from dmcs.telemetry.influx_http import DEFAULT_DATABASE, InfluxHttp
 
 
@@ -67,7 +68,7 @@ def _rfc3339(stamp: pd.Timestamp) -> str:
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class EfdClient:
+class EfdClient(AsyncResource):
     """The EFD's query calls (`lsst-efd-client` names and arguments), as coroutines."""
 
     def __init__(self, url: str, db_name: str = DEFAULT_DATABASE) -> None:
@@ -76,12 +77,6 @@ class EfdClient:
 
     async def close(self) -> None:
         await self.influx.close()
-
-    async def __aenter__(self) -> EfdClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     async def get_topics(self) -> list[str]:
         """Every topic (measurement) in the EFD, sorted."""

@@ -40,7 +40,6 @@ class EfdWriterCsc(ConfigurableCsc):
 
     interface = EFD_WRITER
     config_model = EfdWriterConfig
-    version = "1.0.0"
 
     writer: EfdWriter | None = None
     _health_task: asyncio.Task[None] | None = None

@@ -4,10 +4,11 @@ through their v1-compatible endpoints."""
 from __future__ import annotations
 
 import json
-from types import TracebackType
 from typing import Any
 
 import aiohttp
+
+from dmcs.async_resource import AsyncResource
 
 DEFAULT_DATABASE = "efd"
 
@@ -20,7 +21,7 @@ class InfluxError(RuntimeError):
         self.transient = transient
 
 
-class InfluxHttp:
+class InfluxHttp(AsyncResource):
     """One aiohttp session (keep-alive connections) to one InfluxDB database.
 
     Writes are not gzipped: on loopback gzip made InfluxDB slower (65k vs 95k points/s) and
@@ -37,14 +38,6 @@ class InfluxHttp:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._auth = aiohttp.BasicAuth(username, password or "") if username else None
         self._session: aiohttp.ClientSession | None = None
-
-    async def __aenter__(self) -> InfluxHttp:
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     @property
     def session(self) -> aiohttp.ClientSession:

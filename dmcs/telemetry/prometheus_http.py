@@ -6,12 +6,14 @@ from typing import Any
 
 import aiohttp
 
+from dmcs.async_resource import AsyncResource
+
 
 class PrometheusError(RuntimeError):
     """Prometheus refused a query or could not be reached."""
 
 
-class PrometheusHttp:
+class PrometheusHttp(AsyncResource):
     """Instant and range PromQL queries; results as Prometheus returns them."""
 
     def __init__(self, url: str, timeout: float = 30.0) -> None:
@@ -23,12 +25,6 @@ class PrometheusHttp:
         if self._session is not None:
             await self._session.close()
             self._session = None
-
-    async def __aenter__(self) -> PrometheusHttp:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     async def _get(self, path: str, params: dict[str, str]) -> Any:
         if self._session is None:

@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 
+import dmcs
 from dmcs.sal.liveness import HEARTBEAT_ALIVE_SECONDS
 from dmcs.testing.processes import Cli, CscProcesses, read_line
 
@@ -59,5 +60,5 @@ async def test_status_lists_running_and_marks_stopped_components(
     rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines()
             if line.startswith("│")}
     assert set(rows) == {"Test:1", "Test:2"}
-    assert "STANDBY" in rows["Test:1"] and "1.0.0" in rows["Test:1"]
+    assert "STANDBY" in rows["Test:1"] and dmcs.__version__ in rows["Test:1"]
     assert re.search(r"OFFLINE \(stopped cleanly, last seen [\d.]+ s ago\)", rows["Test:2"])

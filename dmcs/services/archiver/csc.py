@@ -51,7 +51,6 @@ class ArchiverCsc(ConfigurableCsc):
 
     interface = ARCHIVER
     config_model = ArchiverConfig
-    version = "1.0.0"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -30,7 +30,6 @@ class DiskMonitorCsc(ConfigurableCsc):
 
     interface = DISK_MONITOR
     config_model = DiskMonitorConfig
-    version = "1.0.0"
 
     threshold_gb = 0.0
     _task: asyncio.Task[None] | None = None

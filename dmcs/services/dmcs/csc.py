@@ -29,7 +29,6 @@ class DmcsCsc(ConfigurableCsc):
 
     interface = DMCS
     config_model = DmcsConfig
-    version = "1.0.0"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -18,7 +18,6 @@ class OcpsCsc(ConfigurableCsc):
 
     interface = OCPS
     config_model = OcpsConfig
-    version = "1.0.0"
 
     service: OcpsService | None = None
 

@@ -35,7 +35,6 @@ class PromptProcessingCsc(ConfigurableCsc):
 
     interface = PROMPT_PROCESSING
     config_model = PromptProcessingConfig
-    version = "1.0.0"
 
     service: PromptProcessingService | None = None
     _remotes: list[Remote] = []

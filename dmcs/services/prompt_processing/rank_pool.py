@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dmcs.async_resource import AsyncResource
 from dmcs.mpi.launch_command import Launcher, LaunchSettings, build_command, rank_environment
 from dmcs.mpi.processes import terminate_tree
 from dmcs.services.prompt_processing.rank_protocol import (
@@ -86,7 +87,7 @@ class PoolStatus:
     queued: int
 
 
-class RankPool:
+class RankPool(AsyncResource):
     """See the module docstring. Use as `async with RankPool(...) as pool: await pool.run(item)`."""
 
     def __init__(
@@ -125,13 +126,6 @@ class RankPool:
         self._ready = asyncio.Event()
         self._closing = False
         self._log = logging.getLogger(f"dmcs.rank_pool.{pipeline}")
-
-    async def __aenter__(self) -> RankPool:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.close()
 
     @property
     def pid(self) -> int | None:

@@ -42,7 +42,6 @@ class TelemetryGatewayCsc(ConfigurableCsc):
 
     interface = TELEMETRY_GATEWAY
     config_model = TelemetryGatewayConfig
-    version = "1.0.0"
 
     figures: GatewayFigures | None = None
     _remotes: list[Remote] = []
