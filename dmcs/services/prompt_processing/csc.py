@@ -12,6 +12,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
+from dmcs.csc.listening import Listening
 from dmcs.sal.domain import Domain
 from dmcs.sal.interfaces.camera import MT_CAMERA
 from dmcs.sal.interfaces.prompt_processing import PROMPT_PROCESSING
@@ -26,8 +27,6 @@ if TYPE_CHECKING:
 
 SCRIPT_QUEUE_INDEX = 1
 POOL_START_FAULT = 10
-#: Each step of stopping (the status task, each remote) is given this long.
-STOP_TIMEOUT_S = 10.0
 
 
 class PromptProcessingCsc(ConfigurableCsc):
@@ -37,8 +36,7 @@ class PromptProcessingCsc(ConfigurableCsc):
     config_model = PromptProcessingConfig
 
     service: PromptProcessingService | None = None
-    _remotes: list[Remote] = []
-    _status_task: asyncio.Task[None] | None = None
+    _listening: Listening | None = None
 
     async def configure(self, config: PromptProcessingConfig) -> None:
         try:
@@ -69,23 +67,14 @@ class PromptProcessingCsc(ConfigurableCsc):
         camera = Remote(self.domain, MT_CAMERA, include=["endReadout"])
         queue.evt("nextVisit").callback = service.next_visit
         camera.evt("endReadout").callback = service.end_readout
-        self._remotes = [queue, camera]
-        self._status_task = asyncio.create_task(self._listen_and_report())
+        self._listening = Listening(self.log, [queue, camera], self._report_status,
+                                    self.config.status_interval_s)
 
     async def _end(self) -> None:
         """Stop reporting and listening, then the service; no step may hang a disable."""
-        if self._status_task is not None:
-            self._status_task.cancel()
-            _, still = await asyncio.wait([self._status_task], timeout=STOP_TIMEOUT_S)
-            if still:
-                self.log.warning("status task still running %g s after cancel", STOP_TIMEOUT_S)
-        for remote in self._remotes:  # a start cut short left readers to close too
-            try:
-                await asyncio.wait_for(remote.close(), STOP_TIMEOUT_S)
-            except TimeoutError:
-                self.log.warning("closing the %s remote took over %g s", remote.name,
-                                 STOP_TIMEOUT_S)
-        self._remotes = []
+        if self._listening is not None:
+            listening, self._listening = self._listening, None
+            await listening.stop()
         assert self.service is not None
         service, self.service = self.service, None
         await service.stop()
@@ -98,16 +87,10 @@ class PromptProcessingCsc(ConfigurableCsc):
     async def _publish(self, event: str, **fields: Any) -> None:
         await self.controller.evt(event).set_write(**fields)
 
-    async def _listen_and_report(self) -> None:
-        """Start listening (creating the queue's and camera's topics may take seconds, so
-        not inside `enable`; a nextVisit sent meanwhile is read as history), then report."""
-        assert self.service is not None and isinstance(self.config, PromptProcessingConfig)
-        for remote in self._remotes:
-            await remote.start()
-        while True:
-            status = await asyncio.to_thread(self.service.status)
-            await self.controller.tel("processingStatus").set_write(**asdict(status))
-            await asyncio.sleep(self.config.status_interval_s)
+    async def _report_status(self) -> None:
+        assert self.service is not None
+        status = await asyncio.to_thread(self.service.status)
+        await self.controller.tel("processingStatus").set_write(**asdict(status))
 
     async def do_cancelVisit(self, data: Any) -> str:
         self.assert_enabled("cancelVisit")

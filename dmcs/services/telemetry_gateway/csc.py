@@ -7,14 +7,13 @@ writes its four telemetry topics every `interval_s`, whether or not anything cha
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import functools
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
+from dmcs.csc.listening import Listening
 from dmcs.sal.interface import Interface
 from dmcs.sal.interfaces.archiver import ARCHIVER
 from dmcs.sal.interfaces.camera import MT_CAMERA
@@ -44,17 +43,15 @@ class TelemetryGatewayCsc(ConfigurableCsc):
     config_model = TelemetryGatewayConfig
 
     figures: GatewayFigures | None = None
-    _remotes: list[Remote] = []
-    _started: list[Remote] = []
-    _publisher: asyncio.Task[None] | None = None
+    _listening: Listening | None = None
 
     async def configure(self, config: TelemetryGatewayConfig) -> None:
         self.config = config
 
     async def handle_summary_state(self) -> None:
-        if self.summary_state == State.ENABLED and self._publisher is None:
+        if self.summary_state == State.ENABLED and self._listening is None:
             await self._begin()
-        elif self.summary_state != State.ENABLED and self._publisher is not None:
+        elif self.summary_state != State.ENABLED and self._listening is not None:
             await self._end()
 
     def _sources(self, config: TelemetryGatewayConfig) -> list[tuple[Interface, int, list[str]]]:
@@ -72,7 +69,7 @@ class TelemetryGatewayCsc(ConfigurableCsc):
     async def _begin(self) -> None:
         assert isinstance(self.config, TelemetryGatewayConfig)
         figures = self.figures = GatewayFigures()
-        self._remotes = []
+        remotes = []
         handlers = {
             "archiveStatus": figures.on_archive_status,
             "visitProcessed": figures.on_visit_processed,
@@ -88,36 +85,23 @@ class TelemetryGatewayCsc(ConfigurableCsc):
             for topic in topics:
                 kind = remote.tel if topic in interface.telemetry else remote.evt
                 kind(topic).callback = handlers[topic]
-            self._remotes.append(remote)
-        self._publisher = asyncio.create_task(self._publish(self.config.interval_s))
+            remotes.append(remote)
+        self._listening = Listening(self.log, remotes, self._publish, self.config.interval_s)
 
     async def _end(self) -> None:
-        assert self._publisher is not None
-        self._publisher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._publisher
-        self._publisher = None
-        for remote in self._started:
-            await remote.close()
-        self._remotes, self._started = [], []
+        assert self._listening is not None
+        listening, self._listening = self._listening, None
+        await listening.stop()
 
     async def close(self) -> None:
-        if self._publisher is not None:
+        if self._listening is not None:
             await self._end()
         await super().close()
 
-    async def _publish(self, interval_s: float) -> None:
-        """Start listening (creating seven components' topics takes seconds: not inside
-        `enable`; what was published meanwhile is read as history), then publish steadily."""
+    async def _publish(self) -> None:
         assert self.figures is not None
-        self._started = []
-        for remote in self._remotes:
-            await remote.start()
-            self._started.append(remote)  # a start cancelled midway is not closed: it may hang
-        while True:
-            for topic, fields in self.figures.telemetry().items():
-                await self.controller.tel(topic).set_write(**fields)
-            await asyncio.sleep(interval_s)
+        for topic, fields in self.figures.telemetry().items():
+            await self.controller.tel(topic).set_write(**fields)
 
 
 def _record_state(figures: GatewayFigures, component: str, sample: Any) -> None:
