@@ -8,11 +8,12 @@ metrics.
 
 from __future__ import annotations
 
-import asyncio
+import functools
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
+from dmcs.csc.listen_and_report import ListenAndReport
 from dmcs.sal.interfaces.efd_writer import EFD_WRITER
 from dmcs.settings import settings
 from dmcs.state_machines.summary_state import State
@@ -42,7 +43,7 @@ class EfdWriterCsc(ConfigurableCsc):
     config_model = EfdWriterConfig
 
     writer: EfdWriter | None = None
-    _health_task: asyncio.Task[None] | None = None
+    _health: ListenAndReport | None = None
 
     async def publish_startup_events(self) -> None:
         """Started straight into ENABLED (``dmcs run --state ENABLED``): write at once."""
@@ -73,31 +74,28 @@ class EfdWriterCsc(ConfigurableCsc):
                            self.domain.config.security)
         await writer.start()
         self.writer = writer
-        self._health_task = asyncio.create_task(self._publish_health(config.health_interval))
+        report = functools.partial(self._publish_health, writer)
+        self._health = ListenAndReport(self.log, [], report, config.health_interval)
         self.log.info("writing lsst.%s.* to %s database %s", self.domain.subname, url,
                       config.database)
 
     async def _stop_writer(self) -> None:
-        if self._health_task is not None:
-            self._health_task.cancel()
-            await asyncio.gather(self._health_task, return_exceptions=True)
-            self._health_task = None
+        if self._health is not None:
+            health, self._health = self._health, None
+            await health.stop()
         writer, self.writer = self.writer, None
         if writer is not None:
             await writer.stop()
             await writer.influx.close()
 
-    async def _publish_health(self, interval: float) -> None:
-        telemetry = self.controller.tel("health")
-        while self.writer is not None:
-            health = self.writer.refresh_health()
-            worst = max(health.lag.items(), key=lambda item: item[1], default=("", 0))
-            await telemetry.set_write(
-                topics=health.topics, messages=health.messages,
-                pointsWritten=health.points_written, pointsDropped=health.points_dropped,
-                pointsPerSecond=health.points_per_s, batchLatency=health.batch_latency_ms,
-                lagTotal=health.lag_total, lagMax=worst[1], lagMaxTopic=worst[0],
-                bufferedPoints=health.buffered, paused=health.paused,
-                decodeErrors=health.decode_errors, writeErrors=health.write_errors,
-            )
-            await asyncio.sleep(interval)
+    async def _publish_health(self, writer: EfdWriter) -> None:
+        health = writer.refresh_health()
+        worst = max(health.lag.items(), key=lambda item: item[1], default=("", 0))
+        await self.controller.tel("health").set_write(
+            topics=health.topics, messages=health.messages,
+            pointsWritten=health.points_written, pointsDropped=health.points_dropped,
+            pointsPerSecond=health.points_per_s, batchLatency=health.batch_latency_ms,
+            lagTotal=health.lag_total, lagMax=worst[1], lagMaxTopic=worst[0],
+            bufferedPoints=health.buffered, paused=health.paused,
+            decodeErrors=health.decode_errors, writeErrors=health.write_errors,
+        )

@@ -12,7 +12,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
-from dmcs.csc.listening import Listening
+from dmcs.csc.listen_and_report import ListenAndReport
 from dmcs.sal.domain import Domain
 from dmcs.sal.interfaces.camera import MT_CAMERA
 from dmcs.sal.interfaces.prompt_processing import PROMPT_PROCESSING
@@ -36,7 +36,7 @@ class PromptProcessingCsc(ConfigurableCsc):
     config_model = PromptProcessingConfig
 
     service: PromptProcessingService | None = None
-    _listening: Listening | None = None
+    _listening: ListenAndReport | None = None
 
     async def configure(self, config: PromptProcessingConfig) -> None:
         try:
@@ -67,7 +67,7 @@ class PromptProcessingCsc(ConfigurableCsc):
         camera = Remote(self.domain, MT_CAMERA, include=["endReadout"])
         queue.evt("nextVisit").callback = service.next_visit
         camera.evt("endReadout").callback = service.end_readout
-        self._listening = Listening(self.log, [queue, camera], self._report_status,
+        self._listening = ListenAndReport(self.log, [queue, camera], self._report_status,
                                     self.config.status_interval_s)
 
     async def _end(self) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
-from dmcs.csc.listening import Listening
+from dmcs.csc.listen_and_report import ListenAndReport
 from dmcs.sal.interface import Interface
 from dmcs.sal.interfaces.archiver import ARCHIVER
 from dmcs.sal.interfaces.camera import MT_CAMERA
@@ -43,7 +43,7 @@ class TelemetryGatewayCsc(ConfigurableCsc):
     config_model = TelemetryGatewayConfig
 
     figures: GatewayFigures | None = None
-    _listening: Listening | None = None
+    _listening: ListenAndReport | None = None
 
     async def configure(self, config: TelemetryGatewayConfig) -> None:
         self.config = config
@@ -86,7 +86,7 @@ class TelemetryGatewayCsc(ConfigurableCsc):
                 kind = remote.tel if topic in interface.telemetry else remote.evt
                 kind(topic).callback = handlers[topic]
             remotes.append(remote)
-        self._listening = Listening(self.log, remotes, self._publish, self.config.interval_s)
+        self._listening = ListenAndReport(self.log, remotes, self._publish, self.config.interval_s)
 
     async def _end(self) -> None:
         assert self._listening is not None

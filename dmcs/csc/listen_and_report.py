@@ -19,8 +19,9 @@ from dmcs.sal.remote import Remote
 STOP_TIMEOUT_S = 10.0
 
 
-class Listening:
-    """Remotes started in the background, then `report()` every `interval_s` until stopped."""
+class ListenAndReport:
+    """Remotes started in the background (if any), then `report()` every `interval_s` until
+    stopped."""
 
     def __init__(self, log: logging.Logger, remotes: list[Remote],
                  report: Callable[[], Awaitable[None]], interval_s: float) -> None:
