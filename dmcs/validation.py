@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 
 def describe_problems(err: ValidationError) -> str:
@@ -25,6 +25,12 @@ def describe_problems(err: ValidationError) -> str:
 def describe_validation_error(what: str, err: ValidationError) -> str:
     """`bad <what>: <problems>`, the one-line message users see."""
     return f"bad {what}: {describe_problems(err)}"
+
+
+class StrictModel(BaseModel):
+    """A configuration: a setting it does not know is an error (a typo is never ignored)."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 #: libyaml's safe loader when PyYAML has it (several times faster), else the Python one.

@@ -6,18 +6,17 @@ import asyncio
 import time
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
 from dmcs.sal.interfaces.test import TEST
 from dmcs.sal.topics.controller_command import ExpectedError
 from dmcs.state_machines.summary_state import State
+from dmcs.validation import StrictModel
 
 
-class TestConfig(BaseModel):
+class TestConfig(StrictModel):
     """Test CSC configuration."""
-
-    model_config = ConfigDict(extra="forbid")
 
     string0: str = "default"
     wait_progress_interval: float = Field(0.5, gt=0, le=60)

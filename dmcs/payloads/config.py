@@ -5,21 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from dmcs.payloads.camera.camera import CameraModel, CameraSimulator
 from dmcs.payloads.camera.focal_plane import FocalPlane
 from dmcs.payloads.camera.sky import SkyParameters, SyntheticSky
-from dmcs.validation import describe_problems
+from dmcs.validation import StrictModel, describe_problems
 
 DEFAULT_DETECTORS = ["R22_S11", "R22_S12", "R22_S21", "R22_S22"]
 ALL_DETECTORS = "all"
 
 
-class SimulationConfig(BaseModel):
+class SimulationConfig(StrictModel):
     """What is simulated and where outputs go; shared by every payload."""
-
-    model_config = ConfigDict(extra="forbid")
 
     seed: int = Field(1, ge=0)
     detector_size: int = 512

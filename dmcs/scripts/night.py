@@ -14,7 +14,7 @@ import asyncio
 import logging
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from dmcs.ocs import BUSY_ATTEMPTS, OcsError, walk_to_state
 from dmcs.ocs.state_walk import published_state
@@ -27,6 +27,7 @@ from dmcs.sal.tai import current_tai
 from dmcs.scripts.base_script import BaseScript
 from dmcs.state_machines.summary_state import State
 from dmcs.state_machines.visit import SETTLED_STATES
+from dmcs.validation import StrictModel
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +35,8 @@ CALIBRATION_SURVEY = "calibration"
 KEEP_ENABLED_INTERVAL_S = 1.0
 
 
-class NightConfig(BaseModel):
+class NightConfig(StrictModel):
     """The night's shape; zeros mean the ScriptQueue's configured values."""
-
-    model_config = ConfigDict(extra="forbid")
 
     visits: int = Field(3, ge=0, le=10000)
     cadence: float = Field(0.0, ge=0)

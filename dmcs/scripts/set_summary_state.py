@@ -4,28 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from dmcs.csc.registry import get_interface
 from dmcs.ocs import BUSY_ATTEMPTS, walk_to_state
 from dmcs.sal.remote import Remote
 from dmcs.scripts.base_script import BaseScript
 from dmcs.state_machines.summary_state import State
+from dmcs.validation import StrictModel
 
 
-class Target(BaseModel):
+class Target(StrictModel):
     """One component (`Name` or `Name:index`), the state to reach, the override to start with."""
-
-    model_config = ConfigDict(extra="forbid")
 
     component: str
     state: str
     override: str = ""
 
 
-class SetSummaryStateConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SetSummaryStateConfig(StrictModel):
     data: list[Target] = Field(min_length=1)
     timeout: float = Field(60.0, gt=0)
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from dmcs.scripts.base_script import BaseScript
+from dmcs.validation import StrictModel
 
 
-class SleepConfig(BaseModel):
+class SleepConfig(StrictModel):
     """How long, in how many steps (each step ends at a checkpoint named `step <n>`)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     duration: float = Field(1.0, ge=0, le=86400)
     steps: int = Field(1, ge=1, le=10000)

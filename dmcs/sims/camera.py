@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from dmcs.payloads.camera.camera import CameraModel, CameraSimulator, RawExposure
 from dmcs.payloads.camera.focal_plane import FocalPlane
@@ -21,16 +21,15 @@ from dmcs.payloads.config import DEFAULT_DETECTORS
 from dmcs.sal.tai import current_tai, utc_from_tai
 from dmcs.sims.daq_store import DaqImage, DaqStore
 from dmcs.sims.data_dirs import data_dir
+from dmcs.validation import StrictModel
 
 IMAGE_TYPES = ("BIAS", "DARK", "FLAT", "OBJECT")
 CALIBRATION_KIND = {"BIAS": "bias", "DARK": "dark", "FLAT": "flat"}
 DAYOBS_OFFSET = timedelta(hours=12)
 
 
-class CameraConfig(BaseModel):
+class CameraConfig(StrictModel):
     """What the simulated camera reads out and where its DAQ store is."""
-
-    model_config = ConfigDict(extra="forbid")
 
     instrument: str = "LSSTCam"
     image_source: str = Field("MC", pattern=r"^[A-Z]{2}$")

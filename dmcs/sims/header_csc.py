@@ -11,7 +11,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
 from dmcs.sal.interfaces.camera import MT_CAMERA
@@ -21,15 +21,14 @@ from dmcs.sal.remote import Remote
 from dmcs.sims.data_dirs import data_dir
 from dmcs.sims.header import FORMAT_VERSION, GENERATOR, MIME_TYPE, key_values, write_header
 from dmcs.state_machines.summary_state import State
+from dmcs.validation import StrictModel
 
 #: nextVisit announcements remembered (by groupId) for the headers of their images.
 VISITS_REMEMBERED = 200
 
 
-class HeaderServiceConfig(BaseModel):
+class HeaderServiceConfig(StrictModel):
     """Where headers go, and which camera and queue to follow."""
-
-    model_config = ConfigDict(extra="forbid")
 
     instrument: str = "LSSTCam"
     header_root: str = ""

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
 from dmcs.payloads.camera.camera import CameraSimulator
@@ -28,12 +28,11 @@ from dmcs.sims.visit_plan import (
     plan_night,
 )
 from dmcs.state_machines.summary_state import State
+from dmcs.validation import StrictModel
 
 
-class ScriptQueueConfig(BaseModel):
+class ScriptQueueConfig(StrictModel):
     """Lead time and cadence of announcements; seed and size must match the camera's."""
-
-    model_config = ConfigDict(extra="forbid")
 
     instrument: str = "LSSTCam"
     lead_time: float = Field(20.0, ge=0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
 from dmcs.csc.listen_and_report import ListenAndReport
@@ -19,14 +19,13 @@ from dmcs.settings import settings
 from dmcs.state_machines.summary_state import State
 from dmcs.telemetry.efd_writer import EfdWriter, EfdWriterSettings
 from dmcs.telemetry.influx_http import InfluxHttp
+from dmcs.validation import StrictModel
 
 DEFAULT_URL = "http://127.0.0.1:8086"
 
 
-class EfdWriterConfig(BaseModel):
+class EfdWriterConfig(StrictModel):
     """Where the EFD is and how the writer batches."""
-
-    model_config = ConfigDict(extra="forbid")
 
     influx_url: str = ""
     database: str = "efd"

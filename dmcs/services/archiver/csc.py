@@ -13,7 +13,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
 from dmcs.sal.interfaces.archiver import ARCHIVER
@@ -28,15 +28,14 @@ from dmcs.sims.daq_store import DaqImage, DaqStore
 from dmcs.sims.data_dirs import data_dir
 from dmcs.state_machines.summary_state import State
 from dmcs.telemetry import metrics
+from dmcs.validation import StrictModel
 
 HEADER_POLL_S = 0.1
 KNOWN_HEADERS = 1000
 
 
-class ArchiverConfig(BaseModel):
+class ArchiverConfig(StrictModel):
     """Where pixels and headers come from, where files and the catalog go."""
-
-    model_config = ConfigDict(extra="forbid")
 
     archive_root: str = ""
     daq_root: str = ""

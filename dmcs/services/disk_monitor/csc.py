@@ -6,19 +6,18 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
 from dmcs.sal.interfaces.disk_monitor import DISK_MONITOR
 from dmcs.sal.topics.controller_command import ExpectedError
 from dmcs.services.disk_monitor.space import measure
 from dmcs.state_machines.summary_state import State
+from dmcs.validation import StrictModel
 
 
-class DiskMonitorConfig(BaseModel):
+class DiskMonitorConfig(StrictModel):
     """What to watch and when to warn."""
-
-    model_config = ConfigDict(extra="forbid")
 
     path: str = "/"
     threshold_gb: float = Field(10.0, ge=0)

@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import Protocol
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from dmcs.sal.domain import Domain
 from dmcs.sal.interfaces.prompt_processing import PROMPT_PROCESSING
@@ -31,8 +31,6 @@ BOOK_FILE = "visits.jsonl"
 class DmcsConfig(DaytimeConfig, FleetConfig):
     """What the DMCS coordinates and how patiently. The services' and the daytime jobs'
     settings are declared beside the code that uses them; the visits' are here."""
-
-    model_config = ConfigDict(extra="forbid")
 
     script_queue_index: int = Field(1, ge=1)
     ccds: int = Field(4, ge=1, description="CCDs archived per image.")

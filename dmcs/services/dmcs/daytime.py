@@ -17,13 +17,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from dmcs.sal.ack import AckError
 from dmcs.sal.domain import Domain
 from dmcs.sal.interfaces.ocps import OCPS
 from dmcs.sal.remote import Remote
 from dmcs.services.dmcs.visit_book import VisitBook
+from dmcs.validation import StrictModel
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +32,8 @@ CATCH_UP = "catch-up"
 CALIBRATION_UPDATE = "calibration update"
 
 
-class DaytimeJobConfig(BaseModel):
+class DaytimeJobConfig(StrictModel):
     """One daytime job: which pipeline, on what, after which other pipelines."""
-
-    model_config = ConfigDict(extra="forbid")
 
     pipeline: str
     version: str = ""
@@ -51,10 +50,8 @@ def _default_calibration_jobs() -> list[DaytimeJobConfig]:
     ]
 
 
-class DaytimeConfig(BaseModel):
+class DaytimeConfig(StrictModel):
     """The daytime jobs' part of the DMCS configuration (declared here, where it is used)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     ocps_index: int = Field(1, ge=1)
     calibration_jobs: list[DaytimeJobConfig] = Field(default_factory=_default_calibration_jobs)

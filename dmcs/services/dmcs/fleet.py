@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from dmcs.csc.registry import get_interface
 from dmcs.ocs import BUSY_ATTEMPTS, OcsError, walk_to_state
@@ -24,6 +24,7 @@ from dmcs.sal.domain import Domain
 from dmcs.sal.remote import Remote
 from dmcs.sal.tai import current_tai
 from dmcs.state_machines.summary_state import State
+from dmcs.validation import StrictModel
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +58,8 @@ class ServiceWalkError(RuntimeError):
 FaultReport = Callable[[str, int, str, int, str], Awaitable[None]]
 
 
-class FleetConfig(BaseModel):
+class FleetConfig(StrictModel):
     """The services' part of the DMCS configuration (declared here, where it is used)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     services: list[str] = Field(
         default=["Archiver", "PromptProcessing", "OCPS:1", "TelemetryGateway"],

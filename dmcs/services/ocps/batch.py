@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from dmcs.mpi.job_store import JobRecord, JobStatus, UnknownJobError
 from dmcs.mpi.jobs import JobManager, JobRequestError
@@ -25,15 +25,14 @@ from dmcs.mpi.launch_command import Launcher, LaunchSettings
 from dmcs.mpi.registry import UnknownPipelineError, pipeline_class
 from dmcs.services.ocps.request import parse_config, parse_job_ids
 from dmcs.telemetry import metrics
+from dmcs.validation import StrictModel
 
 Publish = Callable[..., Awaitable[None]]
 EXIT_NOT_RUN = -1
 
 
-class OcpsConfig(BaseModel):
+class OcpsConfig(StrictModel):
     """How jobs are launched, and per-pipeline config defaults (site paths, sizes)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     job_store: Path | None = Field(None, description="default: the batch CLI's store")
     ranks: int = Field(2, ge=1)

@@ -5,18 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from dmcs.sims.data_dirs import data_dir
+from dmcs.validation import StrictModel
 
 if TYPE_CHECKING:
     from dmcs.payloads.config import AlertProductionConfig
 
 
-class PromptProcessingConfig(BaseModel):
+class PromptProcessingConfig(StrictModel):
     """Where the data is, how many ranks, how long a visit may take."""
-
-    model_config = ConfigDict(extra="forbid")
 
     daq_root: Path | None = Field(None, description="DAQ store (default $DMCS_HOME/daq)")
     work_dir: Path | None = Field(None, description="ledger, outputs, APDB, alert files")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
 from dmcs.csc.listen_and_report import ListenAndReport
@@ -26,11 +26,10 @@ from dmcs.sal.interfaces.telemetry_gateway import TELEMETRY_GATEWAY
 from dmcs.sal.remote import Remote
 from dmcs.services.telemetry_gateway.figures import GatewayFigures
 from dmcs.state_machines.summary_state import State
+from dmcs.validation import StrictModel
 
 
-class TelemetryGatewayConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TelemetryGatewayConfig(StrictModel):
     interval_s: float = Field(1.0, gt=0)
     ocps_index: int = Field(1, ge=0)
     script_queue_index: int = Field(1, ge=0)
