@@ -17,15 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import create_model
+from pydantic import ValidationError, create_model
 
 from dmcs.sal.field_types import SCALAR_TYPES, array_type
 from dmcs.sal.interface import Interface
 from dmcs.sal.sample import SalSample
-from dmcs.validation import YamlMappingError, parse_yaml_mapping
+from dmcs.validation import YamlMappingError, describe_problems, parse_yaml_mapping
 
 #: Where the packaged interface files are: `<Name>.yaml` per component, and `generic.yaml`.
 INTERFACE_DIR = Path(__file__).parent / "interfaces"
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FIELD = re.compile(r"^(?P<type>\w+)(?:\[(?P<count>\d+)\])?(?:\s*=\s*(?P<default>.+))?$")
 _ZERO: dict[str, Any] = {"boolean": False, "int": 0, "long": 0, "float": 0.0,
                          "double": 0.0, "string": ""}
@@ -53,8 +54,9 @@ def read_interface(path: Path) -> Interface:
         raise InterfaceFileError(f"{where}: 'name' is {data.get('name')!r}, expected {name!r}")
     if not isinstance(data.get("indexed"), bool):
         raise InterfaceFileError(f"{where}: 'indexed' must be true or false")
-    groups = data.get("field_groups") or {}
-    own = {kind: _models(name, kind, data.get(kind) or {}, groups, where) for kind in _KINDS}
+    groups = _mapping(data.get("field_groups"), f"{where}: field_groups")
+    own = {kind: _models(name, kind, _mapping(data.get(kind), f"{where}: {kind}"), groups, where)
+           for kind in _KINDS}
     generic_commands, generic_events = generic_topics()
     wanted = data.get("generic_commands", list(generic_commands))
     unknown = sorted(set(wanted) - set(generic_commands))
@@ -76,8 +78,8 @@ def generic_topics() -> tuple[dict[str, type[SalSample]], dict[str, type[SalSamp
     path = INTERFACE_DIR / "generic.yaml"
     data, where = _read(path), path.name
     _check_keys(data, {"commands", "events"}, where)
-    return (_models("Generic", "commands", data["commands"], {}, where),
-            _models("Generic", "events", data["events"], {}, where))
+    return (_models("Generic", "commands", _mapping(data.get("commands"), where), {}, where),
+            _models("Generic", "events", _mapping(data.get("events"), where), {}, where))
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -89,6 +91,16 @@ def _read(path: Path) -> dict[str, Any]:
         return parse_yaml_mapping(text, path.name)
     except YamlMappingError as err:
         raise InterfaceFileError(str(err)) from None
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    """`value` if it is a mapping (None: empty); anything else is an error naming `where`."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InterfaceFileError(f"{where}: must be a mapping (name: value lines), "
+                                 f"not {type(value).__name__}")
+    return value
 
 
 def _check_keys(data: dict[str, Any], allowed: set[str], where: str) -> None:
@@ -103,25 +115,33 @@ def _models(component: str, kind: str, topics: dict[str, Any], groups: dict[str,
     models = {}
     for topic, body in topics.items():
         here = f"{where}: {kind}.{topic}"
-        body = body or {}
+        body = _mapping(body, here)
         _check_keys(body, _TOPIC_KEYS, here)
         fields: dict[str, Any] = {}
         for group in body.get("include", []):
             if group not in groups:
                 raise InterfaceFileError(f"{here}: include names no field group {group!r}")
-            fields.update(groups[group])
-        fields.update(body.get("fields") or {})
-        definitions = {f: _field(spec, f"{here}.{f}") for f, spec in fields.items()}
+            fields.update(_mapping(groups[group], f"{where}: field_groups.{group}"))
+        fields.update(_mapping(body.get("fields"), f"{here}.fields"))
+        definitions = {f: _field(f, spec, f"{here}.{f}") for f, spec in fields.items()}
         model = create_model(  # type: ignore[call-overload]
             f"{component}_{kind}_{topic}", __base__=SalSample, __module__=__name__,
             **definitions)
         model.__doc__ = str(body.get("description", "")).strip()
+        try:  # defaults are not checked by pydantic: a default out of range is a file error
+            model.model_validate(model().model_dump())
+        except ValidationError as err:
+            raise InterfaceFileError(f"{here}: bad default: {describe_problems(err)}") from None
         models[topic] = model
     return models
 
 
-def _field(spec: Any, where: str) -> tuple[Any, Any]:
+def _field(name: str, spec: Any, where: str) -> tuple[Any, Any]:
     """(annotation, default) of one field written `type`, `type[N]` or `type = default`."""
+    if not _NAME.match(str(name)):
+        raise InterfaceFileError(f"{where}: a field name is letters, digits and _")
+    if name in SalSample.model_fields:
+        raise InterfaceFileError(f"{where}: every sample has this field already")
     match = _FIELD.match(str(spec).strip())
     if match is None or match["type"] not in SCALAR_TYPES:
         raise InterfaceFileError(f"{where}: {spec!r} is not a field type; use one of "
@@ -131,7 +151,10 @@ def _field(spec: Any, where: str) -> tuple[Any, Any]:
         if match["default"] is not None:
             raise InterfaceFileError(f"{where}: an array starts as zeros; it takes no default")
         return array_type(kind, int(count)), [_ZERO[kind]] * int(count)
-    default = _ZERO[kind] if match["default"] is None else yaml.safe_load(match["default"])
+    try:
+        default = _ZERO[kind] if match["default"] is None else yaml.safe_load(match["default"])
+    except yaml.YAMLError:
+        default = None
     if not _fits(kind, default):
         raise InterfaceFileError(f"{where}: default {match['default']!r} is not a {kind}")
     return SCALAR_TYPES[kind], float(default) if kind in ("float", "double") else default
