@@ -118,7 +118,10 @@ def _models(component: str, kind: str, topics: dict[str, Any], groups: dict[str,
         body = _mapping(body, here)
         _check_keys(body, _TOPIC_KEYS, here)
         fields: dict[str, Any] = {}
-        for group in body.get("include", []):
+        includes = body.get("include", [])
+        if not isinstance(includes, list):
+            raise InterfaceFileError(f"{here}: include must be a list of field group names")
+        for group in includes:
             if group not in groups:
                 raise InterfaceFileError(f"{here}: include names no field group {group!r}")
             fields.update(_mapping(groups[group], f"{where}: field_groups.{group}"))

@@ -88,6 +88,8 @@ def test_fields_are_checked_when_a_sample_is_made(tmp_path: Path) -> None:
          "Dome.yaml: events.shutter.corners: an array starts as zeros; it takes no default"),
         (("include: [where]\n    fields", "include: [here]\n    fields"),
          "Dome.yaml: commands.move: include names no field group 'here'"),
+        (("include: [where]\n    fields", "include: where\n    fields"),
+         "Dome.yaml: commands.move: include must be a list of field group names"),
         (("  shutter:\n", "  shutter:\n    descripton: typo\n"),
          "Dome.yaml: events.shutter: unknown key(s) descripton"),
         (("name: Dome", "name: Door"), "Dome.yaml: 'name' is 'Door', expected 'Dome'"),
