@@ -19,12 +19,10 @@ from dmcs.cli.options import (
     sal_config,
 )
 from dmcs.cli.render import ack_line
-from dmcs.cli.session import connect, run_async
+from dmcs.cli.session import remote_to, run_async
 from dmcs.ocs.liveness import require_running
 from dmcs.sal.ack import AckCmdModel, AckError
 from dmcs.sal.config import SalConfig
-from dmcs.sal.liveness import HEARTBEAT_ALIVE_SECONDS
-from dmcs.sal.remote import Remote
 
 console = Console(highlight=False)
 
@@ -58,9 +56,7 @@ def command(
 async def _send(
     ref: ComponentRef, name: str, values: dict[str, Any], timeout: float, config: SalConfig
 ) -> None:
-    async with connect(config) as domain, Remote(
-        domain, ref.interface, ref.index, include=(), liveness_timeout=HEARTBEAT_ALIVE_SECONDS
-    ) as remote:
+    async with remote_to(ref, config) as remote:
         require_running(remote)
         sent = time.perf_counter()
 

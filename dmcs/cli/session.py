@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from aiokafka.errors import KafkaError
 
+from dmcs.cli.component_ref import ComponentRef
 from dmcs.cli.errors import CliError, ExitCode
 from dmcs.sal.broker import BrokerError
 from dmcs.sal.config import BROKER_ENV, SalConfig
 from dmcs.sal.domain import Domain
+from dmcs.sal.liveness import HEARTBEAT_ALIVE_SECONDS
+from dmcs.sal.remote import Remote
 
 T = TypeVar("T")
 
@@ -47,3 +50,15 @@ async def connect(config: SalConfig) -> AsyncIterator[Domain]:
         yield domain
     finally:
         await domain.close()
+
+
+@asynccontextmanager
+async def remote_to(ref: ComponentRef, config: SalConfig,
+                    include: Sequence[str] = ()) -> AsyncIterator[Remote]:
+    """A Remote to one component over its own connection; a CSC silent for a few seconds is
+    judged dead (a person at a terminal should hear of a crash at once)."""
+    async with connect(config) as domain, Remote(
+        domain, ref.interface, ref.index, include=include,
+        liveness_timeout=HEARTBEAT_ALIVE_SECONDS,
+    ) as remote:
+        yield remote

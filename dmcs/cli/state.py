@@ -18,11 +18,9 @@ from dmcs.cli.options import (
     sal_config,
 )
 from dmcs.cli.render import step_line
-from dmcs.cli.session import connect, run_async
+from dmcs.cli.session import remote_to, run_async
 from dmcs.ocs import current_state, plan, require_running, walk_to_state
 from dmcs.sal.config import SalConfig
-from dmcs.sal.liveness import HEARTBEAT_ALIVE_SECONDS
-from dmcs.sal.remote import Remote
 from dmcs.state_machines.summary_state import State
 
 console = Console(highlight=False)
@@ -64,10 +62,7 @@ def state(
 async def _walk(
     ref: ComponentRef, target: State, override: str, timeout: float, config: SalConfig
 ) -> None:
-    async with connect(config) as domain, Remote(
-        domain, ref.interface, ref.index, include=["summaryState"],
-        liveness_timeout=HEARTBEAT_ALIVE_SECONDS,
-    ) as remote:
+    async with remote_to(ref, config, include=["summaryState"]) as remote:
         last = remote.evt("summaryState").get()
         if target == State.OFFLINE and last is not None and last.summaryState == State.OFFLINE:
             console.print(f"{ref.name} is already OFFLINE")
