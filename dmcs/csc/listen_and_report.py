@@ -24,11 +24,13 @@ class ListenAndReport:
     stopped."""
 
     def __init__(self, log: logging.Logger, remotes: list[Remote],
-                 report: Callable[[], Awaitable[None]], interval_s: float) -> None:
+                 report: Callable[[], Awaitable[None]], interval_s: float,
+                 stop_timeout_s: float = STOP_TIMEOUT_S) -> None:
         self.log = log
         self.remotes = remotes
         self.report = report
         self.interval_s = interval_s
+        self.stop_timeout_s = stop_timeout_s
         self._task = asyncio.create_task(self._run())
         self._task.add_done_callback(self._log_failure)
 
@@ -46,16 +48,16 @@ class ListenAndReport:
     async def stop(self) -> None:
         """Cancel the task and close every Remote (a start cut short left readers too)."""
         self._task.cancel()
-        if not await _ended(self._task):
-            self.log.warning("background task still running %g s after cancel", STOP_TIMEOUT_S)
+        if not await self._ended(self._task):
+            self.log.warning("background task still running %g s after cancel",
+                             self.stop_timeout_s)
         for remote in self.remotes:
-            if not await _ended(asyncio.ensure_future(remote.close())):
+            if not await self._ended(asyncio.ensure_future(remote.close())):
                 self.log.warning("closing the %s remote took over %g s", remote.name,
-                                 STOP_TIMEOUT_S)
+                                 self.stop_timeout_s)
 
-
-async def _ended(task: asyncio.Future[None]) -> bool:
-    """Whether `task` ended within STOP_TIMEOUT_S (asyncio.wait: a task that ignores its
-    cancellation cannot hold us, as it would inside asyncio.wait_for)."""
-    done, _ = await asyncio.wait([task], timeout=STOP_TIMEOUT_S)
-    return bool(done)
+    async def _ended(self, task: asyncio.Future[None]) -> bool:
+        """Whether `task` ended in time (asyncio.wait: a task that ignores its cancellation
+        cannot hold us, as it would inside asyncio.wait_for)."""
+        done, _ = await asyncio.wait([task], timeout=self.stop_timeout_s)
+        return bool(done)
