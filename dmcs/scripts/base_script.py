@@ -10,6 +10,7 @@ at once, wherever it is. ``cleanup()`` always runs before the script ends.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import re
 from typing import Any, ClassVar
 
@@ -37,7 +38,8 @@ class BaseScript(BaseCsc):
     """Subclasses set ``config_model`` and ``description`` and write ``run()``.
 
     ``total_checkpoints`` (set in ``configure``) makes ``progress`` a fraction; ``remotes``
-    names the components the script commands (published in ``description``).
+    names the components the script commands (published in ``description``, with the
+    class docstring as its ``help``). ``group_id`` is what ``setGroupId`` set.
     """
 
     interface = SCRIPT
@@ -53,6 +55,7 @@ class BaseScript(BaseCsc):
         self.checkpoints_passed = 0
         self.last_checkpoint = ""
         self.reason = ""
+        self.group_id = ""
         self._pause_pattern: re.Pattern[str] | None = None
         self._stop_pattern: re.Pattern[str] | None = None
         self._pause_requested = False
@@ -105,7 +108,7 @@ class BaseScript(BaseCsc):
     async def publish_startup_events(self) -> None:
         await self.controller.evt("description").set_write(
             classname=type(self).__name__, description=self.description,
-            remotes=",".join(self.remotes))
+            help=inspect.cleandoc(type(self).__doc__ or ""), remotes=",".join(self.remotes))
         await self._write_checkpoints()
         await self._write_state()
 
@@ -115,6 +118,8 @@ class BaseScript(BaseCsc):
         self._set_patterns(data.pauseCheckpoint, data.stopCheckpoint)
         if data.logLevel:
             self.log.setLevel(data.logLevel)
+        if data.blockId or data.executionId:
+            self.log.info("block %r, execution %r", data.blockId, data.executionId)
         try:
             await self.configure(config)
         except ValueError as err:
@@ -152,6 +157,12 @@ class BaseScript(BaseCsc):
         self._require(ScriptState.PAUSED, "resume")
         self._resumed.set()
         return "resumed"
+
+    async def do_setGroupId(self, data: Any) -> str:
+        self._require(ScriptState.CONFIGURED, "setGroupId")
+        self.group_id = data.groupId
+        await self._write_state()
+        return f"group ID {self.group_id!r}"
 
     async def do_setCheckpoints(self, data: Any) -> str:
         if self.state in FINAL_STATES:
@@ -210,8 +221,8 @@ class BaseScript(BaseCsc):
 
     async def _write_state(self) -> None:
         await self.controller.evt("state").set_write(
-            state=int(self.state), reason=self.reason[:1000],
-            numCheckpoints=self.checkpoints_passed, lastCheckpoint=self.last_checkpoint)
+            state=int(self.state), reason=self.reason[:1000], groupId=self.group_id,
+            lastCheckpoint=self.last_checkpoint, numCheckpoints=self.checkpoints_passed)
 
     async def _write_checkpoints(self) -> None:
         await self.controller.evt("checkpoints").set_write(

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from dmcs.csc.registry import get_interface
 from dmcs.sal.interface import Interface, TopicKind
+from dmcs.sal.interface_file import load_interface
 from dmcs.sal.interfaces.generic import GENERIC_COMMANDS, GENERIC_EVENTS
 
 REFERENCE = json.loads((Path(__file__).parent / "ts_xml_generics.json").read_text())
@@ -51,7 +51,7 @@ def test_only_documented_extensions_beyond_ts_xml() -> None:
 
 
 def _user_fields(component: str, kind: TopicKind, topic: str) -> list[list[object]]:
-    schema = get_interface(component).spec(kind, topic).schema
+    schema = load_interface(component).spec(kind, topic).schema
     private = {name for name, _ in REFERENCE["private_fields"]}
     return [[f["name"], f["type"]] for f in schema["fields"] if f["name"] not in private]
 

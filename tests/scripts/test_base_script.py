@@ -55,6 +55,22 @@ async def test_configure_run_to_done_with_progress(script: SleepScript, remote: 
     assert remote.evt("state").get().numCheckpoints == 3
 
 
+async def test_group_id_is_set_when_configured_and_shown_in_state(
+    script: SleepScript, remote: Remote
+) -> None:
+    description = await remote.evt("description").aget(timeout=10)
+    assert (description.classname, description.help) == ("SleepScript", SleepScript.__doc__)
+    with pytest.raises(AckError, match="setGroupId not allowed in script state UNCONFIGURED"):
+        await remote.cmd("setGroupId").start(groupId="g1")
+    await remote.cmd("configure").start(config="duration: 0.2\nsteps: 2", blockId="BL1")
+    await remote.cmd("setGroupId").start(groupId="20261130_science_0001")
+    grouped = await wait_for_sample(remote.evt("state"), groupId="20261130_science_0001")
+    assert grouped.state == ScriptState.CONFIGURED
+    await remote.cmd("run").start()
+    done = await wait_for_sample(remote.evt("state"), state=int(ScriptState.DONE))
+    assert done.groupId == "20261130_science_0001"
+
+
 async def test_operator_pauses_and_resumes(script: SleepScript, remote: Remote) -> None:
     await remote.cmd("configure").start(config="duration: 2\nsteps: 20")
     await remote.cmd("run").start()
