@@ -41,6 +41,11 @@ SCALAR_TYPES: dict[str, Any] = {
 }
 
 
+def zero(item: str) -> Any:
+    """The value a field of type `item` (a SCALAR_TYPES name) starts with: False, 0, 0.0, ""."""
+    return get_args(SCALAR_TYPES[item])[0]()
+
+
 def array_type(item: str, length: int) -> Any:
     """A fixed-length array of `item` (a SCALAR_TYPES name): exactly `length` values."""
     python = get_args(SCALAR_TYPES[item])[0]

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError, create_model
 
-from dmcs.sal.field_types import SCALAR_TYPES, array_type
+from dmcs.sal.field_types import SCALAR_TYPES, array_type, zero
 from dmcs.sal.interface import Interface
 from dmcs.sal.sample import SalSample
 from dmcs.validation import YamlMappingError, describe_problems, parse_yaml_mapping
@@ -28,8 +28,6 @@ from dmcs.validation import YamlMappingError, describe_problems, parse_yaml_mapp
 INTERFACE_DIR = Path(__file__).parent / "interfaces"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FIELD = re.compile(r"^(?P<type>\w+)(?:\[(?P<count>\d+)\])?(?:\s*=\s*(?P<default>.+))?$")
-_ZERO: dict[str, Any] = {"boolean": False, "int": 0, "long": 0, "float": 0.0,
-                         "double": 0.0, "string": ""}
 _KINDS = ("commands", "events", "telemetry")
 _TOPIC_KEYS = {"description", "include", "fields"}
 _FILE_KEYS = {"name", "indexed", "description", "generic_commands", "field_groups", *_KINDS}
@@ -153,9 +151,9 @@ def _field(name: str, spec: Any, where: str) -> tuple[Any, Any]:
     if count is not None:
         if match["default"] is not None:
             raise InterfaceFileError(f"{where}: an array starts as zeros; it takes no default")
-        return array_type(kind, int(count)), [_ZERO[kind]] * int(count)
+        return array_type(kind, int(count)), [zero(kind)] * int(count)
     try:
-        default = _ZERO[kind] if match["default"] is None else yaml.safe_load(match["default"])
+        default = zero(kind) if match["default"] is None else yaml.safe_load(match["default"])
     except yaml.YAMLError:
         default = None
     if not _fits(kind, default):
