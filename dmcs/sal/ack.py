@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from dmcs.sal.field_types import Double, Int, String
+from pydantic import Field
+
+from dmcs.sal.field_types import Double, Long, String
 from dmcs.sal.sample import SalSample
 
 
@@ -30,16 +32,28 @@ class AckCode(IntEnum):
         return f"CMD_{self.name}"
 
 
-class AckCmdModel(SalSample):
-    """Acknowledgement of one command, addressed to its sender by identity and origin."""
+_UNITLESS = {"units": "unitless"}
 
-    ack: Int = 0
-    error: Int = 0
-    result: String = ""
-    identity: String = ""
-    origin: Int = 0
-    cmdtype: Int = 0
-    timeout: Double = 0.0
+
+class AckCmdModel(SalSample):
+    """Command acknowledgement"""
+
+    ack: Long = Field(0, description="Acknowledgement code", json_schema_extra=_UNITLESS)
+    error: Long = Field(0, description="An error code; only relevant if ack=FAILED",
+                        json_schema_extra=_UNITLESS)
+    result: String = Field("", description="Message", json_schema_extra=_UNITLESS)
+    identity: String = Field(
+        "", description="private_identity field of the command being acknowledged",
+        json_schema_extra=_UNITLESS)
+    origin: Long = Field(
+        0, description="private_origin field of the command being acknowledged",
+        json_schema_extra=_UNITLESS)
+    cmdtype: Long = Field(
+        0, description="Index of command in alphabetical list of commands, with 0 being the first",
+        json_schema_extra=_UNITLESS)
+    timeout: Double = Field(
+        0.0, description="Estimated remaining duration of command; only relevant if "
+        "ack=INPROGRESS", json_schema_extra={"units": "second"})
 
 
 class AckError(Exception):

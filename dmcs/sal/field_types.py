@@ -1,53 +1,79 @@
-"""Field types of SAL topics: the observatory's scalar widths, and fixed-length arrays.
+"""Field types of SAL topics: ts_xml's IDL types, their Avro types and ranges, and arrays.
 
-Python has one int and one float; the wire (Avro) and the EFD distinguish int/long and
-float/double, so interface models annotate fields with these aliases.
+Interface files name a field's type as ts_xml does (``long``, ``long long``, ``unsigned
+short``, ...). On the wire each is the Avro type ts_salobj uses: ``byte``, ``short``,
+``unsigned short``, ``int`` and ``long`` are Avro ``int``; ``long long``, ``unsigned int`` and
+``unsigned long`` are Avro ``long``. Python has one int and one float, so the models carry the
+SAL type (:class:`WireType`) and the range of each integer type as validation bounds.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any
 
 from pydantic import Field
 
 
 @dataclass(frozen=True)
-class AvroPrimitive:
-    """The Avro type a scalar field is written as."""
+class SalType:
+    """One IDL type of ts_xml: its Avro type, Python type and, for integers, its range."""
 
     name: str
+    avro: str
+    python: type
+    low: int | None = None
+    high: int | None = None
+
+
+_TYPES = (
+    SalType("boolean", "boolean", bool),
+    SalType("byte", "int", int, 0, 2**8 - 1),
+    SalType("short", "int", int, -(2**15), 2**15 - 1),
+    SalType("unsigned short", "int", int, 0, 2**16 - 1),
+    SalType("int", "int", int, -(2**31), 2**31 - 1),
+    SalType("long", "int", int, -(2**31), 2**31 - 1),
+    SalType("unsigned int", "long", int, 0, 2**32 - 1),
+    SalType("unsigned long", "long", int, 0, 2**32 - 1),
+    SalType("long long", "long", int, -(2**63), 2**63 - 1),
+    SalType("float", "float", float),
+    SalType("double", "double", float),
+    SalType("string", "string", str),
+)
+#: Every type an interface file may name, by its ts_xml (IDL) name.
+SAL_TYPES: dict[str, SalType] = {t.name: t for t in _TYPES}
 
 
 @dataclass(frozen=True)
-class AvroArray:
-    """A fixed-length array field: Avro item type and the length every sample has."""
+class WireType:
+    """Model-field metadata: the field's SAL type, and its fixed length if it is an array."""
 
-    item: str
-    length: int
+    sal: str
+    count: int = 1
 
-
-Bool = Annotated[bool, AvroPrimitive("boolean")]
-Int = Annotated[int, AvroPrimitive("int"), Field(ge=-(2**31), le=2**31 - 1)]
-Long = Annotated[int, AvroPrimitive("long"), Field(ge=-(2**63), le=2**63 - 1)]
-Float = Annotated[float, AvroPrimitive("float")]
-Double = Annotated[float, AvroPrimitive("double")]
-String = Annotated[str, AvroPrimitive("string")]
+    @property
+    def avro(self) -> Any:
+        item = SAL_TYPES[self.sal].avro
+        return {"type": "array", "items": item} if self.count > 1 else item
 
 
-#: The scalar types an interface file names, by their wire (Avro) name.
-SCALAR_TYPES: dict[str, Any] = {
-    "boolean": Bool, "int": Int, "long": Long, "float": Float, "double": Double, "string": String,
-}
+def annotation(sal: str, count: int = 1) -> Any:
+    """The pydantic annotation of a field of SAL type `sal` (an array if `count` > 1)."""
+    kind = SAL_TYPES[sal]
+    bounds = {"ge": kind.low, "le": kind.high} if kind.low is not None else {}
+    if count > 1:
+        item: Any = Annotated[kind.python, Field(**bounds)] if bounds else kind.python
+        return Annotated[list[item], WireType(sal, count),  # type: ignore[valid-type]
+                         Field(min_length=count, max_length=count)]
+    return Annotated[kind.python, WireType(sal), Field(**bounds)]
 
 
-def zero(item: str) -> Any:
-    """The value a field of type `item` (a SCALAR_TYPES name) starts with: False, 0, 0.0, ""."""
-    return get_args(SCALAR_TYPES[item])[0]()
+def zero(sal: str) -> Any:
+    """The value a field of SAL type `sal` starts with: False, 0, 0.0 or ""."""
+    return SAL_TYPES[sal].python()
 
 
-def array_type(item: str, length: int) -> Any:
-    """A fixed-length array of `item` (a SCALAR_TYPES name): exactly `length` values."""
-    python = get_args(SCALAR_TYPES[item])[0]
-    return Annotated[list[python], AvroArray(item, length),  # type: ignore[valid-type]
-                     Field(min_length=length, max_length=length)]
+#: Annotations for the models dmcs declares in Python (private fields).
+Long = Annotated[int, WireType("long"), Field(ge=-(2**31), le=2**31 - 1)]
+Double = Annotated[float, WireType("double")]
+String = Annotated[str, WireType("string")]

@@ -9,8 +9,7 @@ from typing import Any
 
 from fastavro import parse_schema
 
-from dmcs.sal.avro_schema import avro_schema, schema_fingerprint
-from dmcs.sal.codec import MARKER
+from dmcs.sal.avro_schema import avro_schema, rev_code, schema_text
 from dmcs.sal.sample import SalSample
 
 
@@ -25,12 +24,17 @@ class TopicKind(Enum):
 
 @dataclass(frozen=True)
 class TopicSpec:
-    """One topic of one component: model, Avro schema, wire header."""
+    """One topic of one component: its model and the Avro schema ts_salobj would register.
+
+    The schema's registry id is not known here: the Domain registers the schema and keeps
+    the id (see :mod:`dmcs.sal.schema_ids`).
+    """
 
     component: str
     kind: TopicKind
     name: str
     model: type[SalSample]
+    indexed: bool
 
     @property
     def sal_name(self) -> str:
@@ -40,26 +44,32 @@ class TopicSpec:
     def kafka_topic(self, subname: str) -> str:
         return f"lsst.{subname}.{self.component}.{self.sal_name}"
 
+    def subject(self, subname: str) -> str:
+        """The schema registry subject of the topic (topic-name strategy)."""
+        return f"{self.kafka_topic(subname)}-value"
+
+    @property
+    def namespace(self) -> str:
+        """The schema namespace (and EFD measurement prefix): independent of the subname."""
+        return f"lsst.sal.{self.component}"
+
     @cached_property
     def schema(self) -> dict[str, Any]:
-        return avro_schema(self.model, self.sal_name, f"lsst.sal.{self.component}")
+        return avro_schema(self.model, self.sal_name, self.namespace, indexed=self.indexed,
+                           description=(self.model.__doc__ or "").strip())
+
+    @cached_property
+    def schema_text(self) -> str:
+        return schema_text(self.schema)
 
     @cached_property
     def parsed_schema(self) -> Any:
         return parse_schema(self.schema)
 
     @cached_property
-    def fingerprint(self) -> bytes:
-        return schema_fingerprint(self.schema)
-
-    @cached_property
-    def header(self) -> bytes:
-        return MARKER + self.fingerprint
-
-    @cached_property
     def rev_code(self) -> str:
-        """Short schema revision carried in `private_revCode`."""
-        return self.fingerprint.hex()[:8]
+        """Carried in `private_revCode`: the first 8 hex digits of the schema's md5."""
+        return rev_code(self.schema)
 
     @property
     def compacted(self) -> bool:
@@ -90,7 +100,7 @@ class Interface:
         ]
         for kind, models in groups:
             for name, model in models.items():
-                self._specs[(kind, name)] = TopicSpec(self.name, kind, name, model)
+                self._specs[(kind, name)] = TopicSpec(self.name, kind, name, model, self.indexed)
 
     def spec(self, kind: TopicKind, name: str) -> TopicSpec:
         try:

@@ -1,12 +1,13 @@
 """Interfaces are data: each component's topics are read from `interfaces/<Name>.yaml`.
 
 Like ts_xml, a topic is a name, a description and a list of typed fields, and the models
-are made from that list, so adding a topic is a few lines of YAML and not a class. A field
-is written `name: type`, `name: type = default`, or `name: type[N]` (a fixed-length array,
-zeros at first); types are the wire's: boolean, int, long, float, double, string.
+are made from that list, so adding a topic is a few lines of YAML and not a class. A field is
+a mapping: ``type`` (a ts_xml IDL type such as ``long`` or ``unsigned short``, optionally
+``[N]`` for a fixed-length array, zeros at first), ``units`` and ``description`` (both are
+in the registered schema, as ts_salobj puts them there), and optionally ``default``.
 `field_groups` name field lists that several topics share (`include:` puts a group's fields
-first, in order). Every component gets the generic topics of `generic.yaml`;
-`generic_commands:` narrows the commands (a Script has no summary-state commands).
+first, in order). Every component gets the generic topics of `generic.yaml` (and
+``ackcmd``, :mod:`dmcs.sal.ack`); `generic_commands:` narrows the commands (a Script has no summary-state commands).
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import ValidationError, create_model
+from pydantic import Field, ValidationError, create_model
 
-from dmcs.sal.field_types import SCALAR_TYPES, array_type, zero
+from dmcs.sal.field_types import SAL_TYPES, annotation, zero
 from dmcs.sal.interface import Interface
 from dmcs.sal.sample import SalSample
 from dmcs.validation import YamlMappingError, describe_problems, parse_yaml_mapping
@@ -27,7 +27,8 @@ from dmcs.validation import YamlMappingError, describe_problems, parse_yaml_mapp
 #: Where the packaged interface files are: `<Name>.yaml` per component, and `generic.yaml`.
 INTERFACE_DIR = Path(__file__).parent / "interfaces"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_FIELD = re.compile(r"^(?P<type>\w+)(?:\[(?P<count>\d+)\])?(?:\s*=\s*(?P<default>.+))?$")
+_TYPE = re.compile(r"^(?P<type>[a-z]+(?: [a-z]+)?)(?:\[(?P<count>\d+)\])?$")
+_FIELD_KEYS = {"type", "units", "description", "default"}
 _KINDS = ("commands", "events", "telemetry")
 _TOPIC_KEYS = {"description", "include", "fields"}
 _FILE_KEYS = {"name", "indexed", "description", "generic_commands", "field_groups", *_KINDS}
@@ -138,33 +139,40 @@ def _models(component: str, kind: str, topics: dict[str, Any], groups: dict[str,
 
 
 def _field(name: str, spec: Any, where: str) -> tuple[Any, Any]:
-    """(annotation, default) of one field written `type`, `type[N]` or `type = default`."""
+    """(annotation, pydantic Field) of one field: ``{type, units, description[, default]}``."""
     if not _NAME.match(str(name)):
         raise InterfaceFileError(f"{where}: a field name is letters, digits and _")
     if name in SalSample.model_fields:
         raise InterfaceFileError(f"{where}: every sample has this field already")
-    match = _FIELD.match(str(spec).strip())
-    if match is None or match["type"] not in SCALAR_TYPES:
-        raise InterfaceFileError(f"{where}: {spec!r} is not a field type; use one of "
-                                 f"{', '.join(SCALAR_TYPES)}, optionally [N] or = default")
-    kind, count = match["type"], match["count"]
-    if count is not None:
-        if match["default"] is not None:
+    if not isinstance(spec, dict):
+        raise InterfaceFileError(f"{where}: a field is a mapping with type, units and "
+                                 f"description (and optionally default), not {spec!r}")
+    _check_keys(spec, _FIELD_KEYS, where)
+    missing = sorted({"type", "units", "description"} - set(spec))
+    if missing:
+        raise InterfaceFileError(f"{where}: {' and '.join(missing)} missing")
+    match = _TYPE.match(str(spec["type"]).strip())
+    if match is None or match["type"] not in SAL_TYPES:
+        raise InterfaceFileError(f"{where}: {spec['type']!r} is not a field type; use one of "
+                                 f"{', '.join(SAL_TYPES)}, optionally with [N]")
+    kind, count = match["type"], int(match["count"] or 1)
+    extra = {"description": str(spec["description"]).strip(),
+             "json_schema_extra": {"units": str(spec["units"])}}
+    if match["count"] is not None:
+        if "default" in spec:
             raise InterfaceFileError(f"{where}: an array starts as zeros; it takes no default")
-        return array_type(kind, int(count)), [zero(kind)] * int(count)
-    try:
-        default = zero(kind) if match["default"] is None else yaml.safe_load(match["default"])
-    except yaml.YAMLError:
-        default = None
-    if not _fits(kind, default):
-        raise InterfaceFileError(f"{where}: default {match['default']!r} is not a {kind}")
-    return SCALAR_TYPES[kind], float(default) if kind in ("float", "double") else default
+        if count < 2:
+            raise InterfaceFileError(f"{where}: an array has at least 2 elements")
+        return annotation(kind, count), Field([zero(kind)] * count, **extra)
+    default = spec.get("default", zero(kind))
+    if not _fits(SAL_TYPES[kind].python, default):
+        raise InterfaceFileError(f"{where}: default {default!r} is not a {kind}")
+    value = float(default) if SAL_TYPES[kind].python is float else default
+    return annotation(kind), Field(value, **extra)
 
 
-def _fits(kind: str, value: Any) -> bool:
-    if kind == "boolean":
-        return isinstance(value, bool)
-    if kind == "string":
-        return isinstance(value, str)
+def _fits(python: type, value: Any) -> bool:
+    if python in (bool, str):
+        return isinstance(value, python)
     number = isinstance(value, int | float) and not isinstance(value, bool)
-    return number and (isinstance(value, int) or kind in ("float", "double"))
+    return number and (isinstance(value, int) or python is float)

@@ -1,11 +1,17 @@
-"""The base of every topic's model: the private fields each sample carries."""
+"""The base of every topic's model: the private fields each sample carries.
+
+The private fields, their order, types, units and descriptions are ts_salobj's, so a schema
+dmcs registers for a topic ts_xml defines is the one ts_salobj registers. ``salIndex`` is on
+every model (0 for a non-indexed component) but only in the schemas of indexed components.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from dmcs.sal.field_types import Double, Int, String
+from dmcs.sal.field_types import Double, Long, String
 
+#: The private fields in salobj's order, after ``salIndex``.
 PRIVATE_FIELDS = (
     "private_sndStamp",
     "private_rcvStamp",
@@ -18,24 +24,39 @@ PRIVATE_FIELDS = (
 )
 
 
+def _units(units: str) -> dict[str, str]:
+    return {"units": units}
+
+
 class SalSample(BaseModel):
     """Fields every sample has; the framework fills them, users set the others.
 
-    Stamps are TAI unix seconds except ``private_efdStamp`` (UTC, set by the EFD sink).
-    ``salIndex`` is 0 for a non-indexed component.
+    Stamps are TAI unix seconds except ``private_efdStamp`` (UTC, the EFD's point time).
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=False)
 
-    salIndex: Int = 0
-    private_sndStamp: Double = 0.0
-    private_rcvStamp: Double = 0.0
-    private_efdStamp: Double = 0.0
-    private_kafkaStamp: Double = 0.0
-    private_seqNum: Int = 0
-    private_revCode: String = ""
-    private_identity: String = ""
-    private_origin: Int = 0
+    salIndex: Long = Field(0, description="SAL index (only present for indexed SAL components)",
+                           json_schema_extra=_units("unitless"))
+    private_sndStamp: Double = Field(0.0, description="Time of instance publication",
+                                     json_schema_extra=_units("second"))
+    private_rcvStamp: Double = Field(0.0, description="Time of instance reception",
+                                     json_schema_extra=_units("second"))
+    private_efdStamp: Double = Field(
+        0.0, description="UTC time for EFD timestamp. An integer (the number of leap seconds) "
+        "different from private_sndStamp.", json_schema_extra=_units("second"))
+    private_kafkaStamp: Double = Field(
+        0.0, description="TAI time at which the Kafka message was created.",
+        json_schema_extra=_units("second"))
+    private_seqNum: Long = Field(0, description="Sequence number",
+                                 json_schema_extra=_units("unitless"))
+    private_revCode: String = Field("", description="Revision hashcode",
+                                    json_schema_extra=_units("unitless"))
+    private_identity: String = Field(
+        "", description="Identity of publisher: SAL component name for a CSC or user@host "
+        "for a user", json_schema_extra=_units("unitless"))
+    private_origin: Long = Field(0, description="Process ID of publisher",
+                                 json_schema_extra=_units("unitless"))
 
     @classmethod
     def user_fields(cls) -> list[str]:
