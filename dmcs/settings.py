@@ -18,8 +18,10 @@ CONFIG_DIR_ENV = "DMCS_CONFIG_DIR"
 JOB_STORE_ENV = "DMCS_JOB_STORE"
 EFD_URL_ENV = "DMCS_EFD_URL"
 EMBEDDED_PORT_ENV = "DMCS_EMBEDDED_BROKER_PORT"
+EMBEDDED_REGISTRY_PORT_ENV = "DMCS_EMBEDDED_REGISTRY_PORT"
 GRAFANA_TOKEN_ENV = "GRAFANA_TOKEN"
 DEFAULT_EMBEDDED_PORT = 19092
+DEFAULT_EMBEDDED_REGISTRY_PORT = 18081
 JOB_STORE_FILE = "jobs.sqlite"
 
 
@@ -29,9 +31,12 @@ class Settings:
 
     environ: Mapping[str, str] = field(default_factory=dict)
 
-    def sal(self, broker: str | None = None, subname: str | None = None) -> SalConfig:
-        """Kafka settings: the flags given win over LSST_KAFKA_* / LSST_TOPIC_SUBNAME."""
-        return SalConfig.from_env(broker, subname, environ=self.environ)
+    def sal(self, broker: str | None = None, subname: str | None = None,
+            registry: str | None = None) -> SalConfig:
+        """Kafka settings: the flags given win over LSST_KAFKA_* / LSST_TOPIC_SUBNAME /
+        LSST_SCHEMA_REGISTRY_URL."""
+        return SalConfig.from_env(broker, subname, environ=self.environ,
+                                  schema_registry_url=registry)
 
     @property
     def home(self) -> Path:
@@ -68,10 +73,17 @@ class Settings:
 
     @property
     def embedded_broker_port(self) -> int:
-        value = self.environ.get(EMBEDDED_PORT_ENV, "")
+        return self._port(EMBEDDED_PORT_ENV, DEFAULT_EMBEDDED_PORT)
+
+    @property
+    def embedded_registry_port(self) -> int:
+        return self._port(EMBEDDED_REGISTRY_PORT_ENV, DEFAULT_EMBEDDED_REGISTRY_PORT)
+
+    def _port(self, name: str, default: int) -> int:
+        value = self.environ.get(name, "")
         if value and not value.isdigit():
-            raise ValueError(f"{EMBEDDED_PORT_ENV}={value!r}: expected a port number")
-        return int(value) if value else DEFAULT_EMBEDDED_PORT
+            raise ValueError(f"{name}={value!r}: expected a port number")
+        return int(value) if value else default
 
 
 def settings() -> Settings:

@@ -29,7 +29,6 @@ from dmcs.telemetry import metrics
 HEARTBEAT_INTERVAL = 1.0
 #: Commands BaseCsc handles itself; read by their own consumer so a busy service topic
 #: never delays a state change.
-GENERIC_HANDLERS = (*STATE_COMMANDS, "enterControl", "setLogLevel", "setAuthList", "abort")
 REPUBLISH_ATTEMPTS = 5
 REPUBLISH_RETRY_SECONDS = 0.5
 #: Events republished when the broker lost them, so late joiners still find them.
@@ -72,11 +71,7 @@ class BaseCsc(AsyncResource):
         self.domain = domain
         self.index = index
         self.simulation_mode = simulation_mode
-        self.controller = Controller(
-            domain, self.interface, index,
-            reader_groups=[[n for n in handlers if n in GENERIC_HANDLERS],
-                           [n for n in handlers if n not in GENERIC_HANDLERS]],
-        )
+        self.controller = Controller(domain, self.interface, index)
         self.identity = self.controller.identity
         self.log = logging.getLogger(f"dmcs.csc.{self.identity}")
         self.summary = SummaryStateMachine(initial_state)

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
+from dmcs.sal.ack import AckCode
 from dmcs.sal.interfaces.test import TEST
 from dmcs.sal.topics.controller_command import ExpectedError
 from dmcs.state_machines.summary_state import State
@@ -23,9 +24,16 @@ class TestConfig(StrictModel):
 
 
 class TestCsc(ConfigurableCsc):
-    """Echoes commands into events and telemetry; `fault` and `wait` exercise the hard paths."""
+    """Echoes commands into events and telemetry; `fault` and `wait` exercise the hard paths.
+
+    As ts_salobj's TestCsc: `fault` goes to FAULT with error code :attr:`FAULT_CODE`;
+    `wait` takes `duration` seconds (reporting progress, abortable) and then ends with the
+    ack it was given: COMPLETE for 0 or CMD_COMPLETE (303), else FAILED saying which.
+    """
 
     __test__ = False
+    #: The errorCode the `fault` command reports.
+    FAULT_CODE = 1
     interface = TEST
     config_model = TestConfig
     valid_simulation_modes = (0, 1)
@@ -45,11 +53,11 @@ class TestCsc(ConfigurableCsc):
 
     async def do_fault(self, data: Any) -> str:
         self.assert_enabled("fault")
-        await self.fault(data.errorCode, f"fault commanded with code {data.errorCode}")
+        await self.fault(self.FAULT_CODE, "fault commanded")
         return "FAULT"
 
     async def do_wait(self, data: Any) -> str:
-        """Wait `duration` seconds, reporting progress; abort cancels it."""
+        """Wait `duration` seconds, reporting progress, then end with `ack`; abort cancels it."""
         self.assert_enabled("wait")
         if data.duration < 0:
             raise ExpectedError(f"duration must be >= 0, got {data.duration}")
@@ -66,6 +74,8 @@ class TestCsc(ConfigurableCsc):
                 f"{100 * done / data.duration:.0f}% ({done:.1f}/{data.duration:.1f} s)"
                 if data.duration else "100%",
             )
+        if data.ack not in (0, AckCode.COMPLETE):
+            raise ExpectedError(f"waited {data.duration:.1f} s; ack {data.ack} was asked for")
         return f"waited {data.duration:.1f} s"
 
     async def handle_summary_state(self) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Sequence
 from typing import Any
 
 from dmcs.sal.ack import AckCode
@@ -15,7 +14,7 @@ from dmcs.sal.sample import SalSample
 from dmcs.sal.tai import current_tai
 from dmcs.sal.topics.controller_command import CommandDispatcher, Handler
 from dmcs.sal.topics.reader import TopicReader
-from dmcs.sal.topics.reader_group import FAST_FETCH_WAIT_MS, ReaderGroup
+from dmcs.sal.topics.reader_group import ReaderGroup
 from dmcs.sal.topics.writer import TopicWriter
 from dmcs.state_machines.summary_state import State
 
@@ -39,8 +38,6 @@ class Controller:
 
     Writers are ``evt(name)`` / ``tel(name)``; command handlers are registered with
     ``set_handler``. ``start`` refuses to run if the same component and index is alive.
-    ``reader_groups`` splits the command topics among consumers (fewer partitions per fetch
-    means lower latency); by default one consumer reads them all.
     """
 
     def __init__(
@@ -48,8 +45,6 @@ class Controller:
         domain: Domain,
         interface: Interface,
         index: int = 0,
-        *,
-        reader_groups: Sequence[Sequence[str]] | None = None,
     ) -> None:
         if index and not interface.indexed:
             raise ValueError(f"{interface.name} is not indexed; do not give an index")
@@ -69,10 +64,7 @@ class Controller:
                         callback=functools.partial(self.dispatcher.on_command, s.name))
             for s in interface.specs(TopicKind.COMMAND)
         ]
-        by_name = {r.spec.name: r for r in self._command_readers}
-        groups = reader_groups or [list(by_name)]
-        self._groups = [ReaderGroup(domain, [by_name[n] for n in names], FAST_FETCH_WAIT_MS)
-                        for names in groups if names]
+        self._commands = ReaderGroup(domain, self._command_readers)
 
     def evt(self, name: str) -> TopicWriter:
         return self._writer(self._events, TopicKind.EVENT, name)
@@ -112,13 +104,11 @@ class Controller:
         await self.domain.ensure_topics(self.interface.specs())
         await self._claim_identity(claim_seconds)
         self.domain.watch_topic(self._events["heartbeat"].kafka_topic)
-        for group in self._groups:
-            await group.start()
+        await self._commands.start()
 
     async def close(self) -> None:
         """Stop reading commands, cancel those still running, flush what was written."""
-        for group in self._groups:
-            await group.stop()
+        await self._commands.stop()
         running = [task for _, task in self.dispatcher.running.values()]
         for task in running:
             task.cancel()

@@ -13,15 +13,15 @@ from dmcs.sal.interface import Interface, TopicKind
 from dmcs.sal.liveness import COMMAND_LIVENESS_SECONDS, heartbeat_age
 from dmcs.sal.tai import current_tai
 from dmcs.sal.topics.reader import DEFAULT_QUEUE_LEN, TopicReader
-from dmcs.sal.topics.reader_group import FAST_FETCH_WAIT_MS, ReaderGroup
+from dmcs.sal.topics.reader_group import ReaderGroup
 from dmcs.sal.topics.remote_command import AckRouter, RemoteCommand
 
 
 class Remote(AsyncResource):
     """Talk to one component (index 0 reads every index but cannot command an indexed one).
 
-    ``include`` limits the events/telemetry read (fewer topics, lower latency); heartbeat is
-    always read, because commands use it to notice a CSC that died.
+    ``include`` limits the events/telemetry read (fewer topics to decode); heartbeat is always
+    read, because commands use it to notice a CSC that died.
     """
 
     def __init__(
@@ -57,10 +57,8 @@ class Remote(AsyncResource):
         self.ack_router = AckRouter(domain.identity, domain.origin)
         ack_reader = TopicReader(interface.ack_spec, index, history=False,
                                  callback=self.ack_router.on_ack)
-        self._ack_group = ReaderGroup(domain, [ack_reader], FAST_FETCH_WAIT_MS)
-        self._group = ReaderGroup(
-            domain, [*self._events.values(), *self._telemetry.values()]
-        )
+        self._ack_group = ReaderGroup(domain, [ack_reader])
+        self._group = ReaderGroup(domain, [*self._events.values(), *self._telemetry.values()])
         self._started_at = 0.0
 
     def evt(self, name: str) -> TopicReader:

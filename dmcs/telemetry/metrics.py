@@ -30,7 +30,7 @@ MESSAGES = Counter("dmcs_messages_total", "Kafka messages written (out) or read 
 DECODE_ERRORS = Counter("dmcs_decode_errors_total",
                         "Messages that could not be decoded (logged and skipped)", ["topic"])
 SKIPPED = Counter("dmcs_messages_skipped_total",
-                  "Messages read and not used: no key, or addressed to another index",
+                  "Messages read and not used (reason other_index: for an index not read here)",
                   ["topic", "reason"])
 COMMANDS_IGNORED = Counter("dmcs_commands_ignored_total",
                            "Commands read a second time (same sender and sequence number)",

@@ -2,8 +2,9 @@
 
 Use them with `pytest_plugins = ["dmcs.testing.fixtures"]`.
 
-`broker` is a real Kafka-protocol broker (Tansu) on a free loopback port for the session;
-each test gets its own topic subname, so tests never see each other's messages. `cli` runs
+`broker` is a real Kafka-protocol broker (Tansu) on a free loopback port for the session,
+with `registry` (`dmcs registry`) beside it; each test gets its own topic subname, so tests
+never see each other's messages. `cli` runs
 the `dmcs` command and `csc_processes` runs CSCs as `dmcs run` subprocesses, both joined to
 the test's broker and subname. `postgres_url` is a new database on a real PostgreSQL server
 (Debian's binaries, one server for the session); tests that use it are skipped, saying why,
@@ -19,8 +20,9 @@ from pathlib import Path
 import pytest
 
 from dmcs.sal.broker import BrokerProcess, start_private_broker
-from dmcs.sal.config import SalConfig
+from dmcs.sal.config import BROKER_KIND_ENV, REGISTRY_ENV, SalConfig
 from dmcs.sal.domain import Domain
+from dmcs.sal.registry.process import RegistryProcess, start_private_registry
 from dmcs.testing import unique_subname
 from dmcs.testing.postgres import BIN_GLOB, PostgresServer, find_bin_dir, running_postgres
 from dmcs.testing.processes import Cli, CscProcesses
@@ -29,6 +31,15 @@ from dmcs.testing.processes import Cli, CscProcesses
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
     with start_private_broker(tmp_path_factory.mktemp("broker")) as proc:
+        yield proc
+
+
+@pytest.fixture(scope="session")
+def registry(broker: BrokerProcess,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryProcess]:
+    """`dmcs registry` on the session's broker."""
+    with start_private_registry(broker.bootstrap_servers,
+                                tmp_path_factory.mktemp("registry")) as proc:
         yield proc
 
 
@@ -49,9 +60,11 @@ def postgres_url(postgres_server: PostgresServer) -> str:
 
 
 @pytest.fixture
-def sal_config(broker: BrokerProcess) -> SalConfig:
-    """Connection settings for one test: the session broker, a subname of its own."""
-    return SalConfig(bootstrap_servers=broker.bootstrap_servers, subname=unique_subname())
+def sal_config(broker: BrokerProcess, registry: RegistryProcess) -> SalConfig:
+    """Connection settings for one test: the session broker and registry, a subname of its
+    own."""
+    return SalConfig(bootstrap_servers=broker.bootstrap_servers, subname=unique_subname(),
+                     schema_registry_url=registry.url, broker_kind="tansu")
 
 
 @pytest.fixture
@@ -62,6 +75,8 @@ def sal_env(
     env = {
         "LSST_KAFKA_BROKER_ADDR": sal_config.bootstrap_servers or "",
         "LSST_TOPIC_SUBNAME": sal_config.subname,
+        REGISTRY_ENV: sal_config.schema_registry_url or "",
+        BROKER_KIND_ENV: sal_config.broker_kind,
         "DMCS_HOME": str(tmp_path / "dmcs_home"),
     }
     for key, value in env.items():

@@ -82,10 +82,10 @@ async def test_fault_from_a_command_handler_completes_it(
     csc, remote = faulting
     await remote.cmd("start").start(timeout=5)
     await remote.cmd("enable").start(timeout=5)
-    ack = await remote.cmd("fault").start(errorCode=9, timeout=5)
+    ack = await remote.cmd("fault").start(timeout=5)
     assert ack.result == "FAULT"
     assert csc.summary_state == State.FAULT
-    await wait_for_sample(remote.evt("errorCode"), errorCode=9)
+    await wait_for_sample(remote.evt("errorCode"), errorCode=TestCsc.FAULT_CODE)
 
 
 async def test_fault_from_a_background_task(faulting: tuple[FaultingCsc, Remote]) -> None:

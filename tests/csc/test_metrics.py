@@ -34,18 +34,18 @@ async def test_malformed_unkeyed_and_foreign_commands_are_counted(
                                 enable_idempotence=False)
     await producer.start()
     try:
-        await producer.send_and_wait(topic, b"not avro at all", key=b"1", partition=0)
-        await producer.send_and_wait(topic, b"no key", partition=0)
-        await producer.send_and_wait(topic, b"for index 2", key=b"2", partition=0)
+        await producer.send_and_wait(topic, b"not avro at all", key=b"1")
+        await producer.send_and_wait(topic, b"\x00\x00\x00\x00\x07 no such schema id")
     finally:
         await producer.stop()
+    async with Remote(domain, TEST, 2, include=()) as other:
+        await other.cmd("setLogLevel").send_no_wait(level=10)
     async with Remote(domain, TEST, 1, include=()) as remote:
         ack = await remote.cmd("setLogLevel").start(level=10, timeout=20)
     assert ack.result == "log level DEBUG"
 
     metrics = await asyncio.to_thread(_scrape, port)
-    assert metrics[("dmcs_decode_errors_total", (("topic", topic),))] == 1
-    assert metrics[("dmcs_messages_skipped_total", (("reason", "no_key"), ("topic", topic)))] == 1
+    assert metrics[("dmcs_decode_errors_total", (("topic", topic),))] == 2
     assert metrics[("dmcs_messages_skipped_total",
                     (("reason", "other_index"), ("topic", topic)))] == 1
     completed = (("ack", "COMPLETE"), ("command", "setLogLevel"), ("component", "Test"),

@@ -47,7 +47,7 @@ async def _put_in(remote: Remote, state: State) -> None:
         return
     await remote.cmd("enable").start()
     if state == State.FAULT:
-        await remote.cmd("fault").start(errorCode=7)
+        await remote.cmd("fault").start()
 
 
 async def _until_reported(remote: Remote, state: State) -> None:
@@ -129,10 +129,10 @@ async def test_failing_hook_fails_command_and_keeps_state(
 
 async def test_fault_publishes_error_code(remote: Remote, csc: TestCsc) -> None:
     await walk_to_enabled(remote)
-    await remote.cmd("fault").start(errorCode=42)
+    await remote.cmd("fault").start()
     error = await remote.evt("errorCode").next(flush=False, timeout=5)
-    assert error.errorCode == 42
-    assert "42" in error.errorReport
+    assert error.errorCode == TestCsc.FAULT_CODE
+    assert error.errorReport == "fault commanded"
     assert csc.summary_state == State.FAULT
     await remote.cmd("standby").start()
     assert csc.summary_state == State.STANDBY

@@ -18,6 +18,7 @@ from dmcs.sal.broker import free_port, spawn_broker, wait_listening
 from dmcs.sal.config import SalConfig
 from dmcs.sal.domain import Domain
 from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.registry.process import start_private_registry
 from dmcs.sal.remote import Remote
 from dmcs.state_machines.summary_state import State
 from dmcs.testing import unique_subname
@@ -75,10 +76,21 @@ async def _command_until_answered(config: SalConfig, deadline: float) -> float:
 async def test_commands_answered_and_events_republished_after_broker_restart(
     own_broker: RestartableBroker, tmp_path: Path
 ) -> None:
-    config = SalConfig(bootstrap_servers=f"127.0.0.1:{own_broker.port}",
-                       subname=unique_subname())
+    """The registry rides it out too: it writes its schemas into the new, empty log, and
+    every schema keeps its id (a CSC's cached ids stay right)."""
+    servers = f"127.0.0.1:{own_broker.port}"
+    with start_private_registry(servers, tmp_path) as registry:
+        config = SalConfig(bootstrap_servers=servers, subname=unique_subname(),
+                           schema_registry_url=registry.url, broker_kind="tansu")
+        await _survive_restart(own_broker, config, tmp_path)
+
+
+async def _survive_restart(own_broker: RestartableBroker, config: SalConfig,
+                           tmp_path: Path) -> None:
     env = {**os.environ, "LSST_KAFKA_BROKER_ADDR": config.bootstrap_servers or "",
-           "LSST_TOPIC_SUBNAME": config.subname, "DMCS_HOME": str(tmp_path / "home")}
+           "LSST_TOPIC_SUBNAME": config.subname, "DMCS_HOME": str(tmp_path / "home"),
+           "LSST_SCHEMA_REGISTRY_URL": config.schema_registry_url or "",
+           "DMCS_BROKER_KIND": "tansu"}
     procs = CscProcesses(Cli(env), tmp_path)
     try:
         csc = await procs.arun("Test", "--index", "1")

@@ -9,13 +9,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiokafka.structs import ConsumerRecord
-
-from dmcs.sal.codec import DecodeError, decode_body, split_header
 from dmcs.sal.interface import TopicSpec
 from dmcs.sal.sample import SalSample
-from dmcs.sal.tai import current_tai
-from dmcs.telemetry import metrics
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +43,6 @@ class TopicReader:
         self.queue_len = queue_len
         self.malformed = 0
         self.dropped = 0
-        self._index_key = str(index).encode()
         self._latest: Any = None
         self._queue: collections.deque[Any] = collections.deque()
         self._waiters: list[asyncio.Future[None]] = []
@@ -57,7 +51,6 @@ class TopicReader:
         self._callback_queue: asyncio.Queue[Any] | None = None
         self._callback_task: asyncio.Task[None] | None = None
         self.callback = callback
-        self._received: Any = None
 
     @property
     def name(self) -> str:
@@ -112,38 +105,12 @@ class TopicReader:
     def flush(self) -> None:
         self._queue.clear()
 
-    # --- called by the reader group ------------------------------------------------------
+    # --- called by the process's consumer (ConsumerHub) ---------------------------------
 
-    def accepts_key(self, key: bytes | None) -> bool:
-        """Index filter on the record key (the salIndex), so we never decode others' data."""
-        return self.index == 0 or key == self._index_key
-
-    def decode(self, record: ConsumerRecord[bytes, bytes]) -> SalSample | None:
-        """Decode a record, or log, count and skip it if it is malformed."""
-        if self._received is None:
-            self._received = metrics.MESSAGES.labels(record.topic, "in")
-        self._received.inc()
-        raw = record.value
-        try:
-            fingerprint = split_header(raw)
-            if fingerprint != self.spec.fingerprint:
-                raise DecodeError(
-                    f"unknown schema fingerprint {fingerprint.hex()} "
-                    f"(expected {self.spec.fingerprint.hex()})"
-                )
-            data = decode_body(raw, self.spec.parsed_schema)
-        except DecodeError as err:
-            self.malformed += 1
-            metrics.DECODE_ERRORS.labels(record.topic).inc()
-            log.warning("%s: skipped malformed message at offset %d: %s",
-                        record.topic, record.offset, err)
-            return None
-        data["private_rcvStamp"] = current_tai()
-        return self.spec.model.model_construct(**data)
-
-    def deliver(self, sample: SalSample) -> None:
+    def deliver(self, sample: SalSample) -> bool:
+        """Take a sample if it is of our index (0: any); False if it is not ours."""
         if self.index != 0 and sample.salIndex != self.index:
-            return
+            return False
         self._latest = sample
         if self._callback is not None:
             if self._callback_queue is not None:
@@ -156,6 +123,7 @@ class TopicReader:
             if not waiter.done():
                 waiter.set_result(None)
         self._waiters.clear()
+        return True
 
     def close(self) -> None:
         if self._callback_task is not None:

@@ -1,19 +1,27 @@
-"""Writing one topic: validated user data, framework-filled private fields, no delivery waits."""
+"""Writing one topic: validated user data, framework-filled private fields, no delivery waits.
+
+Messages are as ts_salobj writes them: Confluent framing with the topic's registry id, the
+key empty for telemetry and ``{ "name": "Test", "index": 1, "topic": "command_setScalars" }``
+(no ``"index"`` for a non-indexed component) otherwise, ``private_efdStamp`` the UTC time of
+the write and ``private_revCode`` the schema's short md5.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
+import time
 from typing import Any
 
 from pydantic import ValidationError
 
-from dmcs.sal.codec import encode
+from dmcs.sal.codec import encode, header
 from dmcs.sal.domain import Domain
-from dmcs.sal.interface import TopicSpec
+from dmcs.sal.interface import TopicKind, TopicSpec
 from dmcs.sal.sample import SalSample
-from dmcs.sal.tai import current_tai
+from dmcs.sal.tai import tai_minus_utc
 from dmcs.telemetry import metrics
 from dmcs.validation import describe_validation_error
 
@@ -35,7 +43,9 @@ class TopicWriter:
         self.index = index
         self.identity = identity
         self.kafka_topic = spec.kafka_topic(domain.subname)
-        self._key = str(index).encode()
+        self._key = message_key(spec, index)
+        self._prefix: bytes | None = None
+        self._producer: Any = None
         self._model = spec.model
         self._record: dict[str, Any] = spec.model(salIndex=index).model_dump()
         self._user_fields = frozenset(spec.model.user_fields())
@@ -87,20 +97,24 @@ class TopicWriter:
 
     async def write(self, seq_num: int | None = None) -> None:
         """Send the current data (`data` then shows it as written)."""
+        prefix = self._prefix
+        if prefix is None:
+            prefix = self._prefix = header(self.domain.schema_id(self.spec))
+            self._producer = self.domain.producer_for(self.spec.kind)
         record = self._record
-        now = current_tai()
-        record["private_sndStamp"] = now
-        record["private_kafkaStamp"] = now
+        utc = time.time()
+        tai = utc + tai_minus_utc()
+        record["private_sndStamp"] = tai
+        record["private_kafkaStamp"] = tai
+        record["private_efdStamp"] = utc
         record["private_seqNum"] = next(self._seq) if seq_num is None else seq_num
         record["private_revCode"] = self.spec.rev_code
         record["private_identity"] = self.identity
         record["private_origin"] = self.domain.origin
         record["salIndex"] = self.index
-        payload = encode(self.spec.parsed_schema, self.spec.header, record)
-        delivery = await self.domain.producer.send(
-            self.kafka_topic, payload, key=self._key, partition=0
-        )
-        delivery.add_done_callback(self._check_delivery)
+        payload = encode(self.spec.parsed_schema, prefix, record)
+        delivery = await self._producer.send(self.kafka_topic, payload, key=self._key)
+        delivery.add_done_callback(functools.partial(self._check_delivery, payload))
         self._last_delivery = delivery
         self._sent.inc()
         self._has_data = True
@@ -118,7 +132,7 @@ class TopicWriter:
         if self._last_delivery is not None:
             await self._last_delivery
 
-    def _check_delivery(self, delivery: asyncio.Future[Any]) -> None:
+    def _check_delivery(self, payload: bytes, delivery: asyncio.Future[Any]) -> None:
         """Count a failed write; report a log that restarted below what we wrote before.
 
         Offsets of one partition only grow, so an acknowledged offset below our highest means
@@ -130,7 +144,16 @@ class TopicWriter:
             self.send_errors += 1
             log.error("%s: write failed: %s", self.kafka_topic, delivery.exception())
             return
-        offset = delivery.result().offset
-        if offset < self._highest_offset:
+        written = delivery.result()
+        if written.offset < self._highest_offset:
             self.domain.report_lost_log(self.kafka_topic)
-        self._highest_offset = max(self._highest_offset, offset)
+        self._highest_offset = max(self._highest_offset, written.offset)
+        self.domain.note_written(written.topic, written.partition, written.offset, payload)
+
+
+def message_key(spec: TopicSpec, index: int) -> bytes:
+    """The Kafka key ts_salobj gives a topic's messages (readers never filter on it)."""
+    if spec.kind is TopicKind.TELEMETRY:
+        return b""
+    index_entry = f' "index": {index},' if spec.indexed else ""
+    return f'{{ "name": "{spec.component}",{index_entry} "topic": "{spec.sal_name}" }}'.encode()

@@ -7,10 +7,9 @@ decodable sample, oldest first (by send time), for the caller to skip what it al
 
 from __future__ import annotations
 
-from aiokafka import TopicPartition
-
 from dmcs.sal.domain import Domain
 from dmcs.sal.sample import SalSample
+from dmcs.sal.topics.decoder import SchemaPending, TopicDecoder
 from dmcs.sal.topics.reader import TopicReader
 
 QUIET_FETCHES = 2
@@ -21,11 +20,14 @@ async def replay(domain: Domain, readers: list[TopicReader]) -> list[tuple[str, 
     """(topic key, sample) of everything on the readers' topics, in send order."""
     by_topic = {r.spec.kafka_topic(domain.subname): r for r in readers}
     await domain.ensure_topics([r.spec for r in readers])
+    decoders = {topic: TopicDecoder(r.spec, topic, domain.registry, domain.known_id(r.spec))
+                for topic, r in by_topic.items()}
     consumer = domain.new_consumer(fetch_max_wait_ms=50)
     await consumer.start()
     samples: list[tuple[str, SalSample]] = []
     try:
-        partitions = [TopicPartition(topic, 0) for topic in by_topic]
+        partitions = [tp for tps in (await domain.partitions(list(by_topic))).values()
+                      for tp in tps]
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
         for tp in partitions:
@@ -38,12 +40,14 @@ async def replay(domain: Domain, readers: list[TopicReader]) -> list[tuple[str, 
             if not batch and quiet >= QUIET_FETCHES:
                 break
             for tp, records in batch.items():
-                reader = by_topic[tp.topic]
+                reader, decoder = by_topic[tp.topic], decoders[tp.topic]
                 for record in records:
-                    if not reader.accepts_key(record.key):
-                        continue
-                    sample = reader.decode(record)
-                    if sample is not None:
+                    try:
+                        sample = decoder.decode(record)
+                    except SchemaPending as pending:
+                        sample = (decoder.decode(record)
+                                  if await decoder.fetch(pending.schema_id) else None)
+                    if sample is not None and reader.index in (0, sample.salIndex):
                         samples.append((topic_key(reader), sample))
                 if records and records[-1].offset + 1 >= ends[tp]:
                     pending.discard(tp)
