@@ -7,7 +7,8 @@ a mapping: ``type`` (a ts_xml IDL type such as ``long`` or ``unsigned short``, o
 in the registered schema, as ts_salobj puts them there), and optionally ``default``.
 `field_groups` name field lists that several topics share (`include:` puts a group's fields
 first, in order). Every component gets the generic topics of `generic.yaml` (and
-``ackcmd``, :mod:`dmcs.sal.ack`); `generic_commands:` narrows the commands (a Script has no summary-state commands).
+``ackcmd``, :mod:`dmcs.sal.ack`); `generic_commands:` narrows the commands (a Script has no
+summary-state commands).
 """
 
 from __future__ import annotations

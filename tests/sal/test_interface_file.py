@@ -19,8 +19,8 @@ description: A dome.
 generic_commands: [setLogLevel]
 field_groups:
   where:
-    azimuth: double
-    elevation: float
+    azimuth: {type: double, units: deg, description: Azimuth.}
+    elevation: {type: float, units: deg, description: Elevation.}
 commands:
   move:
     description: |-
@@ -28,14 +28,14 @@ commands:
       Slowly.
     include: [where]
     fields:
-      speed: int = 3
-      fast: boolean = true
+      speed: {type: unsigned short, units: deg/s, default: 3, description: How fast.}
+      fast: {type: boolean, units: unitless, default: true, description: Hurry.}
 events:
   shutter:
     fields:
-      open: boolean
-      corners: long[4]
-      note: string = closed
+      open: {type: boolean, units: unitless, description: Is it open.}
+      corners: {type: "long long[4]", units: unitless, description: Corner counts.}
+      note: {type: string, units: unitless, default: closed, description: A note.}
 telemetry:
   position:
     include: [where]
@@ -59,9 +59,15 @@ def test_a_file_becomes_an_interface_with_generic_topics(tmp_path: Path) -> None
     assert dome.events["shutter"]().model_dump()["corners"] == [0, 0, 0, 0]
     assert dome.events["shutter"]().model_dump()["note"] == "closed"
     schema = dome.spec(TopicKind.COMMAND, "move").schema
-    assert schema["doc"] == "Move the dome."
-    assert [(f["name"], f["type"]) for f in schema["fields"][-4:]] == [
-        ("azimuth", "double"), ("elevation", "float"), ("speed", "int"), ("fast", "boolean")]
+    assert schema["description"] == "Move the dome.\nSlowly."
+    assert [(f["name"], f["type"], f["units"], f["description"], f["default"])
+            for f in schema["fields"][-4:]] == [
+        ("azimuth", "double", "deg", "Azimuth.", 0.0),
+        ("elevation", "float", "deg", "Elevation.", 0.0),
+        ("speed", "int", "deg/s", "How fast.", 0),
+        ("fast", "boolean", "unitless", "Hurry.", False)]
+    corners = dome.spec(TopicKind.EVENT, "shutter").schema["fields"][-2]
+    assert corners["type"] == {"type": "array", "items": "long"}
     assert dome.telemetry["position"].user_fields() == ["azimuth", "elevation"]
 
 
@@ -78,14 +84,22 @@ def test_fields_are_checked_when_a_sample_is_made(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (("speed: int = 3", "speed: integer"),
+        (("type: unsigned short", "type: integer"),
          "Dome.yaml: commands.move.speed: 'integer' is not a field type"),
-        (("speed: int = 3", "speed: int = fast"),
-         "Dome.yaml: commands.move.speed: default 'fast' is not a int"),
-        (("fast: boolean = true", "fast: boolean = 1"),
-         "Dome.yaml: commands.move.fast: default '1' is not a boolean"),
-        (("corners: long[4]", "corners: long[4] = 1"),
+        (("default: 3,", "default: fast,"),
+         "Dome.yaml: commands.move.speed: default 'fast' is not a unsigned short"),
+        (("default: true,", "default: 1,"),
+         "Dome.yaml: commands.move.fast: default 1 is not a boolean"),
+        (('"long long[4]", units', '"long long[4]", default: 1, units'),
          "Dome.yaml: events.shutter.corners: an array starts as zeros; it takes no default"),
+        (('"long long[4]"', '"long long[1]"'),
+         "Dome.yaml: events.shutter.corners: an array has at least 2 elements"),
+        (("units: deg/s, ", ""), "Dome.yaml: commands.move.speed: units missing"),
+        ((", description: Hurry.", ""), "Dome.yaml: commands.move.fast: description missing"),
+        (("{type: boolean, units: unitless, description: Is it open.}", "boolean"),
+         "Dome.yaml: events.shutter.open: a field is a mapping with type, units and description"),
+        (("description: Hurry.", "description: Hurry., colour: red"),
+         "Dome.yaml: commands.move.fast: unknown key(s) colour"),
         (("include: [where]\n    fields", "include: [here]\n    fields"),
          "Dome.yaml: commands.move: include names no field group 'here'"),
         (("include: [where]\n    fields", "include: where\n    fields"),
@@ -97,17 +111,15 @@ def test_fields_are_checked_when_a_sample_is_made(tmp_path: Path) -> None:
         (("[setLogLevel]", "[setLogLevel, fly]"), "Dome.yaml: generic_commands has unknown fly"),
         (("telemetry:", "telemetri:"), "Dome.yaml: unknown key(s) telemetri"),
         (("  move:\n", "  move:\n  - oops\n"), "Dome.yaml: not valid YAML at line 12, column 16:"),
-        (("      speed: int = 3\n      fast: boolean = true", "      - speed\n      - fast"),
-         "Dome.yaml: commands.move.fields: must be a mapping (name: value lines), not list"),
+        (("    fields:\n      speed", "    fields:\n      - speed\n      - fast\n      speed"),
+         "Dome.yaml: not valid YAML"),
         (("telemetry:\n  position:\n    include: [where]\n", "telemetry: [position]\n"),
          "Dome.yaml: telemetry: must be a mapping (name: value lines), not list"),
-        (("open: boolean", "salIndex: int"),
+        (("      open:", "      salIndex:"),
          "Dome.yaml: events.shutter.salIndex: every sample has this field already"),
-        (("open: boolean", "is-open: boolean"),
+        (("      open:", "      is-open:"),
          "Dome.yaml: events.shutter.is-open: a field name is letters, digits and _"),
-        (("speed: int = 3", "speed: int = [3"),
-         "Dome.yaml: commands.move.speed: default '[3' is not a int"),
-        (("speed: int = 3", "speed: int = 3000000000"),
+        (("default: 3,", "default: 70000,"),
          "Dome.yaml: commands.move: bad default: speed: Input should be less than or equal"),
     ],
 )

@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import io
+import json
 import logging
 import os
+import urllib.request
 from typing import Any
 
+import fastavro
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from dmcs.csc.test_csc import TestCsc
 from dmcs.sal.ack import AckCode, AckError
-from dmcs.sal.codec import decode_body, split_header
+from dmcs.sal.codec import encode, header
 from dmcs.sal.config import SalConfig
 from dmcs.sal.controller import Controller
 from dmcs.sal.domain import Domain
 from dmcs.sal.interface import TopicKind
+from dmcs.sal.interface_file import load_interface
 from dmcs.sal.interfaces.test import TEST
 from dmcs.sal.remote import Remote
-from dmcs.sal.schema_registry import SchemaCatalog
 from dmcs.sal.tai import current_tai, tai_minus_utc
+from dmcs.sal.topics.consumer_hub import HISTORY_DEPTH
+from dmcs.sal.topics.writer import message_key
 from dmcs.testing import assert_next_sample, wait_for_sample, walk_to_enabled
 
 
@@ -92,7 +100,10 @@ async def test_private_fields_are_filled(domain: Domain) -> None:
     assert first.private_identity == "Test:4"
     assert first.private_origin == os.getpid()
     assert second.private_seqNum == first.private_seqNum + 1
-    assert first.private_revCode == TEST.spec(TopicKind.TELEMETRY, "scalars").rev_code
+    spec = TEST.spec(TopicKind.TELEMETRY, "scalars")
+    assert first.private_revCode == hashlib.md5(spec.schema_text.encode()).hexdigest()[:8]
+    assert first.private_efdStamp == pytest.approx(first.private_sndStamp - 37.0, abs=1e-6)
+    assert first.private_kafkaStamp == first.private_sndStamp
 
 
 async def test_queue_is_bounded_and_warns(domain: Domain, caplog: pytest.LogCaptureFixture) -> None:
@@ -135,30 +146,114 @@ async def test_async_callbacks_run_in_order(domain: Domain) -> None:
     assert seen == [0, 1, 2, 3, 4]
 
 
-async def test_schemas_topic_lets_a_stranger_decode(domain: Domain, sal_config: SalConfig) -> None:
-    """Decode traffic using only what is on the broker, as the EFD sink does."""
+async def test_a_stranger_decodes_with_the_registry_alone(domain: Domain) -> None:
+    """Decode traffic with nothing but the registry's REST API and fastavro."""
     controller = Controller(domain, TEST, 5)
     await controller.start()
     await controller.tel("arrays").set_write(int0=[5, 4, 3, 2, 1])
     await controller.tel("arrays").flush()
-    await asyncio.sleep(0.2)
-    catalog = SchemaCatalog()
+    topic = f"lsst.{domain.subname}.Test.arrays"
     consumer = domain.new_consumer(50)
     await consumer.start()
-    assert await catalog.load(consumer, sal_config.subname) >= len(TEST.specs())
-    from aiokafka import TopicPartition
-
-    tp = TopicPartition(f"lsst.{sal_config.subname}.Test.arrays", 0)
+    tp = TopicPartition(topic, 0)
     consumer.assign([tp])
     consumer.seek(tp, 0)
     record = await asyncio.wait_for(consumer.getone(), 5)
     await consumer.stop()
     await controller.close()
-    fingerprint = split_header(record.value)
-    assert catalog.topics[fingerprint] == tp.topic
-    data = decode_body(record.value, catalog.schemas[fingerprint])
-    assert data["int0"] == [5, 4, 3, 2, 1]
-    assert data["private_identity"] == "Test:5"
+    assert record.key == b""
+    assert record.value[0] == 0
+    writer_id = int.from_bytes(record.value[1:5], "big")
+    with urllib.request.urlopen(f"{domain.registry_url}/schemas/ids/{writer_id}") as response:
+        schema = json.loads(json.loads(response.read())["schema"])
+    assert (schema["namespace"], schema["name"]) == ("lsst.sal.Test", "arrays")
+    data = fastavro.schemaless_reader(io.BytesIO(record.value[5:]), schema, None)
+    assert data["int0"] == [5, 4, 3, 2, 1]  # type: ignore[index]
+    assert data["private_identity"] == "Test:5"  # type: ignore[index]
+
+
+async def test_keys_are_salobj_s(domain: Domain) -> None:
+    csc = TestCsc(domain, 3)
+    await csc.start()
+    async with Remote(domain, TEST, 3) as remote:
+        await remote.cmd("setLogLevel").start(level=20)
+    consumer = domain.new_consumer(50)
+    await consumer.start()
+    keys = {}
+    for name in ("command_setLogLevel", "logevent_heartbeat", "ackcmd"):
+        tp = TopicPartition(f"lsst.{domain.subname}.Test.{name}", 0)
+        consumer.assign([tp])
+        consumer.seek(tp, 0)
+        keys[name] = (await asyncio.wait_for(consumer.getone(), 5)).key
+    await consumer.stop()
+    await csc.close()
+    assert keys["command_setLogLevel"] == \
+        b'{ "name": "Test", "index": 3, "topic": "command_setLogLevel" }'
+    assert keys["logevent_heartbeat"] == \
+        b'{ "name": "Test", "index": 3, "topic": "logevent_heartbeat" }'
+    assert keys["ackcmd"] == b'{ "name": "Test", "index": 3, "topic": "ackcmd" }'
+    dmcs_heartbeat = load_interface("DMCS").spec(TopicKind.EVENT, "heartbeat")
+    assert message_key(dmcs_heartbeat, 0) == b'{ "name": "DMCS", "topic": "logevent_heartbeat" }'
+
+
+async def test_readers_read_every_partition_and_filter_on_the_decoded_index(
+    domain: Domain
+) -> None:
+    """A topic made by someone else with 3 partitions, and keys that lie about the index."""
+    spec = TEST.spec(TopicKind.TELEMETRY, "scalars")
+    topic = spec.kafka_topic(domain.subname)
+    admin = AIOKafkaAdminClient(bootstrap_servers=domain.bootstrap_servers)
+    await admin.start()
+    await admin.create_topics([NewTopic(topic, 3, 1)])
+    await admin.close()
+    await domain.ensure_topics([spec])
+    prefix = header(domain.schema_id(spec))
+    producer = AIOKafkaProducer(bootstrap_servers=domain.bootstrap_servers,
+                                enable_idempotence=False)
+    await producer.start()
+    async with Remote(domain, TEST, 2, include=["scalars"]) as two:
+        for partition, index in ((0, 1), (1, 2), (2, 2), (2, 1)):
+            record = TEST.telemetry["scalars"](salIndex=index, int0=10 * partition + index)
+            await producer.send_and_wait(topic, encode(spec.parsed_schema, prefix,
+                                                       record.model_dump()),
+                                         key=b"1", partition=partition)
+        seen = {(await two.tel("scalars").next(flush=False, timeout=5)).int0 for _ in range(2)}
+    await producer.stop()
+    assert seen == {12, 22}
+
+
+async def test_late_joiners_read_events_from_the_tail(
+    domain: Domain, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Garbage early in an event's log is never read by a late joiner: it starts at the end
+    (for an indexed component, HISTORY_DEPTH records from it, newest per salIndex kept)."""
+    spec = TEST.spec(TopicKind.EVENT, "scalars")
+    await domain.ensure_topics([spec])
+    producer = AIOKafkaProducer(bootstrap_servers=domain.bootstrap_servers,
+                                enable_idempotence=False)
+    await producer.start()
+    for _ in range(20):
+        await producer.send(spec.kafka_topic(domain.subname), b"garbage")
+    await producer.flush()
+    await producer.stop()
+    controllers = [Controller(domain, TEST, i) for i in (1, 2)]
+    for c in controllers:
+        await c.start()
+        for n in range(HISTORY_DEPTH // 2 + 1):
+            await c.evt("scalars").set_write(string0=f"old {c.index} {n}")
+    for c in controllers:
+        await c.evt("scalars").set_write(string0=f"new {c.index}")
+        await c.evt("scalars").flush()
+    with caplog.at_level(logging.WARNING):
+        async with Remote(domain, TEST, 0, include=["scalars"]) as everyone:
+            seen = [(await everyone.evt("scalars").next(flush=False, timeout=5)).string0
+                    for _ in range(2)]
+            with pytest.raises(TimeoutError):
+                await everyone.evt("scalars").next(flush=False, timeout=0.3)
+    assert sorted(seen) == ["new 1", "new 2"]
+    assert "malformed" not in caplog.text
+    for c in controllers:
+        await c.close()
 
 
 async def test_malformed_commands_are_counted_and_skipped(
@@ -166,27 +261,25 @@ async def test_malformed_commands_are_counted_and_skipped(
 ) -> None:
     csc = TestCsc(domain, 1)
     await csc.start()
-    start_topic = TEST.spec(TopicKind.COMMAND, "start").kafka_topic(domain.subname)
+    start = TEST.spec(TopicKind.COMMAND, "start")
     scalars = TEST.spec(TopicKind.TELEMETRY, "scalars")
+    await domain.ensure_topics([start, scalars])
     producer = AIOKafkaProducer(bootstrap_servers=domain.bootstrap_servers,
                                 enable_idempotence=False)
     await producer.start()
+    topic = start.kafka_topic(domain.subname)
     with caplog.at_level(logging.WARNING):
-        await producer.send_and_wait(start_topic, b"not avro at all", key=b"1", partition=0)
-        await producer.send_and_wait(start_topic, b"\xc3\x01" + b"\x00" * 8 + b"junk",
-                                     key=b"1", partition=0)
-        await producer.send_and_wait(start_topic, scalars.header + b"\x02\x04", key=b"1",
-                                     partition=0)
-        await producer.send_and_wait(start_topic, TEST.spec(TopicKind.COMMAND, "start").header
-                                     + b"\xff", key=b"1", partition=0)
+        await producer.send_and_wait(topic, b"not avro at all")
+        await producer.send_and_wait(topic, b"\x00\x00\x00\x00\x05junk")
+        await producer.send_and_wait(topic, header(domain.schema_id(scalars)) + b"\x02\x04")
+        await producer.send_and_wait(topic, header(domain.schema_id(start)) + b"\xff")
         async with Remote(domain, TEST, 1) as remote:
             ack = await remote.cmd("start").start()
     await producer.stop()
     assert AckCode(ack.ack) is AckCode.COMPLETE
     assert csc.controller.malformed_commands == 4
-    assert "not Avro single-object encoding" in caplog.text
-    assert "unknown schema fingerprint 0000000000000000" in caplog.text
-    assert "does not match its schema" in caplog.text
+    assert "not Confluent wire format" in caplog.text
+    assert caplog.text.count("skipped a malformed message") == 1, "logged once per topic"
     await csc.close()
 
 

@@ -1,68 +1,152 @@
-"""Every topic named after the observatory's matches its definition in ts_xml.
+"""Every topic dmcs shares with ts_xml has the schema ts_salobj would register for it.
 
-`ts_xml_generics.json` (SALGenerics.xml) and `ts_xml_topics.json` (the camera's image cycle,
-OCPS, ScriptQueue's nextVisit, MTOODS's imageInOODS) are checked-in copies of the field lists
-and types taken from ts_xml; a change on either side shows here. The `setAuthList` command
-and `authList` event are dmcs extensions (authorization, which the observatory dropped) and
-are checked not to clash.
+`ts_xml_reference.json` is a checked-in copy of the ts_xml definitions (written by
+`extract_ts_xml.py`); from it the expected Avro schema of each shared topic is derived by
+ts_salobj's rules (record name = SAL topic name, namespace ``lsst.sal.<Component>``,
+``salIndex`` for indexed components only, the private fields, then the topic's fields in
+file order with their description and units; SAL ``long`` → ``int``, ``long long`` and
+``unsigned int`` → ``long``, ...) and compared with what dmcs registers. The ``setAuthList``
+command and ``authList`` event are dmcs extensions (authorization, which the observatory
+dropped) and are checked not to clash.
 """
 
 from __future__ import annotations
 
 import json
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from dmcs.sal.interface import Interface, TopicKind
+from dmcs.sal.domain import Domain
+from dmcs.sal.interface import Interface, TopicKind, TopicSpec
 from dmcs.sal.interface_file import load_interface
-from dmcs.sal.interfaces.generic import GENERIC_COMMANDS, GENERIC_EVENTS
+from dmcs.sal.sample import PRIVATE_FIELDS, SalSample
 
-REFERENCE = json.loads((Path(__file__).parent / "ts_xml_generics.json").read_text())
-OBSERVATORY_TOPICS = json.loads((Path(__file__).parent / "ts_xml_topics.json").read_text())
-#: ts_xml component -> the dmcs component that publishes its topics (MTOODS: the Archiver).
-PUBLISHED_BY = {"MTOODS": "Archiver"}
-KINDS = {"command": TopicKind.COMMAND, "logevent": TopicKind.EVENT}
+REFERENCE = json.loads((Path(__file__).parent / "ts_xml_reference.json").read_text())
+AVRO = {"boolean": "boolean", "byte": "int", "short": "int", "unsigned short": "int",
+        "int": "int", "long": "int", "unsigned int": "long", "unsigned long": "long",
+        "long long": "long", "float": "float", "double": "double", "string": "string"}
+ZERO: dict[str, Any] = {"boolean": False, "float": 0.0, "double": 0.0, "string": ""}
 EXTENSIONS = {"command_setAuthList", "logevent_authList"}
-#: Generic in ts_xml but declared only by components that publish it (e.g. header services).
-OPTIONAL = {"logevent_largeFileObjectAvailable"}
-GENERIC = Interface("Generic", False, dict(GENERIC_COMMANDS), dict(GENERIC_EVENTS), {})
+KINDS = {"command": TopicKind.COMMAND, "logevent": TopicKind.EVENT}
 
 
-def _ours() -> dict[str, list[list[str]]]:
-    fields = {}
-    for spec in GENERIC.specs():
-        if spec.sal_name == "ackcmd":
-            continue
-        fields[spec.sal_name] = [[f["name"], f["type"]] for f in spec.schema["fields"]]
-    return fields
+def _private(indexed: bool) -> list[dict[str, Any]]:
+    names = (["salIndex"] if indexed else []) + list(PRIVATE_FIELDS)
+    fields = SalSample.model_fields
+    types = {"private_sndStamp": "double", "private_rcvStamp": "double",
+             "private_efdStamp": "double", "private_kafkaStamp": "double",
+             "private_revCode": "string", "private_identity": "string"}
+    return [{"name": n, "type": types.get(n, "int"), "default": ZERO.get(types.get(n, ""), 0),
+             "description": fields[n].description,
+             "units": (fields[n].json_schema_extra or {})["units"]}  # type: ignore[index]
+            for n in names]
 
 
-@pytest.mark.parametrize("topic", sorted(set(REFERENCE["topics"]) - OPTIONAL))
-def test_generic_topic_matches_ts_xml(topic: str) -> None:
-    ours = _ours()
-    assert topic in ours, f"{topic} of ts_xml is missing"
-    expected = REFERENCE["private_fields"] + REFERENCE["topics"][topic]
-    assert sorted(map(tuple, ours[topic])) == sorted(map(tuple, expected))
+def expected_schema(component: str, topic: str, definition: dict[str, Any],
+                    indexed: bool) -> dict[str, Any]:
+    """The schema ts_salobj registers for `topic` of `component`, from its ts_xml entry."""
+    fields = _private(indexed)
+    for item in definition["fields"]:
+        avro = AVRO[item["type"]]
+        zero = ZERO.get(avro, 0)
+        count = item["count"] if item["type"] != "string" else 1
+        fields.append({
+            "name": item["name"],
+            "type": {"type": "array", "items": avro} if count > 1 else avro,
+            "default": [zero] * count if count > 1 else zero,
+            "description": item["description"],
+            "units": item["units"],
+        })
+    return {"type": "record", "name": topic, "namespace": f"lsst.sal.{component}",
+            "description": definition["description"], "fields": fields}
 
 
-def test_only_documented_extensions_beyond_ts_xml() -> None:
-    assert set(_ours()) - set(REFERENCE["topics"]) == EXTENSIONS
+def _generics_of(component: dict[str, Any]) -> set[str]:
+    added = set(component["added_generics"])
+    return {name for name, topic in REFERENCE["generics"].items()
+            if topic.get("category") == "mandatory" or topic.get("category") in added
+            or name in added}
 
 
-def _user_fields(component: str, kind: TopicKind, topic: str) -> list[list[object]]:
-    schema = load_interface(component).spec(kind, topic).schema
-    private = {name for name, _ in REFERENCE["private_fields"]}
-    return [[f["name"], f["type"]] for f in schema["fields"] if f["name"] not in private]
+def shared_topics() -> list[tuple[str, str]]:
+    """(component, SAL topic name) of every topic both dmcs and ts_xml define."""
+    shared = []
+    for name, component in REFERENCE["components"].items():
+        if name == "MTOODS":
+            continue  # published by the Archiver, under its own name (see below)
+        ours = {spec.sal_name for spec in load_interface(name).specs()}
+        theirs = set(component["topics"]) | _generics_of(component)
+        shared += [(name, topic) for topic in sorted(ours & theirs)]
+    return shared
 
 
-@pytest.mark.parametrize("name", sorted(OBSERVATORY_TOPICS["topics"]))
-def test_observatory_topic_matches_ts_xml(name: str) -> None:
-    component, kind, topic = name.split("_", 2)
-    ours = _user_fields(PUBLISHED_BY.get(component, component), KINDS[kind], topic)
-    assert ours == OBSERVATORY_TOPICS["topics"][name]
+def _definition(component: str, topic: str) -> dict[str, Any]:
+    own = REFERENCE["components"][component]["topics"]
+    return own[topic] if topic in own else REFERENCE["generics"][topic]
 
 
-def test_header_service_announces_headers_as_ts_xml_does() -> None:
-    ours = _user_fields("MTHeaderService", TopicKind.EVENT, "largeFileObjectAvailable")
-    assert ours == REFERENCE["topics"]["logevent_largeFileObjectAvailable"]
+def _spec(component: str, topic: str) -> TopicSpec:
+    interface = load_interface(component)
+    return next(s for s in interface.specs() if s.sal_name == topic)
+
+
+@pytest.mark.parametrize(("component", "topic"), shared_topics())
+def test_shared_topic_schema_is_ts_salobj_s(component: str, topic: str) -> None:
+    indexed = REFERENCE["components"][component]["indexed"]
+    assert load_interface(component).indexed == indexed
+    expected = expected_schema(component, topic, _definition(component, topic), indexed)
+    assert _spec(component, topic).schema == expected
+
+
+def test_every_ts_xml_topic_of_test_and_script_is_there() -> None:
+    for name in ("Test", "Script"):
+        ours = {spec.sal_name for spec in load_interface(name).specs()}
+        missing = set(REFERENCE["components"][name]["topics"]) - ours
+        assert not missing, f"{name} lacks {sorted(missing)}"
+
+
+def test_the_shared_set_covers_the_image_cycle_and_ocps() -> None:
+    shared = set(shared_topics())
+    for topic in ("command_takeImages", "logevent_startIntegration", "logevent_endReadout",
+                  "logevent_endOfImageTelemetry", "logevent_startReadout"):
+        assert ("MTCamera", topic) in shared
+    for topic in ("command_execute", "command_abort_job", "logevent_job_id",
+                  "logevent_job_result"):
+        assert ("OCPS", topic) in shared
+    assert ("ScriptQueue", "logevent_nextVisit") in shared
+    assert ("MTHeaderService", "logevent_largeFileObjectAvailable") in shared
+    assert len(shared) > 100
+
+
+def test_the_archiver_publishes_mtoods_image_in_oods() -> None:
+    ours = load_interface("Archiver").spec(TopicKind.EVENT, "imageInOODS").schema
+    theirs = expected_schema("Archiver", "logevent_imageInOODS",
+                             REFERENCE["components"]["MTOODS"]["topics"]["logevent_imageInOODS"],
+                             indexed=False)
+    assert ours == theirs
+
+
+def test_only_documented_extensions_beyond_ts_xml_generics() -> None:
+    generic = Interface("Generic", False, dict(load_interface("Test").commands),
+                        dict(load_interface("Test").events), {})
+    ours = {s.sal_name for s in generic.specs() if s.kind is not TopicKind.ACK}
+    test_topics = set(REFERENCE["components"]["Test"]["topics"])
+    assert ours - set(REFERENCE["generics"]) - test_topics == EXTENSIONS
+
+
+async def test_the_registered_schema_is_the_derived_one(domain: Domain) -> None:
+    """What the registry holds for a shared topic is exactly the derived schema."""
+    cases = [("Test", "command_setScalars"), ("Script", "logevent_state"),
+             ("MTCamera", "logevent_endReadout"), ("ScriptQueue", "logevent_nextVisit")]
+    specs = [_spec(c, t) for c, t in cases]
+    await domain.ensure_topics(specs)
+    for (component, topic), spec in zip(cases, specs, strict=True):
+        url = f"{domain.registry_url}/schemas/ids/{domain.schema_id(spec)}"
+        with urllib.request.urlopen(url) as response:
+            registered = json.loads(json.loads(response.read())["schema"])
+        indexed = REFERENCE["components"][component]["indexed"]
+        assert registered == expected_schema(component, topic,
+                                             _definition(component, topic), indexed)
