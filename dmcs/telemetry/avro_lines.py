@@ -1,4 +1,4 @@
-"""Avro single-object messages straight to InfluxDB line protocol: one compiled function per
+"""Confluent-framed Avro messages straight to InfluxDB line protocol: one compiled function per
 schema, the EFD writer's per-message work.
 
 Why compiled: fastavro's reader calls ``fo.read`` once per field byte and builds a dict that
@@ -29,7 +29,7 @@ from dmcs.telemetry.line_protocol import escape_measurement, escape_string, gene
 #: `claim` turns a wanted time (µs) into the free time used, see EfdWriter.
 Converter = Callable[[bytes, int, Callable[[int], int], float], str]
 
-BODY_START = 10  # Avro single-object encoding: 2-byte marker, 8-byte fingerprint
+BODY_START = 5  # Confluent wire format: magic byte 0, 4-byte schema id
 
 
 class TrailingBytes(ValueError):
@@ -138,10 +138,7 @@ def compile_converter(measurement: str, schema: dict[str, Any]) -> Converter:
             return fastavro_converter(measurement, schema)
     if not pieces:
         return fastavro_converter(measurement, schema)
-    field_names = {name for name, _ in fields}
-    wanted = ("round((v{} - tai_offset) * 1e6)".format(
-        [n for n, _ in fields].index("private_sndStamp"))
-        if "private_sndStamp" in field_names else "kafka_us")
+    wanted = _wanted_time([n for n, _ in fields])
     head = escape_measurement(measurement).replace("{", "{{").replace("}", "}}")
     tail = "".join(f" + {expr}" for expr in arrays)
     record = ", ".join(f"{name!r}: {var}" for (name, _), var in zip(fields, names, strict=True))
@@ -167,10 +164,21 @@ def compile_converter(measurement: str, schema: dict[str, Any]) -> Converter:
     return converter
 
 
+def _wanted_time(names: list[str]) -> str:
+    """The point's time (µs) as an expression of the decoded fields: `private_efdStamp` (UTC,
+    as the site's Telegraf takes it), else `private_sndStamp` less TAI-UTC (a writer that
+    leaves efdStamp 0), else the Kafka timestamp."""
+    terms = []
+    if "private_efdStamp" in names:
+        terms.append(f"round(v{names.index('private_efdStamp')} * 1e6)")
+    if "private_sndStamp" in names:
+        terms.append(f"round((v{names.index('private_sndStamp')} - tai_offset) * 1e6)")
+    return " or ".join([*terms, "kafka_us"])
+
+
 def fastavro_converter(measurement: str, schema: dict[str, Any]) -> Converter:
     """Any Avro schema, through fastavro and the per-field formatter."""
     parsed = parse_schema(schema)
-    has_snd_stamp = any(f.get("name") == "private_sndStamp" for f in schema.get("fields", []))
     fmt = generic_formatter(measurement)
 
     def convert(raw: bytes, kafka_us: int, claim: Callable[[int], int],
@@ -180,8 +188,11 @@ def fastavro_converter(measurement: str, schema: dict[str, Any]) -> Converter:
         record: Any = schemaless_reader(buf, parsed, None)
         if buf.tell() != len(raw):
             raise TrailingBytes(f"{len(raw) - buf.tell()} bytes after the record")
-        wanted = (round((record["private_sndStamp"] - tai_offset) * 1e6) if has_snd_stamp
-                  else kafka_us)
+        efd, snd = record.get("private_efdStamp"), record.get("private_sndStamp")
+        if efd:
+            wanted = round(efd * 1e6)
+        else:
+            wanted = round((snd - tai_offset) * 1e6) if snd else kafka_us
         ts = claim(wanted)
         record["private_efdStamp"] = ts / 1e6
         return fmt(record, ts)

@@ -1,7 +1,10 @@
 """The EFD writer: every `lsst.<subname>.*` Kafka topic into InfluxDB, at least once.
 
 Plain Python with no CSC in it (the CSC in :mod:`dmcs.telemetry.efd_writer_csc` is a thin
-wrapper), and no interface model: messages are decoded with the schemas on the broker only.
+wrapper), and no interface model: messages are decoded with the schema registry only, as the
+site's Telegraf (Sasquatch) does, and laid out as it lays them out: measurement = the schema's
+namespace + name (``lsst.sal.Archiver.logevent_imageInOODS``, whatever the topic subname),
+time = ``private_efdStamp`` (UTC), no tags, arrays flattened to ``name0 … nameN-1``.
 
 How it works, and why:
 
@@ -22,16 +25,16 @@ How it works, and why:
   free); `private_efdStamp` carries the time used. Restarts replay `REPLAY_MARGIN` messages
   before the committed offset so this bookkeeping is rebuilt and re-written points land
   exactly where they did before.
-- A message of an unknown schema pauses its topic until the schema arrives (it is written to
-  the schemas topic just before); after `schema_wait` it is counted undecodable and skipped,
-  as is any malformed message (logged once per topic).
+- A message of a schema id not seen yet pauses its partition while the registry is asked
+  (once per id); an id the registry does not have is counted undecodable and skipped, as is
+  any malformed message (logged once per topic). A registry that cannot be reached keeps the
+  partition paused and is asked again: nothing is skipped for it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections import defaultdict, deque
@@ -42,10 +45,10 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
-from fastavro import parse_schema
 
-from dmcs.sal.codec import HEADER_LEN, MARKER
-from dmcs.sal.schema_registry import schemas_topic
+from dmcs.sal.codec import HEADER_LEN, MAGIC
+from dmcs.sal.registry.client import RegistryClient, RegistryError, UnknownSchemaError
+from dmcs.sal.registry.log import SCHEMAS_TOPIC
 from dmcs.sal.tai import tai_minus_utc
 from dmcs.telemetry import metrics as m
 from dmcs.telemetry.avro_lines import DECODE_ERRORS, Converter, compile_converter
@@ -69,7 +72,7 @@ class EfdWriterSettings:
     retry_max: float = 5.0
     fetch_max_wait_ms: int = 10
     writes_in_flight: int = 2
-    schema_wait: float = 5.0
+    registry_retry: float = 1.0
     group_id: str = "dmcs-efd-writer"
 
 
@@ -132,27 +135,28 @@ class EfdWriter:
         bootstrap_servers: str,
         subname: str,
         influx: InfluxHttp,
+        registry_url: str,
         settings: EfdWriterSettings | None = None,
         security: Mapping[str, Any] | None = None,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.subname = subname
         self.influx = influx
+        self.registry = RegistryClient(registry_url)
         self.settings = settings or EfdWriterSettings()
         self._security = dict(security or {})
         self._prefix = f"lsst.{subname}."
-        self._schemas_topic = schemas_topic(subname)
         self._consumer: AIOKafkaConsumer | None = None
         self._reader: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._schemas: dict[bytes, dict[str, Any]] = {}
-        self._converters: dict[tuple[str, bytes], Converter] = {}
+        self._converters: dict[int, tuple[str, Converter]] = {}
         self._stamps: dict[str, _Stamps] = defaultdict(_Stamps)
         self._assigned: set[TopicPartition] = set()
         self._position: dict[TopicPartition, int] = {}
         self._written: dict[TopicPartition, int] = {}
-        self._awaiting_schema: dict[TopicPartition, tuple[float, bytes]] = {}
-        self._given_up: set[bytes] = set()
+        self._awaiting_schema: dict[TopicPartition, int] = {}
+        self._fetching: dict[int, asyncio.Task[None]] = {}
+        self._unknown_ids: set[int] = set()
         self._logged_bad_topics: set[str] = set()
         self._pending: deque[_Chunk] = deque()
         self._in_flight = 0
@@ -180,6 +184,7 @@ class EfdWriter:
         )
         await consumer.start()
         self._consumer = consumer
+        await self.registry.start()
         try:
             await self.influx.create_database()
         except InfluxError as err:
@@ -200,7 +205,8 @@ class EfdWriter:
         deadline = time.monotonic() + drain_timeout
         while (self._pending or self._in_flight) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
-        tasks = [*self._tasks, *(write for write, _, _ in self._writes)]
+        tasks = [*self._tasks, *(write for write, _, _ in self._writes),
+                 *self._fetching.values()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -211,6 +217,7 @@ class EfdWriter:
                 await self._commit([])
             await self._consumer.stop()
             self._consumer = None
+        await self.registry.close()
 
     @property
     def consumer(self) -> AIOKafkaConsumer:
@@ -227,7 +234,6 @@ class EfdWriter:
                 await self._discover()
             except KafkaError as err:
                 log.warning("listing topics failed, retrying: %s", err)
-            self._give_up_on_missing_schemas()
             self.refresh_health()
 
     async def _discover(self) -> None:
@@ -236,7 +242,8 @@ class EfdWriter:
         # Only topics that exist (naming a missing one would make the broker create it), with
         # all their partitions. `topics()` would drop the partition lists, hence the client.
         cluster = await consumer._client.fetch_all_metadata()
-        wanted = {TopicPartition(n, p) for n in cluster.topics() if n.startswith(self._prefix)
+        wanted = {TopicPartition(n, p) for n in cluster.topics()
+                  if n.startswith(self._prefix) and n != SCHEMAS_TOPIC
                   for p in cluster.partitions_for_topic(n) or ()}
         new = wanted - self._assigned
         if not new:
@@ -252,7 +259,7 @@ class EfdWriter:
             paused = list(self._assigned)
         if paused:
             consumer.pause(*paused)
-        topics = {tp.topic for tp in self._assigned} - {self._schemas_topic}
+        topics = {tp.topic for tp in self._assigned}
         m.EFD_TOPICS.set(len(topics))
         self.health.topics = len(topics)
         log.info("reading %d new topic(s): %s", len(new), ", ".join(sorted(t.topic for t in new)))
@@ -260,8 +267,6 @@ class EfdWriter:
     async def _start_offset(self, tp: TopicPartition) -> int:
         """Where a newly seen topic is read from: the committed offset (minus a replay margin
         that rebuilds the collision bookkeeping), else the beginning."""
-        if tp.topic == self._schemas_topic:
-            return 0
         committed = await self.consumer.committed(tp)
         return 0 if committed is None else max(0, committed - REPLAY_MARGIN)
 
@@ -291,11 +296,7 @@ class EfdWriter:
         offset = tai_minus_utc()
         messages = 0
         for tp, records in batch.items():
-            if not records:
-                continue
-            if tp.topic == self._schemas_topic:
-                self._add_schemas(records)
-                self._position[tp] = records[-1].offset + 1
+            if not records or tp in self._awaiting_schema:
                 continue
             next_offset = self._decode_into(tp, records, lines, offset)
             messages += next_offset - records[0].offset
@@ -316,76 +317,70 @@ class EfdWriter:
     ) -> int:
         """Append a line per good record; return the offset to read next for `tp`.
 
-        Stops early (and rewinds the partition) at a record whose schema is not known yet.
+        Stops early (and pauses the partition) at a record whose schema is not known yet.
         """
         topic = tp.topic
-        claim = self._stamps[topic].claim
         append = lines.append
-        header = b""
+        prefix = b""
         convert: Converter | None = None
+        claim: Any = None
         for record in records:
             raw = record.value
-            if raw is None or not raw.startswith(header) or convert is None:
-                if raw is None or raw[:2] != MARKER or len(raw) < HEADER_LEN:
-                    self._bad(topic, "not Avro single-object encoding "
+            if raw is None or not raw.startswith(prefix) or convert is None:
+                if raw is None or len(raw) < HEADER_LEN or raw[0] != MAGIC:
+                    self._bad(topic, "not Confluent wire format "
                               f"(starts {(raw or b'')[:12]!r})")
                     continue
-                fingerprint = raw[2:HEADER_LEN]
-                convert = self._converter(topic, fingerprint)
-                if convert is None:
-                    if fingerprint in self._given_up:
-                        self._bad(topic, f"no schema {fingerprint.hex()} on the schemas topic")
+                schema_id = int.from_bytes(raw[1:HEADER_LEN], "big")
+                known = self._converters.get(schema_id)
+                if known is None:
+                    if schema_id in self._unknown_ids:
+                        self._bad(topic, f"schema id {schema_id} is not in the registry")
                         continue
-                    self._await_schema(tp, record.offset, fingerprint)
+                    self._await_schema(tp, record.offset, schema_id)
                     return record.offset
-                header = raw[:HEADER_LEN]
+                measurement, convert = known
+                claim = self._stamps[measurement].claim
+                prefix = raw[:HEADER_LEN]
             try:
                 append(convert(raw, record.timestamp * 1000, claim, tai_offset))
             except DECODE_ERRORS as err:
                 self._bad(topic, f"body does not match its schema: {err!r}")
         return records[-1].offset + 1
 
-    def _converter(self, topic: str, fingerprint: bytes) -> Converter | None:
-        """The compiled converter of `topic`'s messages of one schema (None: schema unknown)."""
-        key = (topic, fingerprint)
-        convert = self._converters.get(key)
-        if convert is None:
-            schema = self._schemas.get(fingerprint)
-            if schema is None:
-                return None
-            convert = self._converters[key] = compile_converter(topic, schema)
-        return convert
-
-    def _add_schemas(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
-        for record in records:
-            try:
-                entry = json.loads(record.value or b"")
-                fingerprint = bytes.fromhex((record.key or b"").decode())
-                parse_schema(entry["schema"])
-            except (ValueError, KeyError, TypeError) as err:
-                log.warning("skipping bad entry at offset %d of the schemas topic: %s",
-                            record.offset, err)
-                continue
-            self._schemas[fingerprint] = entry["schema"]
-            self._given_up.discard(fingerprint)
-        if self._awaiting_schema:
-            self.consumer.resume(*self._awaiting_schema)
-            self._awaiting_schema.clear()
-
-    def _await_schema(self, tp: TopicPartition, offset: int, fingerprint: bytes) -> None:
+    def _await_schema(self, tp: TopicPartition, offset: int, schema_id: int) -> None:
+        """Pause `tp` at `offset` until the registry answers for `schema_id` (asked once)."""
         self.consumer.seek(tp, offset)
         self.consumer.pause(tp)
-        self._awaiting_schema.setdefault(tp, (time.monotonic(), fingerprint))
+        self._awaiting_schema[tp] = schema_id
+        if schema_id not in self._fetching:
+            self._fetching[schema_id] = asyncio.create_task(self._fetch_schema(schema_id))
 
-    def _give_up_on_missing_schemas(self) -> None:
-        """Topics waiting longer than `schema_wait` resume; their unknown messages are skipped."""
-        now = time.monotonic()
-        late = [tp for tp, (since, _) in self._awaiting_schema.items()
-                if now - since > self.settings.schema_wait]
-        for tp in late:
-            self._given_up.add(self._awaiting_schema.pop(tp)[1])
-        if late and self._room.is_set():
-            self.consumer.resume(*late)
+    async def _fetch_schema(self, schema_id: int) -> None:
+        while True:
+            try:
+                schema = await self.registry.schema(schema_id)
+                measurement = f"{schema.get('namespace', '')}.{schema.get('name', '')}".strip(".")
+                self._converters[schema_id] = (measurement,
+                                               compile_converter(measurement, schema))
+                break
+            except UnknownSchemaError:
+                self._unknown_ids.add(schema_id)
+                break
+            except RegistryError as err:
+                log.warning("schema registry: %s; retrying in %.0f s", err,
+                            self.settings.registry_retry)
+                await asyncio.sleep(self.settings.registry_retry)
+            except (ValueError, TypeError, KeyError) as err:
+                log.warning("schema %d cannot be used: %s", schema_id, err)
+                self._unknown_ids.add(schema_id)
+                break
+        del self._fetching[schema_id]
+        ready = [tp for tp, wanted in self._awaiting_schema.items() if wanted == schema_id]
+        for tp in ready:
+            del self._awaiting_schema[tp]
+        if ready and self._room.is_set() and self._consumer is not None:
+            self._consumer.resume(*ready)
 
     def _bad(self, topic: str, why: str) -> None:
         self.health.decode_errors += 1
@@ -522,8 +517,6 @@ class EfdWriter:
         consumer = self._consumer
         if consumer is not None:
             for tp in self._assigned:
-                if tp.topic == self._schemas_topic:
-                    continue
                 end = consumer.highwater(tp)
                 if end is None:
                     continue

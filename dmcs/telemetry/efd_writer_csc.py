@@ -69,8 +69,8 @@ class EfdWriterCsc(ConfigurableCsc):
                                      flush_interval=config.flush_interval,
                                      max_buffer=config.max_buffer)
         writer = EfdWriter(self.domain.bootstrap_servers, self.domain.subname,
-                           InfluxHttp(url, config.database), writer_settings,
-                           self.domain.config.security)
+                           InfluxHttp(url, config.database), self.domain.registry_url,
+                           writer_settings, self.domain.config.security)
         await writer.start()
         self.writer = writer
         report = functools.partial(self._publish_health, writer)
