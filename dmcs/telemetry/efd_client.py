@@ -30,14 +30,13 @@ from dmcs.telemetry.efd_query import (
     Selection,
     quote,
     time_range,
-    to_seconds,
     to_timestamp,
     utc_from_tai_index,
 )
 from dmcs.telemetry.influx_frames import InfluxFrameClient, InfluxQueryClient
 from dmcs.telemetry.influx_http import InfluxHttp
 
-__all__ = ["EfdClient", "EfdError", "to_seconds", "to_timestamp"]
+__all__ = ["EfdClient", "EfdError", "to_timestamp"]
 
 #: lsst-efd-client's default request timeout, seconds.
 DEFAULT_TIMEOUT_S = 900.0

@@ -68,7 +68,7 @@ async def test_a_window_with_an_absolute_end_is_the_plain_range(client: EfdClien
 
 
 async def test_a_duration_as_start_is_an_error_naming_it(client: EfdClient) -> None:
-    with pytest.raises(EfdError, match="bad start .*a duration"):
+    with pytest.raises(EfdError, match=r"bad start .*a duration"):
         await client.select_time_series(SCALARS, ["int0"], TimeDelta(3, format="sec"), at(5))
 
 
@@ -144,7 +144,7 @@ async def test_packed_all_zero_float_field_is_float64(client: EfdClient) -> None
 
 
 async def test_packed_default_reference_is_crio_timestamp(client: EfdClient) -> None:
-    with pytest.raises(EfdError, match="no field cRIO_timestamp .* private_sndStamp"):
+    with pytest.raises(EfdError, match=r"no field cRIO_timestamp .* private_sndStamp"):
         await client.select_packed_time_series(NO_CRIO, "accel", at(0), at(1))
     frame = await client.select_packed_time_series(NO_CRIO, "accel", at(-1), at(1),
                                                    ref_timestamp_col="private_sndStamp")
@@ -161,7 +161,7 @@ async def test_packed_takes_the_legacy_flags(client: EfdClient) -> None:
 
 
 async def test_packed_errors_name_what_is_wrong(client: EfdClient) -> None:
-    with pytest.raises(EfdError, match="has no array field.* nope"):
+    with pytest.raises(EfdError, match=r"has no array field.* nope"):
         await client.select_packed_time_series(ARRAYS, ["accel", "nope"], at(0), at(3))
     with pytest.raises(EfdError, match="cannot read cRIO_timestamp as astropy Time format "
                        "'fortnights'"):
@@ -214,7 +214,8 @@ async def test_query_history_keeps_every_query_in_order(client: EfdClient) -> No
 
 
 async def test_influx_client_answers_raw_influxql_as_aioinflux_does(client: EfdClient) -> None:
-    """One series: a DataFrame indexed by tz-aware UTC; several: a dict by name; none: {}."""
+    """One series: a DataFrame indexed by tz-aware UTC; several: a dict by name; none: {};
+    several statements: a list of such dicts."""
     one = await client.influx_client.query(f'SELECT "int0" FROM "{SCALARS}" LIMIT 2')
     assert isinstance(one, pd.DataFrame)
     assert one["int0"].tolist() == [0, 1] and one.index.tolist() == [utc(0), utc(1)]
@@ -225,6 +226,10 @@ async def test_influx_client_answers_raw_influxql_as_aioinflux_does(client: EfdC
     assert isinstance(both, dict) and sorted(both) == [ARRAYS, SCALARS]
     none = await client.influx_client.query(f'SELECT "int0" FROM "{SCALARS}" WHERE int0 > 100')
     assert none == {}
+    two = await client.influx_client.query(
+        f'SELECT last("int0") FROM "{SCALARS}"; SELECT "int0" FROM "{SCALARS}" WHERE int0 > 100')
+    assert isinstance(two, list) and len(two) == 2 and two[1] == {}
+    assert two[0][SCALARS]["last"].tolist() == [9]
 
 
 async def test_an_empty_range_keeps_the_asked_columns(client: EfdClient) -> None:
