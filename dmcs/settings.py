@@ -17,12 +17,14 @@ HOME_ENV = "DMCS_HOME"
 CONFIG_DIR_ENV = "DMCS_CONFIG_DIR"
 JOB_STORE_ENV = "DMCS_JOB_STORE"
 EFD_URL_ENV = "DMCS_EFD_URL"
+EFD_NAMES_ENV = "DMCS_EFD_NAMES"
 EMBEDDED_PORT_ENV = "DMCS_EMBEDDED_BROKER_PORT"
 EMBEDDED_REGISTRY_PORT_ENV = "DMCS_EMBEDDED_REGISTRY_PORT"
 GRAFANA_TOKEN_ENV = "GRAFANA_TOKEN"
 DEFAULT_EMBEDDED_PORT = 19092
 DEFAULT_EMBEDDED_REGISTRY_PORT = 18081
 JOB_STORE_FILE = "jobs.sqlite"
+EFD_NAMES_FILE = "efd_names.yaml"
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,12 @@ class Settings:
     @property
     def efd_url(self) -> str | None:
         return self.environ.get(EFD_URL_ENV) or None
+
+    @property
+    def efd_names_file(self) -> Path:
+        """$DMCS_EFD_NAMES, else <home>/efd_names.yaml: the named EFDs `EfdClient` resolves."""
+        value = self.environ.get(EFD_NAMES_ENV)
+        return Path(value) if value else self.home / EFD_NAMES_FILE
 
     @property
     def grafana_token(self) -> str | None:

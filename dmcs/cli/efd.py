@@ -1,7 +1,7 @@
-"""`dmcs efd`: list topics and fields of the EFD and query its time series.
+"""`dmcs efd`: list topics and fields of the EFD, query its time series, list named EFDs.
 
-A thin adapter over `dmcs.telemetry.efd_client.EfdClient`; a bad topic, field or time range
-is one line naming it.
+A thin adapter over `dmcs.telemetry.efd_client.EfdClient`; a bad topic, field, time range or
+EFD name is one line naming it.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import typer
 
 from dmcs.cli.errors import CliError, ExitCode, one_line_errors
 from dmcs.settings import EFD_URL_ENV as DB_URL_ENV
+from dmcs.settings import settings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,23 +26,27 @@ T = TypeVar("T")
 
 EfdOption = Annotated[
     str | None,
-    typer.Option("--efd", metavar="URL", envvar=DB_URL_ENV, show_default=False,
-                 help=f"InfluxDB URL of the EFD, e.g. http://127.0.0.1:8086. Default: "
-                 f"${DB_URL_ENV}."),
+    typer.Option("--efd", metavar="URL|NAME", envvar=DB_URL_ENV, show_default=False,
+                 help=f"InfluxDB URL of the EFD, e.g. http://127.0.0.1:8086, or a name from "
+                 f"`dmcs efd names`. Default: ${DB_URL_ENV}."),
 ]
-DatabaseOption = Annotated[str, typer.Option("--db", help="InfluxDB database of the EFD.")]
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option("--db", show_default=False,
+                 help="InfluxDB database of the EFD. Default: the named EFD's, else efd."),
+]
 
 
-def _run(url: str | None, db: str, body: Any) -> Any:
+def _run(url: str | None, db: str | None, body: Any) -> Any:
     """Run `body(client)` with one-line errors for a missing URL, bad input, InfluxDB down."""
     if not url:
-        raise CliError(f"where is the EFD? give --efd URL or set ${DB_URL_ENV}")
+        raise CliError(f"where is the EFD? give --efd URL|NAME or set ${DB_URL_ENV}")
     # pandas and aiohttp load only for the verbs that need them, not for every `dmcs` command
     from dmcs.telemetry.efd_client import EfdClient, EfdError
     from dmcs.telemetry.influx_http import InfluxError
 
     async def main() -> Any:
-        async with EfdClient(url, db) as client:
+        async with EfdClient(url, db, names_file=settings().efd_names_file) as client:
             coro: Coroutine[Any, Any, Any] = body(client)
             return await coro
 
@@ -54,7 +59,7 @@ def _run(url: str | None, db: str, body: Any) -> Any:
 
 
 @app.command()
-def topics(efd: EfdOption = None, db: DatabaseOption = "efd") -> None:
+def topics(efd: EfdOption = None, db: DatabaseOption = None) -> None:
     """List every topic in the EFD."""
     with one_line_errors():
         for name in _run(efd, db, lambda c: c.get_topics()):
@@ -64,7 +69,7 @@ def topics(efd: EfdOption = None, db: DatabaseOption = "efd") -> None:
 @app.command()
 def fields(
     topic: Annotated[str, typer.Argument(help="Full topic name, e.g. lsst.sal.Test.scalars.")],
-    efd: EfdOption = None, db: DatabaseOption = "efd",
+    efd: EfdOption = None, db: DatabaseOption = None,
 ) -> None:
     """List the fields of one topic."""
     with one_line_errors():
@@ -82,10 +87,11 @@ def query(
     ] = None,
     start: Annotated[str | None, typer.Option(help="Start, ISO-8601 (UTC unless zoned).")] = None,
     end: Annotated[str | None, typer.Option(help="End, ISO-8601 (default: now).")] = None,
-    last: Annotated[int | None, typer.Option(help="The latest N rows instead of a range.")] = None,
+    last: Annotated[int | None, typer.Option(
+        help="The latest N rows (0: all) instead of a range.")] = None,
     index: Annotated[int | None, typer.Option(help="Only this salIndex.")] = None,
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
-    efd: EfdOption = None, db: DatabaseOption = "efd",
+    efd: EfdOption = None, db: DatabaseOption = None,
 ) -> None:
     """Print a topic's time series: a time range, or the latest N rows (default: last 10)."""
     with one_line_errors():
@@ -100,7 +106,9 @@ def query(
             wanted = names or [f for f in await client.get_fields(topic)
                                if not f.startswith("private_")]
             if start is None and end is None:
-                return await client.select_top_n(topic, wanted, last or 10, index=index)
+                newest = await client.select_top_n(topic, wanted, 10 if last is None else last,
+                                                   index=index)
+                return newest.sort_index()
             if start is None:
                 raise EfdError("--end needs --start")
             return await client.select_time_series(
@@ -115,3 +123,22 @@ def query(
             with pd.option_context("display.max_rows", None, "display.max_columns", None,
                                    "display.width", 250):
                 typer.echo(frame.to_string())
+
+
+@app.command()
+def names() -> None:
+    """List the named EFDs (`--efd NAME`): name, InfluxDB URL, database, schema registry."""
+    from dmcs.telemetry.efd_names import read_efd_names
+    from dmcs.telemetry.efd_query import EfdError
+
+    path = settings().efd_names_file
+    with one_line_errors():
+        try:
+            named = read_efd_names(path)
+        except EfdError as err:
+            raise CliError(str(err)) from None
+        if not named:
+            typer.echo(f"no named EFDs in {path}", err=True)
+        for name in sorted(named):
+            where = named[name]
+            typer.echo(f"{name}\t{where.url}\t{where.database}\t{where.schema_registry or '-'}")

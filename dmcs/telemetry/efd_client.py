@@ -1,99 +1,101 @@
-"""Query the EFD with the observatory's `lsst-efd-client` calls, without its credentials
-service or its numpy pin.
+"""Query the EFD with the observatory's `lsst-efd-client` (0.13) calls, without its
+credentials service or its numpy pin.
 
 A notebook written for that client runs with the import changed::
 
     from dmcs.telemetry.efd_client import EfdClient
-    client = EfdClient("http://127.0.0.1:8086")
+    client = EfdClient("summit")               # a named EFD (efd_names.py), or a URL
     df = await client.select_time_series("lsst.sal.Test.scalars", ["int0"], start, end)
 
-Times may be astropy ``Time``, ``datetime``, pandas ``Timestamp`` or ISO strings (UTC when no
-zone is given); windows (``is_window=True``) take a duration as ``end``. Results are pandas
-DataFrames indexed by UTC time. A bad topic, field or time range raises EfdError naming it.
+Results are pandas DataFrames indexed by UTC time (tz-aware), except packed time series
+(tz-naive UTC, as that client gives them). Where dmcs deliberately differs (docs/telemetry.md):
+an unknown topic or field, a bad time or an empty range raises EfdError naming it instead of
+a KeyError or an empty frame; an empty answer keeps the asked columns; float fields are
+float64 even when every value is integral.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from dmcs.async_resource import AsyncResource
-from dmcs.telemetry.influx_http import DEFAULT_DATABASE, InfluxHttp
+from dmcs.settings import settings
+from dmcs.telemetry.efd_names import read_efd_names, resolve_efd
+from dmcs.telemetry.efd_packed import packed_columns, unpack
+from dmcs.telemetry.efd_query import (
+    EfdError,
+    Selection,
+    quote,
+    time_range,
+    to_timestamp,
+    utc_from_tai_index,
+)
+from dmcs.telemetry.influx_frames import InfluxFrameClient, InfluxQueryClient
+from dmcs.telemetry.influx_http import InfluxHttp
 
+__all__ = ["EfdClient", "EfdError", "to_timestamp"]
 
-class EfdError(ValueError):
-    """A query the EFD cannot answer as asked; the text names what is wrong."""
-
-
-def to_timestamp(value: Any, what: str = "time") -> pd.Timestamp:
-    """A UTC pandas Timestamp from astropy Time, datetime, Timestamp or an ISO string."""
-    if hasattr(value, "utc") and hasattr(value, "isot"):
-        value = value.utc.isot
-    try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise EfdError(f"bad {what} {value!r}: expected an ISO-8601 time such as "
-                       "2025-01-31T22:00:00") from None
-    if stamp is pd.NaT:
-        raise EfdError(f"bad {what} {value!r}")
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-
-
-def to_seconds(value: Any, what: str = "window") -> float:
-    """Seconds from astropy TimeDelta, timedelta, pandas Timedelta or a number."""
-    if hasattr(value, "sec"):
-        return float(value.sec)
-    if isinstance(value, dt.timedelta):
-        return value.total_seconds()
-    try:
-        return pd.Timedelta(value).total_seconds() if isinstance(value, str) else float(value)
-    except (ValueError, TypeError):
-        raise EfdError(f"bad {what} {value!r}: expected a duration") from None
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _packed_columns(fields: list[str], base: str) -> list[str]:
-    """`base0 … baseN-1` among `fields`, in element order."""
-    found = {int(f[len(base):]): f for f in fields
-             if f.startswith(base) and f[len(base):].isdigit()}
-    return [found[i] for i in sorted(found)]
-
-
-def _rfc3339(stamp: pd.Timestamp) -> str:
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+#: lsst-efd-client's default request timeout, seconds.
+DEFAULT_TIMEOUT_S = 900.0
 
 
 class EfdClient(AsyncResource):
-    """The EFD's query calls (`lsst-efd-client` names and arguments), as coroutines."""
+    """The EFD's query calls (`lsst-efd-client` names and arguments), as coroutines.
 
-    def __init__(self, url: str, db_name: str = DEFAULT_DATABASE) -> None:
-        self.influx = InfluxHttp(url, db_name, timeout=60.0)
-        self._fields: dict[str, list[str]] = {}
+    `efd_name` is a name in the named-EFD file (`names_file`, default from `dmcs.settings`)
+    or an InfluxDB URL; `db_name` overrides the database the name gives (else `efd`).
+    `client` replaces the InfluxDB client every query goes through (anything with
+    aioinflux's dataframe-mode `query`); by default it is `InfluxFrameClient`.
+    """
+
+    def __init__(self, efd_name: str, db_name: str | None = None, *,
+                 timeout: float = DEFAULT_TIMEOUT_S, client: InfluxQueryClient | None = None,
+                 names_file: Path | None = None) -> None:
+        location = resolve_efd(efd_name, names_file or settings().efd_names_file)
+        self.url = location.url
+        self.db_name = db_name or location.database
+        self.schema_registry_url = location.schema_registry
+        self.influx = InfluxHttp(self.url, self.db_name, timeout=timeout)
+        self.influx_client: InfluxQueryClient = client or InfluxFrameClient(self.influx)
+        self.query_history: list[str] = []
+        self._field_types: dict[str, dict[str, str]] = {}
+
+    @classmethod
+    def list_efd_names(cls, names_file: Path | None = None) -> list[str]:
+        """The names of the EFDs in the named-EFD file, sorted (none without a file)."""
+        return sorted(read_efd_names(names_file or settings().efd_names_file))
 
     async def close(self) -> None:
         await self.influx.close()
 
+    async def _do_query(self, query: str) -> pd.DataFrame | None:
+        """Run `query` through `influx_client`, kept in `query_history`; None when empty."""
+        self.query_history.append(query)
+        answer = await self.influx_client.query(query)
+        return answer if isinstance(answer, pd.DataFrame) else None
+
     async def get_topics(self) -> list[str]:
         """Every topic (measurement) in the EFD, sorted."""
-        results = await self.influx.query("SHOW MEASUREMENTS")
-        series = results[0].get("series", []) if results else []
-        return sorted(row[0] for s in series for row in s["values"])
+        frame = await self._do_query("SHOW MEASUREMENTS")
+        return [] if frame is None else sorted(frame["name"])
 
     async def get_fields(self, topic_name: str) -> list[str]:
         """The fields of a topic, sorted; EfdError if the topic is not in the EFD."""
-        if topic_name not in self._fields:
-            results = await self.influx.query(f"SHOW FIELD KEYS FROM {_quote(topic_name)}")
-            series = results[0].get("series", []) if results else []
-            fields = sorted(row[0] for s in series for row in s["values"])
-            if not fields:
+        return sorted(await self._types(topic_name))
+
+    async def _types(self, topic_name: str) -> dict[str, str]:
+        """Each field's InfluxDB type (float, integer, string, boolean), asked once."""
+        if topic_name not in self._field_types:
+            frame = await self._do_query(
+                f"SHOW FIELD KEYS FROM {quote(self.db_name)}..{quote(topic_name)}")
+            if frame is None:
                 raise EfdError(await self._unknown_topic(topic_name))
-            self._fields[topic_name] = fields
-        return self._fields[topic_name]
+            self._field_types[topic_name] = dict(zip(frame["fieldKey"], frame["fieldType"],
+                                                     strict=True))
+        return self._field_types[topic_name]
 
     async def _unknown_topic(self, topic_name: str) -> str:
         topics = await self.get_topics()
@@ -111,90 +113,89 @@ class EfdClient(AsyncResource):
                            f"{', '.join(known)}")
         return wanted
 
+    def _selection(self, topic_name: str, fields: str | list[str], index: int | None,
+                   convert_influx_index: bool, use_old_csc_indexing: bool) -> Selection:
+        return Selection(self.db_name, topic_name,
+                         [fields] if isinstance(fields, str) else list(fields), index,
+                         use_old_csc_indexing, convert_influx_index)
+
+    def build_time_range_query(
+        self, topic_name: str, fields: str | list[str], start: Any, end: Any,
+        is_window: bool = False, index: int | None = None, convert_influx_index: bool = False,
+        use_old_csc_indexing: bool = False,
+    ) -> str:
+        """The InfluxQL `select_time_series` sends for these arguments (fields unchecked)."""
+        selection = self._selection(topic_name, fields, index, convert_influx_index,
+                                    use_old_csc_indexing)
+        return selection.between(*time_range(start, end, is_window))
+
     async def select_time_series(
         self, topic_name: str, fields: str | list[str], start: Any, end: Any,
         is_window: bool = False, index: int | None = None, convert_influx_index: bool = False,
         use_old_csc_indexing: bool = False,
     ) -> pd.DataFrame:
-        """Rows of `fields` between `start` and `end` (or in a window of width `end` centred
-        on `start`), of one `index` if given."""
+        """Rows of `fields` from `start` to `end` (both included), oldest first.
+
+        `end` is a time, or a duration: `start`..`start`+`end`, or with `is_window` a window
+        that wide centred on `start`. `index` keeps one salIndex (`<Component>ID` with
+        `use_old_csc_indexing`); `convert_influx_index` reads a legacy EFD that stored TAI.
+        """
         wanted = await self._check_fields(topic_name, fields)
-        begin, finish = self._range(start, end, is_window)
-        where = f"time >= '{_rfc3339(begin)}' AND time <= '{_rfc3339(finish)}'"
-        return await self._select(topic_name, wanted, where, index, "")
+        query = self.build_time_range_query(topic_name, wanted, start, end, is_window, index,
+                                            convert_influx_index, use_old_csc_indexing)
+        return await self._select(topic_name, wanted, query, convert_influx_index)
 
     async def select_top_n(
         self, topic_name: str, fields: str | list[str], num: int, time_cut: Any = None,
         index: int | None = None, convert_influx_index: bool = False,
         use_old_csc_indexing: bool = False,
     ) -> pd.DataFrame:
-        """The latest `num` rows (before `time_cut` if given), oldest first."""
-        if num < 1:
-            raise EfdError(f"bad number of rows {num}: must be at least 1")
+        """The newest `num` rows (every row when 0), newest first, strictly before
+        `time_cut` if given."""
+        if num < 0:
+            raise EfdError(f"bad number of rows {num}: must be 0 (all) or more")
         wanted = await self._check_fields(topic_name, fields)
-        where = f"time <= '{_rfc3339(to_timestamp(time_cut, 'time cut'))}'" if time_cut else ""
-        frame = await self._select(topic_name, wanted, where, index,
-                                   f" ORDER BY time DESC LIMIT {int(num)}")
-        return frame.sort_index()
+        selection = self._selection(topic_name, wanted, index, convert_influx_index,
+                                    use_old_csc_indexing)
+        before = None if time_cut is None else to_timestamp(time_cut, "time cut")
+        return await self._select(topic_name, wanted, selection.latest(int(num), before),
+                                  convert_influx_index)
 
     async def select_packed_time_series(
         self, topic_name: str, base_fields: str | list[str], start: Any, end: Any,
         is_window: bool = False, index: int | None = None,
-        ref_timestamp_col: str = "private_sndStamp", ref_timestamp_fmt: str = "unix_tai",
-        ref_timestamp_scale: str = "tai",
+        ref_timestamp_col: str = "cRIO_timestamp", ref_timestamp_fmt: str = "unix_tai",
+        ref_timestamp_scale: str = "tai", convert_influx_index: bool = False,
+        use_old_csc_indexing: bool = False,
     ) -> pd.DataFrame:
-        """Array fields `base0 … baseN-1` unpacked into one row per element.
+        """Array fields `base0 … baseN-1` unpacked into one row per element (efd_packed.py).
 
-        Element i of a sample is placed at the sample's reference time + i·Δ/N, Δ being the
-        median spacing of samples (1 s if there is only one), as the observatory's client
-        does for its packed 1 s telemetry. The reference column is TAI unix seconds.
+        `ref_timestamp_col` is the column giving each sample's time (read with astropy as
+        `ref_timestamp_fmt`, `ref_timestamp_scale`); topics without a `cRIO_timestamp`
+        name another, e.g. `private_sndStamp`.
         """
         bases = [base_fields] if isinstance(base_fields, str) else list(base_fields)
-        known = await self.get_fields(topic_name)
-        packed = {b: _packed_columns(known, b) for b in bases}
-        missing = [b for b, cols in packed.items() if not cols]
-        if missing:
-            raise EfdError(f"{topic_name} has no array field(s) {', '.join(missing)}")
+        types = await self._types(topic_name)
+        packed = packed_columns(topic_name, sorted(types), bases)
+        if ref_timestamp_col not in types:
+            raise EfdError(f"{topic_name} has no field {ref_timestamp_col} to time its "
+                           "samples by: give ref_timestamp_col, e.g. private_sndStamp")
         columns = [c for cols in packed.values() for c in cols]
-        frame = await self.select_time_series(topic_name, [*columns, ref_timestamp_col], start,
-                                              end, is_window, index)
-        if frame.empty:
-            return pd.DataFrame(columns=[*bases, "times"])
-        from dmcs.sal.tai import tai_minus_utc
+        frame = await self.select_time_series(
+            topic_name, [*columns, ref_timestamp_col], start, end, is_window, index,
+            convert_influx_index, use_old_csc_indexing)
+        return unpack(frame, packed, ref_timestamp_col, ref_timestamp_fmt, ref_timestamp_scale)
 
-        ref = frame[ref_timestamp_col].to_numpy(dtype=float) - tai_minus_utc()
-        n = len(next(iter(packed.values())))
-        step = (float(pd.Series(ref).diff().median()) if len(ref) > 1 else 1.0) / n
-        times = (ref[:, None] + step * pd.RangeIndex(n).to_numpy()[None, :]).ravel()
-        values = {b: frame[cols].to_numpy().ravel() for b, cols in packed.items()}
-        out = pd.DataFrame({**values, "times": times},
-                           index=pd.to_datetime(times, unit="s", utc=True))
-        return out
-
-    def _range(self, start: Any, end: Any, is_window: bool) -> tuple[pd.Timestamp, pd.Timestamp]:
-        if is_window:
-            centre = to_timestamp(start, "window centre")
-            half = pd.Timedelta(seconds=to_seconds(end) / 2)
-            begin, finish = centre - half, centre + half
-        else:
-            begin, finish = to_timestamp(start, "start"), to_timestamp(end, "end")
-        if begin >= finish:
-            raise EfdError(f"empty time range: start {begin.isoformat()} is not before "
-                           f"end {finish.isoformat()}")
-        return begin, finish
-
-    async def _select(self, topic_name: str, fields: list[str], where: str,
-                      index: int | None, tail: str) -> pd.DataFrame:
-        conditions = [c for c in (where, f"salIndex = {int(index)}" if index else "") if c]
-        clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        columns = ", ".join("*" if f == "*" else _quote(f) for f in fields)
-        q = f"SELECT {columns} FROM {_quote(topic_name)}{clause}{tail}"
-        results = await self.influx.query(q, epoch="ns")
-        series = results[0].get("series", []) if results else []
-        if not series:
+    async def _select(self, topic_name: str, fields: list[str], query: str,
+                      tai_index: bool) -> pd.DataFrame:
+        frame = await self._do_query(query)
+        if frame is None:
             return pd.DataFrame(columns=[f for f in fields if f != "*"],
                                 index=pd.DatetimeIndex([], tz="UTC"))
-        frame = pd.DataFrame(series[0]["values"], columns=series[0]["columns"])
-        frame.index = pd.to_datetime(frame.pop("time"), unit="ns", utc=True)
-        frame.index.name = None
+        # InfluxDB's JSON writes a float 2.0 as 2, which pandas would read as an integer
+        types = await self._types(topic_name)
+        floats = [c for c in frame.columns if types.get(c) == "float"]
+        frame[floats] = frame[floats].astype("float64")
+        if tai_index:
+            frame.index = utc_from_tai_index(pd.DatetimeIndex(frame.index))
         return frame
