@@ -15,6 +15,7 @@ from dmcs.cli.options import (
     DEFAULT_TIMEOUT,
     BrokerOption,
     CommandTimeoutOption,
+    RegistryOption,
     SubnameOption,
     sal_config,
 )
@@ -37,6 +38,7 @@ def command(
     ] = None,
     timeout: CommandTimeoutOption = DEFAULT_TIMEOUT,
     broker: BrokerOption = None,
+    registry: RegistryOption = None,
     subname: SubnameOption = None,
 ) -> None:
     """Send COMMAND and print each ack (code, result, time since sent).
@@ -50,7 +52,7 @@ def command(
             known = ", ".join(sorted(ref.interface.commands))
             raise CliError(f"{ref.interface.name} has no command {name!r}; commands: {known}")
         values = parse_fields(model, name, fields or [])
-        run_async(_send(ref, name, values, timeout, sal_config(broker, subname)))
+        run_async(_send(ref, name, values, timeout, sal_config(broker, subname, registry)))
 
 
 async def _send(

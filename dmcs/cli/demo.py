@@ -7,13 +7,14 @@ import logging
 import statistics
 import time
 from collections import Counter
+from dataclasses import replace
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from dmcs.cli.errors import CliError, ExitCode, one_line_errors
-from dmcs.cli.options import BrokerOption, SubnameOption, describe, sal_config
+from dmcs.cli.options import BrokerOption, RegistryOption, SubnameOption, describe, sal_config
 from dmcs.cli.render import ack_line, fields_text, step_line
 from dmcs.cli.session import connect, run_async
 from dmcs.csc.test_csc import TestCsc
@@ -23,6 +24,7 @@ from dmcs.sal.broker import embedded_port, ensure_embedded_broker, is_listening
 from dmcs.sal.config import SUBNAME_ENV, SalConfig
 from dmcs.sal.controller import DuplicateInstanceError
 from dmcs.sal.interfaces.test import ARRAY_LENGTH, TEST
+from dmcs.sal.registry.process import ensure_embedded_registry
 from dmcs.sal.remote import Remote
 from dmcs.settings import settings
 from dmcs.state_machines.summary_state import State
@@ -40,6 +42,7 @@ def demo(
                             help="Seconds the long-running `wait` command takes.")
     ] = 2.0,
     broker: BrokerOption = None,
+    registry: RegistryOption = None,
     subname: SubnameOption = None,
 ) -> None:
     """Run a Test CSC in this process and drive it through its life, printing each step.
@@ -96,7 +99,10 @@ class Tour:
         proc = await asyncio.to_thread(ensure_embedded_broker)
         self.step(f"embedded broker {'reused' if running else 'started'} on "
                   f"{proc.bootstrap_servers}")
-        return SalConfig(proc.bootstrap_servers, self.config.subname, self.config.security)
+        registry = await asyncio.to_thread(ensure_embedded_registry, proc.bootstrap_servers)
+        self.step(f"schema registry at {registry.url}")
+        return replace(self.config, bootstrap_servers=proc.bootstrap_servers,
+                       schema_registry_url=registry.url, broker_kind="tansu")
 
     async def _drive(self, remote: Remote) -> None:
         self.step("walk STANDBY -> ENABLED")

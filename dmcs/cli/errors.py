@@ -21,7 +21,7 @@ try:  # recent typer carries its own copy of click
     from typer._click.core import Context
     from typer._click.exceptions import UsageError
 except ImportError:  # older typer depends on click
-    from click import Context, UsageError  # type: ignore[no-redef]
+    from click import Context, UsageError  # type: ignore[assignment, no-redef, unused-ignore]
 
 error_console = Console(stderr=True, soft_wrap=True, highlight=False)
 

@@ -14,6 +14,7 @@ from rich.console import Console
 from dmcs.cli.errors import CliError, ExitCode, one_line_errors
 from dmcs.night.options import NightOptions
 from dmcs.sal.broker import runtime_dir
+from dmcs.sal.config import BROKER_ENV, DEFAULT_SUBNAME, REGISTRY_ENV, SUBNAME_ENV
 
 if TYPE_CHECKING:
     from dmcs.night.report import NightReport
@@ -35,9 +36,16 @@ def night(
         "--report", metavar="PATH", dir_okay=False,
         help="Report JSON (default: <root>/night-report.json).")] = None,
     broker: Annotated[str | None, typer.Option(
-        "--broker", metavar="HOST:PORT",
-        help="A real Kafka cluster (default: a private embedded broker, stopped at the end)."
-    )] = None,
+        "--broker", metavar="HOST:PORT", envvar=BROKER_ENV, show_envvar=False,
+        help=f"A real Kafka cluster (${BROKER_ENV}; default: a private broker, stopped at "
+             "the end).")] = None,
+    registry: Annotated[str | None, typer.Option(
+        "--registry", metavar="URL", envvar=REGISTRY_ENV, show_envvar=False,
+        help=f"Its schema registry (${REGISTRY_ENV}; default: one of the night's own, on the "
+             "broker, stopped at the end).")] = None,
+    subname: Annotated[str, typer.Option(
+        "--subname", envvar=SUBNAME_ENV, show_envvar=False,
+        help=f"Topic subname (${SUBNAME_ENV}).")] = DEFAULT_SUBNAME,
     efd: Annotated[str | None, typer.Option(
         "--efd", metavar="URL", help="InfluxDB for the EFD writer (default: a local one "
         "when influxd is installed).")] = None,
@@ -57,8 +65,8 @@ def night(
         night_root = root or runtime_dir() / "night" / time.strftime("%Y%m%dT%H%M%S")
         try:
             options = NightOptions(root=night_root, visits=visits, ccds=ccds, ccd_size=ccd_size,
-                                   cadence=cadence, broker=broker, efd=efd, local_efd=local_efd,
-                                   report=report,
+                                   cadence=cadence, broker=broker, registry=registry,
+                                   subname=subname, efd=efd, local_efd=local_efd, report=report,
                                    live=live and console.is_terminal)
         except ValueError as err:
             raise CliError(str(err)) from None

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from dmcs.cli.errors import CliError
-from dmcs.sal.config import BROKER_ENV, SUBNAME_ENV, SalConfig
+from dmcs.sal.config import BROKER_ENV, REGISTRY_ENV, SUBNAME_ENV, SalConfig
 from dmcs.sal.topics.remote_command import DEFAULT_COMMAND_TIMEOUT
 from dmcs.settings import settings
 
@@ -18,6 +18,16 @@ BrokerOption = Annotated[
         metavar="HOST:PORT",
         help=f"Kafka bootstrap servers. Default: ${BROKER_ENV}, else the embedded broker "
         "(started on demand).",
+        show_default=False,
+    ),
+]
+RegistryOption = Annotated[
+    str | None,
+    typer.Option(
+        "--registry",
+        metavar="URL",
+        help=f"Schema registry. Default: ${REGISTRY_ENV}, else the one beside the embedded "
+        "broker.",
         show_default=False,
     ),
 ]
@@ -40,10 +50,11 @@ CommandTimeoutOption = Annotated[
 DEFAULT_TIMEOUT = DEFAULT_COMMAND_TIMEOUT
 
 
-def sal_config(broker: str | None, subname: str | None) -> SalConfig:
+def sal_config(broker: str | None, subname: str | None,
+               registry: str | None = None) -> SalConfig:
     """Flags first, then the environment, then defaults."""
     try:
-        return settings().sal(broker, subname)
+        return settings().sal(broker, subname, registry)
     except ValueError as err:
         raise CliError(str(err)) from None
 

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from dmcs.cli.errors import CliError, one_line_errors
-from dmcs.sal.config import SUBNAME_ENV
 from dmcs.settings import EFD_URL_ENV as DB_URL_ENV
 
 
@@ -25,8 +24,8 @@ def report(
     last: Annotated[float | None, typer.Option(
         "--last", metavar="MINUTES", min=0.01,
         help="The last MINUTES instead of --start/--end (default: 60).")] = None,
-    subname: Annotated[str, typer.Option(
-        "--subname", envvar=SUBNAME_ENV, help="Topic subname of the run.")] = "sal",
+    database: Annotated[str, typer.Option(
+        "--db", help="InfluxDB database of the EFD.")] = "efd",
     out: Annotated[Path, typer.Option(
         "--out", metavar="PATH", dir_okay=False, help="HTML file to write.")
     ] = Path("dmcs-report.html"),
@@ -50,7 +49,7 @@ def report(
 
         try:
             path = write_report(efd, prometheus, out, start=begin, end=end or now,
-                                subname=subname)
+                                database=database)
         except EfdError as err:
             raise CliError(str(err)) from None
         typer.echo(path)

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from dmcs.cli.component_ref import ComponentRef
 from dmcs.cli.errors import CliError, ExitCode, one_line_errors
-from dmcs.cli.options import BrokerOption, SubnameOption, describe, sal_config
+from dmcs.cli.options import BrokerOption, RegistryOption, SubnameOption, describe, sal_config
 from dmcs.cli.session import connect, run_async
 from dmcs.csc.base_csc import BaseCsc
 from dmcs.csc.configurable_csc import ConfigurableCsc
@@ -66,6 +66,7 @@ def run(
                      help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics (0: off)."),
     ] = 0,
     broker: BrokerOption = None,
+    registry: RegistryOption = None,
     subname: SubnameOption = None,
 ) -> None:
     """Run a CSC until it goes OFFLINE (exitControl) or gets SIGINT/SIGTERM (clean close)."""
@@ -73,7 +74,7 @@ def run(
         ref = ComponentRef.parse(component, index=index, to_command=True)
         factory = _runnable(ref.interface.name)
         options = _config_options(factory, State[state.value], override, config_dir)
-        config = sal_config(broker, subname)
+        config = sal_config(broker, subname, registry)
         if metrics_port:
             metrics.serve(metrics_port)
         run_async(_run(ref, factory, State[state.value], options, config, metrics_port),

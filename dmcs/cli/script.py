@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from dmcs.cli.errors import CliError, one_line_errors
-from dmcs.cli.options import BrokerOption, SubnameOption, describe, sal_config
+from dmcs.cli.options import BrokerOption, RegistryOption, SubnameOption, describe, sal_config
 from dmcs.cli.session import connect, run_async
 from dmcs.sal.config import SalConfig
 from dmcs.sal.topics.controller_command import ExpectedError
@@ -44,6 +44,7 @@ def run(
         int | None, typer.Option("--index", min=1, help="Script id (default: from the pid).")
     ] = None,
     broker: BrokerOption = None,
+    registry: RegistryOption = None,
     subname: SubnameOption = None,
 ) -> None:
     """Configure and run a script; it can be paused, resumed and stopped as `Script:<index>`
@@ -55,7 +56,7 @@ def run(
             raise CliError(str(err)) from None
         text = config.read_text() if config is not None else ""
         state = run_async(_run(cls, index or default_script_index(), text,
-                               sal_config(broker, subname)), logging.WARNING)
+                               sal_config(broker, subname, registry)), logging.WARNING)
     raise typer.Exit(exit_status(state))
 
 

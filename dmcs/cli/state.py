@@ -14,6 +14,7 @@ from dmcs.cli.options import (
     DEFAULT_TIMEOUT,
     BrokerOption,
     CommandTimeoutOption,
+    RegistryOption,
     SubnameOption,
     sal_config,
 )
@@ -46,6 +47,7 @@ def state(
     ] = "",
     timeout: CommandTimeoutOption = DEFAULT_TIMEOUT,
     broker: BrokerOption = None,
+    registry: RegistryOption = None,
     subname: SubnameOption = None,
 ) -> None:
     """Walk a CSC to TARGET, printing each state command sent.
@@ -55,7 +57,7 @@ def state(
     """
     with one_line_errors():
         ref = ComponentRef.parse(component, to_command=True)
-        config = sal_config(broker, subname)
+        config = sal_config(broker, subname, registry)
         run_async(_walk(ref, State[target.name.upper()], override, timeout, config))
 
 

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from dmcs.cli.component_ref import ComponentRef
 from dmcs.cli.errors import one_line_errors
-from dmcs.cli.options import BrokerOption, SubnameOption, describe, sal_config
+from dmcs.cli.options import BrokerOption, RegistryOption, SubnameOption, describe, sal_config
 from dmcs.cli.render import age_text
 from dmcs.cli.session import connect, run_async
 from dmcs.csc.registry import get_interface, loadable_interfaces
@@ -43,6 +43,7 @@ def status(
                             help="Seconds to listen for live heartbeats after reading history.")
     ] = 1.0,
     broker: BrokerOption = None,
+    registry: RegistryOption = None,
     subname: SubnameOption = None,
 ) -> None:
     """A table of every component seen: state, heartbeat age, software version.
@@ -51,7 +52,7 @@ def status(
     crashed (silent in any other state); one in FAULT shows its errorCode and report.
     """
     with one_line_errors():
-        run_async(_status(timeout, sal_config(broker, subname)))
+        run_async(_status(timeout, sal_config(broker, subname, registry)))
 
 
 async def _status(timeout: float, config: SalConfig) -> None:

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from dmcs.cli.component_ref import ComponentRef
 from dmcs.cli.errors import CliError, ExitCode, error_console, one_line_errors
-from dmcs.cli.options import BrokerOption, SubnameOption, sal_config
+from dmcs.cli.options import BrokerOption, RegistryOption, SubnameOption, sal_config
 from dmcs.cli.render import sample_line
 from dmcs.cli.session import connect, run_async
 from dmcs.ocs.liveness import not_running_reason
@@ -47,6 +47,7 @@ def watch(
         bool, typer.Option("--heartbeat", help="Show heartbeats too.")
     ] = False,
     broker: BrokerOption = None,
+    registry: RegistryOption = None,
     subname: SubnameOption = None,
 ) -> None:
     """Print each sample as it arrives: time, topic, index, fields.
@@ -56,7 +57,7 @@ def watch(
     with one_line_errors():
         ref = ComponentRef.parse(component, to_command=False)
         wanted = _topics(ref, topics or [], heartbeat)
-        config = sal_config(broker, subname)
+        config = sal_config(broker, subname, registry)
         run_async(_watch(ref, wanted, count, timeout, private, config))
 
 

@@ -35,11 +35,11 @@ def _numeric_fields(interface: Interface, topic: str) -> list[str]:
             if f["type"] in _NUMERIC and f["name"] in user]
 
 
-def telemetry_panels(subname: str, interface: Interface) -> list[dict[str, Any]]:
+def telemetry_panels(interface: Interface) -> list[dict[str, Any]]:
     """One time series per numeric telemetry field of `interface`."""
     panels = []
     for topic in interface.telemetry:
-        source = topics(subname, interface.name, topic)
+        source = topics(interface.name, topic)
         for name in _numeric_fields(interface, topic):
             query = (f'SELECT mean("{name}") FROM {source} {WHERE} '
                      "GROUP BY time($__interval) fill(none)")
@@ -48,12 +48,12 @@ def telemetry_panels(subname: str, interface: Interface) -> list[dict[str, Any]]
     return panels
 
 
-def overview(subname: str) -> dict[str, Any]:
+def overview() -> dict[str, Any]:
     comp = "$component"
-    state = topics(subname, comp, "logevent_summaryState")
-    beat = topics(subname, comp, "logevent_heartbeat")
-    fault = topics(subname, comp, "logevent_errorCode")
-    logs = topics(subname, comp, "logevent_logMessage")
+    state = topics(comp, "logevent_summaryState")
+    beat = topics(comp, "logevent_heartbeat")
+    fault = topics(comp, "logevent_errorCode")
+    logs = topics(comp, "logevent_logMessage")
     selector = '{component=~"$component"}'
     panels = [
         panel("Summary state", [influx(
@@ -88,12 +88,12 @@ def overview(subname: str) -> dict[str, Any]:
         panel("Kafka messages per second", [prom(
             "sum by (direction) (rate(dmcs_messages_total[1m]))", "{{direction}}")]),
     ]
-    return dashboard("dmcs-overview", "DM overview", panels, subname,
+    return dashboard("dmcs-overview", "DM overview", panels,
                      "Every component: state, liveness, faults, warnings, commands.")
 
 
-def archiving(subname: str) -> dict[str, Any]:
-    stored = topics(subname, ARCHIVER.name, "logevent_imageInOODS")
+def archiving() -> dict[str, Any]:
+    stored = topics(ARCHIVER.name, "logevent_imageInOODS")
     panels = [
         panel("Images archived per minute", [influx(
             f'SELECT count("statusCode") FROM {stored} {WHERE} '
@@ -103,14 +103,14 @@ def archiving(subname: str) -> dict[str, Any]:
             f'{WHERE} AND "statusCode" != 0', fmt="table")],
             kind="table", description=FAILURES_ONLY),
         panel("Archive backlog (Prometheus)", [prom("sum(dmcs_archive_backlog)", "backlog")]),
-        *telemetry_panels(subname, ARCHIVER),
+        *telemetry_panels(ARCHIVER),
     ]
-    return dashboard("dmcs-archiving", "Archiving", panels, subname)
+    return dashboard("dmcs-archiving", "Archiving", panels)
 
 
-def prompt_processing(subname: str) -> dict[str, Any]:
-    done = topics(subname, PROMPT_PROCESSING.name, "logevent_visitProcessed")
-    late = topics(subname, PROMPT_PROCESSING.name, "logevent_visitLate")
+def prompt_processing() -> dict[str, Any]:
+    done = topics(PROMPT_PROCESSING.name, "logevent_visitProcessed")
+    late = topics(PROMPT_PROCESSING.name, "logevent_visitLate")
     panels = [
         panel(f"Visit latency against the {VISIT_BUDGET_SECONDS} s budget", [influx(
             f'SELECT "latency" FROM {done} {WHERE}', alias="latency")], unit="s",
@@ -124,14 +124,14 @@ def prompt_processing(subname: str) -> dict[str, Any]:
         panel("Visits by outcome (Prometheus)", [prom(
             "sum by (outcome) (increase(dmcs_visits_total[$__range]))", "{{outcome}}")],
             kind="bargauge"),
-        *telemetry_panels(subname, PROMPT_PROCESSING),
+        *telemetry_panels(PROMPT_PROCESSING),
     ]
-    return dashboard("dmcs-prompt-processing", "Prompt processing", panels, subname)
+    return dashboard("dmcs-prompt-processing", "Prompt processing", panels)
 
 
-def batch(subname: str) -> dict[str, Any]:
-    started = topics(subname, OCPS.name, "logevent_job_id")
-    results = topics(subname, OCPS.name, "logevent_job_result")
+def batch() -> dict[str, Any]:
+    started = topics(OCPS.name, "logevent_job_id")
+    results = topics(OCPS.name, "logevent_job_result")
     panels = [
         panel("Jobs started per hour", [influx(
             f'SELECT count("job_id") FROM {started} {WHERE} GROUP BY time(1h) fill(0)',
@@ -143,11 +143,11 @@ def batch(subname: str) -> dict[str, Any]:
             "sum by (job, outcome) (increase(dmcs_mpi_items_total[$__range]))",
             "{{job}} {{outcome}}")], kind="bargauge"),
     ]
-    return dashboard("dmcs-batch", "Batch jobs", panels, subname)
+    return dashboard("dmcs-batch", "Batch jobs", panels)
 
 
-def efd_writer(subname: str) -> dict[str, Any]:
-    health = topics(subname, "EFDWriter", "health")
+def efd_writer() -> dict[str, Any]:
+    health = topics("EFDWriter", "health")
     panels = [
         panel("Points written per second", [prom(
             "sum(rate(dmcs_efd_points_written_total[1m]))", "points/s")]),
@@ -168,10 +168,10 @@ def efd_writer(subname: str) -> dict[str, Any]:
             f'SELECT mean("pointsPerSecond") AS "points/s", max("lagTotal") AS "lag" '
             f"FROM {health} WHERE $timeFilter GROUP BY time($__interval) fill(none)")]),
     ]
-    return dashboard("dmcs-efd-writer", "EFD writer health", panels, subname)
+    return dashboard("dmcs-efd-writer", "EFD writer health", panels)
 
 
-def all_dashboards(subname: str = "sal") -> dict[str, dict[str, Any]]:
+def all_dashboards() -> dict[str, dict[str, Any]]:
     """Every dashboard, by file stem."""
     builders = (overview, archiving, prompt_processing, batch, efd_writer)
-    return {b.__name__.replace("_", "-"): b(subname) for b in builders}
+    return {b.__name__.replace("_", "-"): b() for b in builders}

@@ -1,8 +1,9 @@
 """Building blocks of Grafana dashboard JSON: datasources, targets, panels, variables.
 
-Queries address the EFD as the observatory lays it out: measurement = topic name, so a
-component is picked by a regular expression over measurement names, and `salIndex` is a field
-(the index variable's "All" is -1, which the `index_filter` condition lets through).
+Queries address the EFD as the observatory lays it out: measurement = the schema's namespace
+and name (``lsst.sal.<Component>.<topic>``, whatever the topic subname), so a component is
+picked by a regular expression over measurement names, and `salIndex` is a field (the index
+variable's "All" is -1, which the `index_filter` condition lets through).
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ PANEL_HEIGHT = 8
 INDEX_FILTER = '("salIndex" = $index OR $index < 0)'
 
 
-def topics(subname: str, component: str, topic: str) -> str:
+def topics(component: str, topic: str) -> str:
     """A FROM clause matching `topic` of the components `component` (a regex or `$component`)."""
-    return f"/^lsst\\.{re.escape(subname)}\\.({component})\\.{re.escape(topic)}$/"
+    return f"/^lsst\\.sal\\.({component})\\.{re.escape(topic)}$/"
 
 
 def influx(query: str, fmt: str = "time_series", alias: str = "") -> dict[str, Any]:
@@ -56,13 +57,13 @@ def panel(title: str, targets: list[dict[str, Any]], kind: str = "timeseries",
             "options": options or {}}
 
 
-def component_variable(subname: str) -> dict[str, Any]:
+def component_variable() -> dict[str, Any]:
     """Components found in the EFD (every CSC publishes heartbeats)."""
-    pattern = topics(subname, "[^.]+", "logevent_heartbeat")
+    pattern = topics("[^.]+", "logevent_heartbeat")
     return {
         "name": "component", "label": "Component", "type": "query", "datasource": INFLUX,
         "query": f"SHOW MEASUREMENTS WITH MEASUREMENT =~ {pattern}",
-        "regex": f"/^lsst\\.{re.escape(subname)}\\.([^.]+)\\.logevent_heartbeat$/",
+        "regex": "/^lsst\\.sal\\.([^.]+)\\.logevent_heartbeat$/",
         "multi": True, "includeAll": True, "allValue": "[^.]+", "refresh": 2,
         "current": {"text": "All", "value": "$__all"},
     }
@@ -77,7 +78,7 @@ def index_variable(max_index: int = 9) -> dict[str, Any]:
     }
 
 
-def dashboard(uid: str, title: str, panels: list[dict[str, Any]], subname: str,
+def dashboard(uid: str, title: str, panels: list[dict[str, Any]],
               description: str = "") -> dict[str, Any]:
     """A dashboard with the component and index variables, panels two to a row."""
     for number, item in enumerate(panels):
@@ -85,10 +86,10 @@ def dashboard(uid: str, title: str, panels: list[dict[str, Any]], subname: str,
         item["gridPos"] = {"x": (number % 2) * PANEL_WIDTH, "y": (number // 2) * PANEL_HEIGHT,
                            "w": PANEL_WIDTH, "h": PANEL_HEIGHT}
     return {
-        "uid": uid, "title": title, "description": description, "tags": ["dmcs", subname],
+        "uid": uid, "title": title, "description": description, "tags": ["dmcs"],
         "timezone": "utc", "schemaVersion": 39, "version": 1, "refresh": "10s",
         "time": {"from": "now-6h", "to": "now"},
-        "templating": {"list": [component_variable(subname), index_variable()]},
+        "templating": {"list": [component_variable(), index_variable()]},
         "panels": panels,
     }
 

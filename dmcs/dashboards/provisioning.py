@@ -30,7 +30,7 @@ def provider(dashboards_dir: Path) -> dict[str, Any]:
     ]}
 
 
-def export(directory: Path, subname: str, influx_url: str, prometheus_url: str) -> list[Path]:
+def export(directory: Path, influx_url: str, prometheus_url: str) -> list[Path]:
     """Write `provisioning/{datasources,dashboards}/dmcs.yaml` and `dashboards/*.json`."""
     dashboards_dir = directory / "dashboards"
     written = []
@@ -41,7 +41,7 @@ def export(directory: Path, subname: str, influx_url: str, prometheus_url: str) 
         path.write_text(yaml.safe_dump(content, sort_keys=False))
         written.append(path)
     dashboards_dir.mkdir(parents=True, exist_ok=True)
-    for name, dash in all_dashboards(subname).items():
+    for name, dash in all_dashboards().items():
         path = dashboards_dir / f"{name}.json"
         path.write_text(json.dumps(dash, indent=2))
         written.append(path)

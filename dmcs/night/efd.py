@@ -43,15 +43,14 @@ def efd_writer_config(url: str) -> dict[str, str]:
     return {"influx_url": url}
 
 
-async def write_efd_report(url: str, prometheus_url: str | None, out: Path, *, start: float,
-                           subname: str) -> str:
+async def write_efd_report(url: str, prometheus_url: str | None, out: Path, *,
+                           start: float) -> str:
     """Draw the EFD's HTML report of this night (with the Prometheus figures when there is
     one); the path, or why it could not be drawn."""
     from dmcs.telemetry.report import write_report
 
     try:
-        path = await asyncio.to_thread(write_report, url, prometheus_url, out, start=start,
-                                       subname=subname)
+        path = await asyncio.to_thread(write_report, url, prometheus_url, out, start=start)
     except Exception as err:
         log.warning("EFD report not written: %s", err)
         return f"not written: {err}"

@@ -66,13 +66,13 @@ def local_prometheus(root: Path, *, wanted: bool) -> Iterator[str | None]:
         server.stop()
 
 
-async def check_dashboards(influx_url: str, prometheus_url: str, *, subname: str,
+async def check_dashboards(influx_url: str, prometheus_url: str, *,
                            start: float) -> dict[str, Any]:
     """Run every panel query of every dashboard over the night; what returned data, what not."""
     from dmcs.dashboards.catalog import all_dashboards
     from dmcs.dashboards.verify import verify_dashboards
 
-    checks = await verify_dashboards(all_dashboards(subname), influx_url, prometheus_url, start)
+    checks = await verify_dashboards(all_dashboards(), influx_url, prometheus_url, start)
     return {"queries": len(checks), "with_data": sum(c.ok for c in checks),
             "empty": [f"{c.dashboard} / {c.panel}" + (f": {c.error}" if c.error else "")
                       for c in checks if not c.ok],

@@ -24,6 +24,7 @@ class NightOptions:
     ranks: int = 2
     deadline: float = 60.0
     broker: str | None = None
+    registry: str | None = None
     efd: str | None = None
     local_efd: bool = True
     report: Path | None = None

@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,17 +34,18 @@ from dmcs.night.site import SERVICES, SIMULATORS, write_night_configs
 from dmcs.night.supervisor import Supervisor
 from dmcs.ocs import BUSY_ATTEMPTS, OcsError, walk_to_state
 from dmcs.sal.broker import start_private_broker
-from dmcs.sal.config import SalConfig
+from dmcs.sal.config import BROKER_ENV, BROKER_KIND_ENV, REGISTRY_ENV, SUBNAME_ENV
 from dmcs.sal.domain import Domain
+from dmcs.sal.registry.process import start_private_registry
 from dmcs.sal.remote import Remote
 from dmcs.scripts.base_script import BaseScript
 from dmcs.scripts.night import NightScript
 from dmcs.scripts.runner import run_script
+from dmcs.settings import settings
 from dmcs.state_machines.summary_state import State
 
 if TYPE_CHECKING:
     from dmcs.services.archiver.audit import Audit
-from dmcs.testing import unique_subname
 
 log = logging.getLogger(__name__)
 
@@ -109,13 +111,22 @@ class Night:
                           f"{self.metrics.config.sd_dir}")
             config_root = write_night_configs(options, components, efd_url=efd)
             bootstrap = options.broker
+            kind = settings().sal().broker_kind
             if bootstrap is None:
                 broker = stack.enter_context(start_private_broker(root))
-                bootstrap = broker.bootstrap_servers
+                bootstrap, kind = broker.bootstrap_servers, "tansu"
                 self.step(f"private broker on {bootstrap} (pid {broker.pid})")
-            config = SalConfig(bootstrap, options.subname or unique_subname("night"))
-            env = {**os.environ, "LSST_KAFKA_BROKER_ADDR": bootstrap,
-                   "LSST_TOPIC_SUBNAME": config.subname, "DMCS_HOME": str(root / "home")}
+            registry = options.registry
+            if registry is None:
+                own = stack.enter_context(start_private_registry(bootstrap, root))
+                registry = own.url
+                self.step(f"schema registry at {registry} (pid {own.pid})")
+            config = replace(settings().sal(bootstrap, options.subname, registry),
+                             broker_kind=kind)
+            self.step(f"topics lsst.{config.subname}.* on {bootstrap}, schemas in {registry}")
+            env = {**os.environ, BROKER_ENV: bootstrap, SUBNAME_ENV: config.subname,
+                   REGISTRY_ENV: registry, BROKER_KIND_ENV: kind,
+                   "DMCS_HOME": str(root / "home")}
             domain = self.domain = Domain(config)
             await domain.start()
             try:
@@ -158,10 +169,9 @@ class Night:
         if efd is not None:
             efd_report = await write_efd_report(
                 efd, self.prometheus, options.root.resolve() / "efd-report.html",
-                start=self.wall_started, subname=domain.subname)
+                start=self.wall_started)
         if efd is not None and self.prometheus is not None:
-            dashboards = await check_dashboards(efd, self.prometheus, subname=domain.subname,
-                                                start=self.wall_started)
+            dashboards = await check_dashboards(efd, self.prometheus, start=self.wall_started)
             self.step(f"dashboards: {dashboards_line(dashboards)}")
         return build_report(
             observer, self._audit(), restarts=supervisor.restarts(), script_state=script_state,

@@ -7,7 +7,7 @@ from enum import IntEnum
 from pydantic import Field
 
 from dmcs.sal.field_types import Double, Long, String
-from dmcs.sal.sample import SalSample
+from dmcs.sal.sample import SalSample, units
 
 
 class AckCode(IntEnum):
@@ -32,28 +32,29 @@ class AckCode(IntEnum):
         return f"CMD_{self.name}"
 
 
-_UNITLESS = {"units": "unitless"}
+_UNITLESS = units("unitless")
 
 
 class AckCmdModel(SalSample):
     """Command acknowledgement"""
 
-    ack: Long = Field(0, description="Acknowledgement code", json_schema_extra=_UNITLESS)
-    error: Long = Field(0, description="An error code; only relevant if ack=FAILED",
+    ack: Long = Field(default=0, description="Acknowledgement code", json_schema_extra=_UNITLESS)
+    error: Long = Field(default=0, description="An error code; only relevant if ack=FAILED",
                         json_schema_extra=_UNITLESS)
-    result: String = Field("", description="Message", json_schema_extra=_UNITLESS)
+    result: String = Field(default="", description="Message", json_schema_extra=_UNITLESS)
     identity: String = Field(
-        "", description="private_identity field of the command being acknowledged",
+        default="", description="private_identity field of the command being acknowledged",
         json_schema_extra=_UNITLESS)
     origin: Long = Field(
-        0, description="private_origin field of the command being acknowledged",
+        default=0, description="private_origin field of the command being acknowledged",
         json_schema_extra=_UNITLESS)
     cmdtype: Long = Field(
-        0, description="Index of command in alphabetical list of commands, with 0 being the first",
+        default=0,
+        description="Index of command in alphabetical list of commands, with 0 being the first",
         json_schema_extra=_UNITLESS)
     timeout: Double = Field(
-        0.0, description="Estimated remaining duration of command; only relevant if "
-        "ack=INPROGRESS", json_schema_extra={"units": "second"})
+        default=0.0, description="Estimated remaining duration of command; only relevant if "
+        "ack=INPROGRESS", json_schema_extra=units("second"))
 
 
 class AckError(Exception):

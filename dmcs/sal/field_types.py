@@ -60,12 +60,13 @@ class WireType:
 def annotation(sal: str, count: int = 1) -> Any:
     """The pydantic annotation of a field of SAL type `sal` (an array if `count` > 1)."""
     kind = SAL_TYPES[sal]
-    bounds = {"ge": kind.low, "le": kind.high} if kind.low is not None else {}
+    item: Any = kind.python
+    if kind.low is not None:
+        item = Annotated[kind.python, Field(ge=kind.low, le=kind.high)]
     if count > 1:
-        item: Any = Annotated[kind.python, Field(**bounds)] if bounds else kind.python
-        return Annotated[list[item], WireType(sal, count),  # type: ignore[valid-type]
+        return Annotated[list[item], WireType(sal, count),
                          Field(min_length=count, max_length=count)]
-    return Annotated[kind.python, WireType(sal), Field(**bounds)]
+    return Annotated[item, WireType(sal)]
 
 
 def zero(sal: str) -> Any:

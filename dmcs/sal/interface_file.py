@@ -22,7 +22,7 @@ from pydantic import Field, ValidationError, create_model
 
 from dmcs.sal.field_types import SAL_TYPES, annotation, zero
 from dmcs.sal.interface import Interface
-from dmcs.sal.sample import SalSample
+from dmcs.sal.sample import SalSample, units
 from dmcs.validation import YamlMappingError, describe_problems, parse_yaml_mapping
 
 #: Where the packaged interface files are: `<Name>.yaml` per component, and `generic.yaml`.
@@ -157,19 +157,20 @@ def _field(name: str, spec: Any, where: str) -> tuple[Any, Any]:
         raise InterfaceFileError(f"{where}: {spec['type']!r} is not a field type; use one of "
                                  f"{', '.join(SAL_TYPES)}, optionally with [N]")
     kind, count = match["type"], int(match["count"] or 1)
-    extra = {"description": str(spec["description"]).strip(),
-             "json_schema_extra": {"units": str(spec["units"])}}
+    description, extra = str(spec["description"]).strip(), units(str(spec["units"]))
     if match["count"] is not None:
         if "default" in spec:
             raise InterfaceFileError(f"{where}: an array starts as zeros; it takes no default")
         if count < 2:
             raise InterfaceFileError(f"{where}: an array has at least 2 elements")
-        return annotation(kind, count), Field([zero(kind)] * count, **extra)
+        return annotation(kind, count), Field(default=[zero(kind)] * count,
+                                              description=description, json_schema_extra=extra)
     default = spec.get("default", zero(kind))
     if not _fits(SAL_TYPES[kind].python, default):
         raise InterfaceFileError(f"{where}: default {default!r} is not a {kind}")
     value = float(default) if SAL_TYPES[kind].python is float else default
-    return annotation(kind), Field(value, **extra)
+    return annotation(kind), Field(default=value, description=description,
+                                   json_schema_extra=extra)
 
 
 def _fits(python: type, value: Any) -> bool:

@@ -8,6 +8,7 @@ every model (0 for a non-indexed component) but only in the schemas of indexed c
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from dmcs.sal.field_types import Double, Long, String
 
@@ -24,8 +25,9 @@ PRIVATE_FIELDS = (
 )
 
 
-def _units(units: str) -> dict[str, str]:
-    return {"units": units}
+def units(value: str) -> JsonDict:
+    """A field's units, kept as pydantic JSON-schema extra (the Avro schema carries them)."""
+    return {"units": value}
 
 
 class SalSample(BaseModel):
@@ -36,27 +38,29 @@ class SalSample(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=False)
 
-    salIndex: Long = Field(0, description="SAL index (only present for indexed SAL components)",
-                           json_schema_extra=_units("unitless"))
-    private_sndStamp: Double = Field(0.0, description="Time of instance publication",
-                                     json_schema_extra=_units("second"))
-    private_rcvStamp: Double = Field(0.0, description="Time of instance reception",
-                                     json_schema_extra=_units("second"))
+    salIndex: Long = Field(
+        default=0, description="SAL index (only present for indexed SAL components)",
+        json_schema_extra=units("unitless"))
+    private_sndStamp: Double = Field(
+        default=0.0, description="Time of instance publication",
+        json_schema_extra=units("second"))
+    private_rcvStamp: Double = Field(
+        default=0.0, description="Time of instance reception", json_schema_extra=units("second"))
     private_efdStamp: Double = Field(
-        0.0, description="UTC time for EFD timestamp. An integer (the number of leap seconds) "
-        "different from private_sndStamp.", json_schema_extra=_units("second"))
+        default=0.0, description="UTC time for EFD timestamp. An integer (the number of leap "
+        "seconds) different from private_sndStamp.", json_schema_extra=units("second"))
     private_kafkaStamp: Double = Field(
-        0.0, description="TAI time at which the Kafka message was created.",
-        json_schema_extra=_units("second"))
-    private_seqNum: Long = Field(0, description="Sequence number",
-                                 json_schema_extra=_units("unitless"))
-    private_revCode: String = Field("", description="Revision hashcode",
-                                    json_schema_extra=_units("unitless"))
+        default=0.0, description="TAI time at which the Kafka message was created.",
+        json_schema_extra=units("second"))
+    private_seqNum: Long = Field(
+        default=0, description="Sequence number", json_schema_extra=units("unitless"))
+    private_revCode: String = Field(
+        default="", description="Revision hashcode", json_schema_extra=units("unitless"))
     private_identity: String = Field(
-        "", description="Identity of publisher: SAL component name for a CSC or user@host "
-        "for a user", json_schema_extra=_units("unitless"))
-    private_origin: Long = Field(0, description="Process ID of publisher",
-                                 json_schema_extra=_units("unitless"))
+        default="", description="Identity of publisher: SAL component name for a CSC or "
+        "user@host for a user", json_schema_extra=units("unitless"))
+    private_origin: Long = Field(
+        default=0, description="Process ID of publisher", json_schema_extra=units("unitless"))
 
     @classmethod
     def user_fields(cls) -> list[str]:

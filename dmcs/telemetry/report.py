@@ -26,7 +26,7 @@ import pandas as pd
 from dmcs.dashboards.catalog import VISIT_BUDGET_SECONDS
 from dmcs.state_machines.summary_state import State
 from dmcs.telemetry.efd_client import EfdError, to_timestamp
-from dmcs.telemetry.influx_http import InfluxHttp
+from dmcs.telemetry.influx_http import DEFAULT_DATABASE, InfluxHttp
 from dmcs.telemetry.prometheus_http import PrometheusHttp
 from dmcs.telemetry.report_data import Line, RunData, RunQuery
 from dmcs.telemetry.report_plots import alerts_png, latency_png, lines_png, states_png
@@ -77,14 +77,14 @@ def to_utc(value: TimeLike, what: str) -> pd.Timestamp:
 
 
 def write_report(efd_url: str, prometheus_url: str | None, out: Path, *, start: TimeLike,
-                 end: TimeLike | None = None, subname: str = "sal") -> Path:
-    """Write the report of `subname`'s run between `start` and `end` (default now) to `out`."""
+                 end: TimeLike | None = None, database: str = DEFAULT_DATABASE) -> Path:
+    """Write the report of the run between `start` and `end` (default now) to `out`."""
     begin = to_utc(start, "start")
     finish = to_utc(end, "end") if end is not None else pd.Timestamp.now(tz="UTC")
     if begin >= finish:
         raise EfdError(f"empty time range: start {begin.isoformat()} is not before end "
                          f"{finish.isoformat()}")
-    data = asyncio.run(_collect(efd_url, prometheus_url, subname, begin, finish))
+    data = asyncio.run(_collect(efd_url, prometheus_url, database, begin, finish))
     page = render_page(data, efd_url, prometheus_url)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
@@ -93,12 +93,12 @@ def write_report(efd_url: str, prometheus_url: str | None, out: Path, *, start: 
     return out
 
 
-async def _collect(efd_url: str, prometheus_url: str | None, subname: str,
+async def _collect(efd_url: str, prometheus_url: str | None, database: str,
                    start: pd.Timestamp, end: pd.Timestamp) -> RunData:
-    async with InfluxHttp(efd_url, timeout=60.0) as influx:
+    async with InfluxHttp(efd_url, database, timeout=60.0) as influx:
         prometheus = PrometheusHttp(prometheus_url) if prometheus_url else None
         try:
-            return await RunQuery(influx, prometheus, subname, start, end).collect()
+            return await RunQuery(influx, prometheus, start, end).collect()
         finally:
             if prometheus is not None:
                 await prometheus.close()
@@ -108,12 +108,12 @@ def render_page(data: RunData, efd_url: str, prometheus_url: str | None) -> str:
     """The whole HTML page of `data`."""
     sections = [_states(data), _latency(data), _backlog(data), _alerts(data), _lag(data)]
     span = f"{data.start:%Y-%m-%d %H:%M:%S} – {data.end:%Y-%m-%d %H:%M:%S} UTC"
-    meta = [("topics", f"lsst.{data.subname}.*"), ("time range", span), ("EFD", efd_url),
+    meta = [("EFD database", data.database), ("time range", span), ("EFD", efd_url),
             ("Prometheus", prometheus_url or "not given"),
             ("written", f"{pd.Timestamp.now(tz='UTC'):%Y-%m-%d %H:%M:%S} UTC")]
     rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
                    for k, v in meta)
-    title = f"dmcs run report: {data.subname}"
+    title = f"dmcs run report: {data.start:%Y-%m-%d %H:%M} UTC"
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>\n"
             f'<h1>{html.escape(title)}</h1><table class="meta">{rows}</table>\n'
@@ -136,7 +136,7 @@ def _states(data: RunData) -> Section:
 
     return _section(0, data, "states", bool(data.states),
                     lambda: states_png(data.states, data.end), summary,
-                    f"no summaryState of any component under lsst.{data.subname} in the EFD")
+                    "no summaryState of any component (lsst.sal.*) in the EFD")
 
 
 def _latency(data: RunData) -> Section:

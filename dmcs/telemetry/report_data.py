@@ -16,7 +16,6 @@ A source that is down or empty is not an error: its section says why it has no d
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,7 +60,7 @@ class Visit:
 class RunData:
     """Everything the report draws, and per section why some source had nothing."""
 
-    subname: str
+    database: str
     start: pd.Timestamp
     end: pd.Timestamp
     components: list[str] = field(default_factory=list)
@@ -91,18 +90,21 @@ def _rows(results: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 
 class RunQuery:
-    """Reads one run (subname, time range) from an EFD and, if given, a Prometheus."""
+    """Reads one run (time range) from an EFD database and, if given, a Prometheus.
 
-    def __init__(self, influx: InfluxHttp, prometheus: PrometheusHttp | None, subname: str,
+    Measurements are named as the site's EFD names them: ``lsst.sal.<Component>.<topic>``.
+    """
+
+    def __init__(self, influx: InfluxHttp, prometheus: PrometheusHttp | None,
                  start: pd.Timestamp, end: pd.Timestamp) -> None:
         self.influx = influx
         self.prometheus = prometheus
-        self.data = RunData(subname, start, end)
-        self._prefix = f"lsst\\.{re.escape(subname)}\\."
+        self.data = RunData(influx.database, start, end)
+        self._prefix = "lsst\\.sal\\."
         self._range = f"time >= {start.value} AND time <= {end.value}"
 
     def topic(self, component: str, name: str) -> str:
-        return f'"lsst.{self.data.subname}.{component}.{name}"'
+        return f'"lsst.sal.{component}.{name}"'
 
     async def collect(self) -> RunData:
         await self._states()

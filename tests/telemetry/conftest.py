@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from efd_helpers import running_writer
+from efd_helpers import running_writer, test_database
 
 from dmcs.sal.config import SalConfig
 from dmcs.telemetry.efd_client import EfdClient
@@ -15,14 +15,14 @@ from dmcs.telemetry.influx_server import InfluxServer
 
 @pytest.fixture(scope="session")
 def influx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxServer]:
-    """One InfluxDB for the session; each test's topics (measurements) are its own."""
+    """One InfluxDB for the session; each test has a database of its own."""
     with InfluxServer(tmp_path_factory.mktemp("influx")) as server:
         yield server  # type: ignore[misc]
 
 
 @pytest.fixture
-async def efd(influx: InfluxServer) -> AsyncIterator[EfdClient]:
-    async with EfdClient(influx.url) as client:
+async def efd(influx: InfluxServer, sal_config: SalConfig) -> AsyncIterator[EfdClient]:
+    async with EfdClient(influx.url, test_database(sal_config)) as client:
         yield client
 
 

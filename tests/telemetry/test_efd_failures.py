@@ -11,11 +11,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from efd_helpers import FAST, count_points, running_writer, wait_for_points
+from efd_helpers import FAST, count_points, running_writer, test_database, wait_for_points
 from prometheus_client import REGISTRY
 from traffic import Traffic
 
-from dmcs.sal.codec import MARKER
 from dmcs.sal.config import SalConfig
 from dmcs.sal.domain import Domain
 from dmcs.sal.tai import current_tai
@@ -33,8 +32,8 @@ async def test_same_microsecond_from_two_indices_keeps_both_points(
     stamp = current_tai()
     await traffic.send(index=1, snd_stamp=stamp, int0=1)
     await traffic.send(index=2, snd_stamp=stamp, int0=2)
-    assert await wait_for_points(efd, traffic.topic, 2) == 2
-    frame = await efd.select_top_n(traffic.topic, ["salIndex", "int0", "private_efdStamp"], 5)
+    assert await wait_for_points(efd, traffic.measurement, 2) == 2
+    frame = await efd.select_top_n(traffic.measurement, ["salIndex", "int0", "private_efdStamp"], 5)
     assert list(frame["int0"]) == [1, 2]
     assert (frame.index[1] - frame.index[0]).value == 1000  # moved 1 µs on, in ns
     assert frame["private_efdStamp"].iloc[1] > frame["private_efdStamp"].iloc[0]
@@ -46,14 +45,14 @@ async def test_malformed_messages_are_skipped_counted_and_logged_once(
 ) -> None:
     traffic = await Traffic(domain).start()
     good = traffic.encoded(int0=7)
-    unknown_schema = MARKER + b"\x01" * 8 + good[10:]
+    unknown_schema = b"\x00\x00\x00\x00\x09" + good[5:]
     for payload in (b"not avro at all", good[:-3], good + b"\x00", unknown_schema):
         await traffic.send_raw(payload)
     await traffic.send(int0=8)
-    async with running_writer(sal_config, influx.url, replace(FAST, schema_wait=0.5)) as writer:
+    async with running_writer(sal_config, influx.url) as writer:
         with caplog.at_level(logging.WARNING, "dmcs.telemetry.efd_writer"):
-            assert await wait_for_points(efd, traffic.topic, 1) == 1
-        frame = await efd.select_top_n(traffic.topic, ["int0"], 5)
+            assert await wait_for_points(efd, traffic.measurement, 1) == 1
+        frame = await efd.select_top_n(traffic.measurement, ["int0"], 5)
         assert list(frame["int0"]) == [8]
         assert writer.health.decode_errors == 4
         assert REGISTRY.get_sample_value("dmcs_efd_decode_errors_total",
@@ -82,10 +81,11 @@ async def test_influxdb_down_for_20_s_loses_nothing(
                 await asyncio.sleep(1.0)
                 stop.set()
                 await sender
-                async with EfdClient(server.url) as efd:
-                    count = await wait_for_points(efd, traffic.topic, traffic.sent, timeout=30)
+                async with EfdClient(server.url, test_database(sal_config)) as efd:
+                    count = await wait_for_points(efd, traffic.measurement, traffic.sent,
+                                                  timeout=30)
                     await asyncio.sleep(0.5)
-                    count = await count_points(efd, traffic.topic)
+                    count = await count_points(efd, traffic.measurement)
                 assert traffic.sent > settings.max_buffer  # more than the buffer holds
                 assert count == traffic.sent
                 assert not writer.health.paused
@@ -101,13 +101,13 @@ async def test_restarted_writer_resumes_from_committed_offsets(
     async with running_writer(sal_config, influx.url):
         for i in range(150):
             await traffic.send(int0=i)
-        assert await wait_for_points(efd, traffic.topic, 150) == 150
+        assert await wait_for_points(efd, traffic.measurement, 150) == 150
     for i in range(150, 300):
         await traffic.send(int0=i)
     async with running_writer(sal_config, influx.url) as writer:
-        assert await wait_for_points(efd, traffic.topic, 300) == 300
+        assert await wait_for_points(efd, traffic.measurement, 300) == 300
         await asyncio.sleep(0.3)
-        assert await count_points(efd, traffic.topic) == 300  # re-written points, not doubled
+        assert await count_points(efd, traffic.measurement) == 300  # re-written points, not doubled
         assert writer.health.messages <= 150 + 100  # resumed near the commit, not from 0
 
 
@@ -117,11 +117,11 @@ async def test_a_topic_created_later_is_read_within_seconds(
     await asyncio.sleep(0.5)
     traffic = await Traffic(domain).start()
     await traffic.send(int0=5)
-    assert await wait_for_points(efd, traffic.topic, 1, timeout=5) == 1
+    assert await wait_for_points(efd, traffic.measurement, 1, timeout=5) == 1
 
 
 def test_the_writer_imports_no_interface_model() -> None:
-    """Decoding uses the schemas on the broker only, so any producer's topics land."""
+    """Decoding uses the schema registry only, so any producer's topics land."""
     code = ("import sys, dmcs.telemetry.efd_writer; "
             "print([m for m in sys.modules if m.startswith('dmcs.sal.interface')])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -31,7 +31,7 @@ async def test_enabled_efd_writer_csc_writes_topics_and_its_health(
             traffic = await Traffic(domain).start()
             for i in range(20):
                 await traffic.send(int0=i)
-            assert await wait_for_points(efd, traffic.topic, 20) == 20
+            assert await wait_for_points(efd, traffic.measurement, 20) == 20
             health = await wait_for_sample(remote.tel("health"), paused=False)
             assert health.topics > 0
             own = f"lsst.{domain.subname}.EFDWriter.health"
@@ -42,8 +42,8 @@ async def test_enabled_efd_writer_csc_writes_topics_and_its_health(
             await remote.cmd("disable").start()
             await traffic.send(int0=99)
             await asyncio.sleep(0.5)
-            assert await count_points(efd, traffic.topic) == 20  # not writing while DISABLED
+            assert await count_points(efd, traffic.measurement) == 20  # not writing while DISABLED
             await remote.cmd("enable").start()
-            assert await wait_for_points(efd, traffic.topic, 21) == 21
+            assert await wait_for_points(efd, traffic.measurement, 21) == 21
     finally:
         await csc.close()

@@ -185,9 +185,9 @@ class RegistryServer:
 
     async def get_config(self, request: web.Request) -> web.Response:
         subject = request.match_info.get("subject")
-        if subject is not None and subject not in self.store.levels:
-            if request.query.get("defaultToGlobal", "false").lower() != "true":
-                raise RegistryHttpError(404, 40408, f"Subject '{subject}' does not have "
+        to_global = request.query.get("defaultToGlobal", "false").lower() == "true"
+        if subject is not None and subject not in self.store.levels and not to_global:
+            raise RegistryHttpError(404, 40408, f"Subject '{subject}' does not have "
                                                     "subject-level compatibility configured")
         return _answer({"compatibilityLevel": self.store.level(subject)})
 

@@ -189,8 +189,9 @@ class SchemaStore:
 
     def records(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         """Every live record of this state, to write again into a log that was lost."""
-        out = [(config_key(subject), {"compatibilityLevel": level})
-               for subject, level in self.levels.items()]
+        out: list[tuple[dict[str, Any], dict[str, Any]]] = [
+            (config_key(subject), {"compatibilityLevel": level})
+            for subject, level in self.levels.items()]
         for versions in self.subjects.values():
             for v in versions:
                 out.append((schema_key(v.subject, v.version),

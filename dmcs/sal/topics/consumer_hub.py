@@ -92,6 +92,7 @@ class ConsumerHub:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._paused: set[TopicPartition] = set()
+        self._fetches: set[asyncio.Future[None]] = set()
         self._wait_ms = self.profile.busy_wait_ms
         self._active_until = 0.0
         self._log_watch = LogWatch()
@@ -162,10 +163,11 @@ class ConsumerHub:
             self._wake.set()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        for task in [self._task, *self._fetches]:
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._task = None
         for topic in self._topics.values():
             for reader in topic.readers:
                 reader.close()
@@ -370,10 +372,11 @@ class ConsumerHub:
         consumer.seek(tp, offset)
         consumer.pause(tp)
         self._paused.add(tp)
-        asyncio.ensure_future(self._fetch_schema(consumer, topic, tp, schema_id))
+        fetch = asyncio.ensure_future(self._fetch_schema(topic, tp, schema_id))
+        self._fetches.add(fetch)
+        fetch.add_done_callback(self._fetches.discard)
 
-    async def _fetch_schema(self, consumer: AIOKafkaConsumer, topic: _Topic,
-                            tp: TopicPartition, schema_id: int) -> None:
+    async def _fetch_schema(self, topic: _Topic, tp: TopicPartition, schema_id: int) -> None:
         while True:
             try:
                 await topic.decoder.fetch(schema_id)
@@ -383,9 +386,11 @@ class ConsumerHub:
                             schema_id, err)
                 await asyncio.sleep(_RETRY_SCHEMA_S)
         self._paused.discard(tp)
-        if tp in self._position and self._consumer is consumer:
-            consumer.resume(tp)
-            self._wake.set()
+        live = self._consumer
+        if live is None or tp not in self._position:
+            return  # closed, or the topic was dropped meanwhile
+        live.resume(tp)
+        self._wake.set()
 
     async def _restart_lost_logs(self, consumer: AIOKafkaConsumer) -> None:
         """Tansu: read a recreated topic from its start (everything in it is new to us)."""

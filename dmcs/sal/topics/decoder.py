@@ -5,6 +5,7 @@ resolved against ours, with a malformed record logged (once per topic), counted 
 from __future__ import annotations
 
 import logging
+
 from aiokafka.structs import ConsumerRecord
 
 from dmcs.sal.codec import DecodeError, decode_body, schema_id

@@ -44,9 +44,9 @@ async def replay(domain: Domain, readers: list[TopicReader]) -> list[tuple[str, 
                 for record in records:
                     try:
                         sample = decoder.decode(record)
-                    except SchemaPending as pending:
+                    except SchemaPending as unknown:
                         sample = (decoder.decode(record)
-                                  if await decoder.fetch(pending.schema_id) else None)
+                                  if await decoder.fetch(unknown.schema_id) else None)
                     if sample is not None and reader.index in (0, sample.salIndex):
                         samples.append((topic_key(reader), sample))
                 if records and records[-1].offset + 1 >= ends[tp]:

@@ -1,10 +1,10 @@
 """The alert stream: each alert packet as one Kafka message on ``lsst.<subname>.alerts``.
 
-Messages use the same Avro single-object encoding as every SAL topic (marker, schema
-fingerprint, body) and the alert schema is published on the schemas topic, so a broker
-client with no dmcs code can decode them. Keyed by alertId, all on partition 0 (in order).
-Sending is fire-and-gather: every packet of a visit is handed to the producer, then all
-deliveries are awaited.
+Messages use the Confluent wire format of every SAL topic (byte 0, the alert schema's
+registry id, Avro body), the schema registered for the subject ``<topic>-value``, so a
+broker client with a schema registry client and no dmcs code can decode them. Keyed by
+alertId, all on partition 0 (in order). Sending is fire-and-gather: every packet of a visit
+is handed to the producer, then all deliveries are awaited.
 """
 
 from __future__ import annotations
@@ -16,12 +16,9 @@ from typing import Any
 import fastavro
 
 from dmcs.payloads.association.alerts import ALERT_SCHEMA, PARSED_SCHEMA
-from dmcs.sal.avro_schema import schema_fingerprint
-from dmcs.sal.codec import MARKER, encode
+from dmcs.sal.avro_schema import schema_text
+from dmcs.sal.codec import encode, header
 from dmcs.sal.domain import Domain
-from dmcs.sal.schema_registry import schema_message, schemas_topic
-
-HEADER = MARKER + schema_fingerprint(ALERT_SCHEMA)
 
 
 def alert_topic(subname: str) -> str:
@@ -39,27 +36,24 @@ class AlertStream:
     def __init__(self, domain: Domain) -> None:
         self.domain = domain
         self.topic = alert_topic(domain.subname)
-        self._ready = False
+        self._prefix: bytes | None = None
 
-    async def _ensure_topic(self) -> None:
-        if self._ready:
-            return
-        await self.domain.ensure_kafka_topics([(self.topic, False)])
-        await self.domain.producer.send_and_wait(
-            schemas_topic(self.domain.subname),
-            schema_message(self.topic, ALERT_SCHEMA, self.domain.publisher),
-            key=HEADER[2:].hex().encode(),
-        )
-        self._ready = True
+    async def _ensure_topic(self) -> bytes:
+        if self._prefix is None:
+            await self.domain.ensure_kafka_topics([(self.topic, False)])
+            schema_id = await self.domain.registry.register(f"{self.topic}-value",
+                                                           schema_text(ALERT_SCHEMA))
+            self._prefix = header(schema_id)
+        return self._prefix
 
     async def send(self, packets: list[dict[str, Any]]) -> int:
         """Send every packet; returns how many the broker acknowledged."""
-        await self._ensure_topic()
+        prefix = await self._ensure_topic()
         producer = self.domain.producer
         deliveries = [
             await producer.send(
                 self.topic,
-                encode(PARSED_SCHEMA, HEADER, packet),
+                encode(PARSED_SCHEMA, prefix, packet),
                 key=str(packet["alertId"]).encode(),
                 partition=0,
             )
