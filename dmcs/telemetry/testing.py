@@ -40,14 +40,17 @@ def prometheus_scraping_this_process(data_dir: Path, scrape_interval: float = 0.
 
 
 @contextlib.asynccontextmanager
-async def efd_writer_csc(domain: Domain, influx_url: str, health_interval: float = 0.2,
-                         flush_interval: float = 0.02) -> AsyncIterator[EfdWriterCsc]:
-    """An EFDWriter CSC started ENABLED, writing the domain's topics to `influx_url`."""
+async def efd_writer_csc(domain: Domain, influx_url: str, database: str = "efd",
+                         health_interval: float = 0.2, flush_interval: float = 0.02
+                         ) -> AsyncIterator[EfdWriterCsc]:
+    """An EFDWriter CSC started ENABLED, writing the domain's topics to `database` at
+    `influx_url`."""
     with tempfile.TemporaryDirectory(prefix="dmcs-efd-writer-") as root:
         folder = Path(root) / "EFDWriter"
         folder.mkdir()
         (folder / "_init.yaml").write_text(
-            f"influx_url: {influx_url}\nhealth_interval: {health_interval}\n"
+            f"influx_url: {influx_url}\ndatabase: {database}\n"
+            f"health_interval: {health_interval}\n"
             f"flush_interval: {flush_interval}\n")
         csc = EfdWriterCsc(domain, 0, config_root=Path(root), initial_state=State.ENABLED)
         await csc.start(claim_seconds=TEST_CLAIM_SECONDS)

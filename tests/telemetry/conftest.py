@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from efd_helpers import running_writer, test_database
+from efd_helpers import running_writer, database_of
 
 from dmcs.sal.config import SalConfig
 from dmcs.telemetry.efd_client import EfdClient
@@ -22,7 +22,7 @@ def influx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxServer]:
 
 @pytest.fixture
 async def efd(influx: InfluxServer, sal_config: SalConfig) -> AsyncIterator[EfdClient]:
-    async with EfdClient(influx.url, test_database(sal_config)) as client:
+    async with EfdClient(influx.url, database_of(sal_config)) as client:
         yield client
 
 

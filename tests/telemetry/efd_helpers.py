@@ -14,7 +14,7 @@ from dmcs.telemetry.influx_http import InfluxHttp
 FAST = EfdWriterSettings(flush_interval=0.02, discovery_interval=0.3, registry_retry=0.2)
 
 
-def test_database(sal_config: SalConfig) -> str:
+def database_of(sal_config: SalConfig) -> str:
     """The EFD database of one test. Measurements are named as the site's EFD names them,
     without the topic subname, so tests sharing an InfluxDB keep apart by database."""
     return f"efd_{sal_config.subname}"
@@ -26,7 +26,7 @@ async def running_writer(sal_config: SalConfig, url: str,
     """A started writer, stopped and its InfluxDB client closed however the block ends."""
     assert sal_config.bootstrap_servers and sal_config.schema_registry_url
     writer = EfdWriter(sal_config.bootstrap_servers, sal_config.subname,
-                       InfluxHttp(url, test_database(sal_config)),
+                       InfluxHttp(url, database_of(sal_config)),
                        sal_config.schema_registry_url, settings)
     await writer.start()
     try:

@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from efd_helpers import FAST, count_points, running_writer, test_database, wait_for_points
+from efd_helpers import FAST, count_points, running_writer, database_of, wait_for_points
 from prometheus_client import REGISTRY
 from traffic import Traffic
 
@@ -33,10 +33,11 @@ async def test_same_microsecond_from_two_indices_keeps_both_points(
     await traffic.send(index=1, snd_stamp=stamp, int0=1)
     await traffic.send(index=2, snd_stamp=stamp, int0=2)
     assert await wait_for_points(efd, traffic.measurement, 2) == 2
-    frame = await efd.select_top_n(traffic.measurement, ["salIndex", "int0", "private_efdStamp"], 5)
-    assert list(frame["int0"]) == [1, 2]
-    assert (frame.index[1] - frame.index[0]).value == 1000  # moved 1 µs on, in ns
-    assert frame["private_efdStamp"].iloc[1] > frame["private_efdStamp"].iloc[0]
+    frame = await efd.select_top_n(traffic.measurement,
+                                   ["salIndex", "int0", "private_efdStamp"], 5)
+    assert list(frame["int0"]) == [2, 1]  # newest first
+    assert (frame.index[0] - frame.index[1]).value == 1000  # moved 1 µs on, in ns
+    assert frame["private_efdStamp"].iloc[0] > frame["private_efdStamp"].iloc[1]
 
 
 async def test_malformed_messages_are_skipped_counted_and_logged_once(
@@ -81,7 +82,7 @@ async def test_influxdb_down_for_20_s_loses_nothing(
                 await asyncio.sleep(1.0)
                 stop.set()
                 await sender
-                async with EfdClient(server.url, test_database(sal_config)) as efd:
+                async with EfdClient(server.url, database_of(sal_config)) as efd:
                     count = await wait_for_points(efd, traffic.measurement, traffic.sent,
                                                   timeout=30)
                     await asyncio.sleep(0.5)

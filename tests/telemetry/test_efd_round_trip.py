@@ -18,10 +18,13 @@ from dmcs.telemetry.influx_server import InfluxServer
 from dmcs.testing import walk_to_enabled
 
 TRICKY = 'he said "hi", C:\\dir\\ x=1\nsecond line'
-SCALARS = dict(boolean0=True, int0=-(2**31), long0=2**62, float0=0.25, double0=1 / 3,
-               string0=TRICKY)
-ARRAYS = dict(boolean0=[True, False, True, False, True], int0=[1, -2, 3, -4, 5],
-              long0=[2**40, 0, -1, 7, 9], float0=[0.5, 1.5, -2.5, 0.0, 8.0],
+SCALARS = dict(boolean0=True, byte0=255, short0=-(2**15), int0=-(2**31), long0=2**31 - 1,
+               longLong0=2**62, unsignedShort0=2**16 - 1, unsignedInt0=2**32 - 1, float0=0.25,
+               double0=1 / 3, string0=TRICKY)
+ARRAYS = dict(boolean0=[True, False, True, False, True], byte0=[0, 1, 2, 254, 255],
+              short0=[-3, 3, 0, 1, -1], int0=[1, -2, 3, -4, 5], long0=[7, -7, 0, 2, 3],
+              longLong0=[2**40, 0, -1, 7, 9], unsignedShort0=[0, 1, 65535, 2, 3],
+              unsignedInt0=[0, 2**32 - 1, 5, 6, 7], float0=[0.5, 1.5, -2.5, 0.0, 8.0],
               double0=[0.1, 0.2, 0.3, 1e300, -1e-300])
 
 
@@ -36,20 +39,23 @@ async def test_every_field_type_round_trips_to_dmcs_efd_query(
     await walk_to_enabled(remote)
     await remote.cmd("setScalars").start(**SCALARS)
     await remote.cmd("setArrays").start(**ARRAYS)
-    sub = csc.domain.subname
-    scalars, arrays = f"lsst.{sub}.Test.scalars", f"lsst.{sub}.Test.arrays"
+    scalars, arrays = "lsst.sal.Test.scalars", "lsst.sal.Test.arrays"
     assert await wait_for_points(efd, scalars, 1) == 1
     assert await wait_for_points(efd, arrays, 1) == 1
 
-    result = await asyncio.to_thread(dmcs_efd, influx.url, "query", scalars, "--csv")
+    database = efd.influx.database
+    result = await asyncio.to_thread(dmcs_efd, influx.url, "query", scalars, "--csv",
+                                     "--db", database)
     assert result.exit_code == 0, result.output
     row = pd.read_csv(io.StringIO(result.output), index_col="time").iloc[-1]
     assert row["salIndex"] == 1
     assert row["boolean0"] == True  # noqa: E712 (numpy bool)
-    for name in ("int0", "long0", "float0", "double0", "string0"):
+    for name in ("byte0", "short0", "int0", "long0", "longLong0", "unsignedShort0",
+                 "unsignedInt0", "float0", "double0", "string0"):
         assert row[name] == SCALARS[name], name
 
-    result = await asyncio.to_thread(dmcs_efd, influx.url, "query", arrays, "--csv")
+    result = await asyncio.to_thread(dmcs_efd, influx.url, "query", arrays, "--csv",
+                                     "--db", database)
     assert result.exit_code == 0, result.output
     row = pd.read_csv(io.StringIO(result.output), index_col="time").iloc[-1]
     for name, values in ARRAYS.items():
@@ -59,15 +65,17 @@ async def test_every_field_type_round_trips_to_dmcs_efd_query(
 async def test_layout_is_the_observatory_efd_layout(
     efd_writer: EfdWriter, csc: TestCsc, remote: Remote, efd: EfdClient,
 ) -> None:
-    """Measurement = topic, no tags, salIndex an integer field, time = private_efdStamp."""
+    """Measurement = the schema's namespace + name (no subname), no tags, salIndex an integer
+    field, time = private_efdStamp: as the site's Telegraf writes it."""
     await walk_to_enabled(remote)
     await remote.cmd("setScalars").start(**SCALARS)
-    topic = f"lsst.{csc.domain.subname}.Test.scalars"
+    topic = "lsst.sal.Test.scalars"
+    assert csc.domain.subname != "sal"
     await wait_for_points(efd, topic, 1)
     results = await efd.influx.query(f'SHOW FIELD KEYS FROM "{topic}"')
     types = dict(results[0]["series"][0]["values"])
     assert types["salIndex"] == "integer"
-    assert (types["int0"], types["long0"]) == ("integer", "integer")
+    assert (types["int0"], types["long0"], types["longLong0"]) == ("integer",) * 3
     assert (types["float0"], types["double0"]) == ("float", "float")
     assert (types["boolean0"], types["string0"]) == ("boolean", "string")
     assert "private_kafkaStamp" in types

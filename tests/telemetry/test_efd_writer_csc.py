@@ -22,7 +22,8 @@ async def test_enabled_efd_writer_csc_writes_topics_and_its_health(
 ) -> None:
     (tmp_path / "EFDWriter").mkdir()
     (tmp_path / "EFDWriter" / "_init.yaml").write_text(
-        f"influx_url: {influx.url}\nhealth_interval: 0.2\nflush_interval: 0.02\n")
+        f"influx_url: {influx.url}\ndatabase: {efd.influx.database}\n"
+        "health_interval: 0.2\nflush_interval: 0.02\n")
     csc = csc_class("EFDWriter")(domain, 0, config_root=tmp_path)  # type: ignore[call-arg]
     await csc.start()
     try:
@@ -34,7 +35,7 @@ async def test_enabled_efd_writer_csc_writes_topics_and_its_health(
             assert await wait_for_points(efd, traffic.measurement, 20) == 20
             health = await wait_for_sample(remote.tel("health"), paused=False)
             assert health.topics > 0
-            own = f"lsst.{domain.subname}.EFDWriter.health"
+            own = "lsst.sal.EFDWriter.health"
             assert await wait_for_points(efd, own, 1) >= 1
             frame = await efd.select_top_n(own, ["pointsWritten", "lagTotal"], 1)
             assert frame["pointsWritten"].iloc[-1] > 0

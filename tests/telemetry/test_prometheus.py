@@ -83,7 +83,8 @@ async def test_prometheus_scrapes_every_required_series_from_csc_processes(
         await walk_to_enabled(remote)
     # A malformed command makes the CSC count a decode error.
     command = Traffic(domain, TEST.spec(TopicKind.COMMAND, "setScalars"))
-    await command.send_raw(b"\x00 not a command", index=1)
+    await command.start()
+    await command.send_raw(b"\x00 not a command")
 
     async with PrometheusHttp(prometheus.url) as api:
         expected = {("1", "2"), ("2", "5")}  # (index, summary state) of each process

@@ -60,8 +60,9 @@ def prometheus(tmp_path: Path) -> Iterator[PrometheusServer]:
 
 
 @pytest.fixture
-async def efd_writer_csc(domain: Domain, influx: InfluxServer) -> AsyncIterator[BaseCsc]:
-    async with efd_writer_csc_in(domain, influx.url) as csc:
+async def efd_writer_csc(domain: Domain, influx: InfluxServer,
+                         efd: EfdClient) -> AsyncIterator[BaseCsc]:
+    async with efd_writer_csc_in(domain, influx.url, efd.influx.database) as csc:
         yield csc
 
 
@@ -70,9 +71,8 @@ async def test_report_of_a_run_shows_every_section_from_efd_and_prometheus(
     influx: InfluxServer, prometheus: PrometheusServer, tmp_path: Path,
 ) -> None:
     start = time.time() - 2
-    sub = domain.subname
     await walk_to_enabled(remote)
-    await remote.cmd("fault").start(errorCode=42)
+    await remote.cmd("fault").start()
     processed = await Traffic(domain, PROMPT_PROCESSING.spec(TopicKind.EVENT,
                                                              "visitProcessed")).start()
     await processed.send(0, groupId="visit-A", latency=12.5, alerts=40)
@@ -82,11 +82,11 @@ async def test_report_of_a_run_shows_every_section_from_efd_and_prometheus(
     status = await Traffic(domain, ARCHIVER.spec(TopicKind.TELEMETRY, "archiveStatus")).start()
     for backlog in (0, 4, 9, 2, 0):
         await status.send(0, backlog=backlog)
-    assert await wait_for_points(efd, processed.topic, 2) == 2
-    assert await wait_for_points(efd, late.topic, 1) == 1
-    assert await wait_for_points(efd, status.topic, 5) == 5
-    assert await wait_for_points(efd, f"lsst.{sub}.EFDWriter.health", 2) >= 2
-    states = f"lsst.{sub}.Test.logevent_summaryState"
+    assert await wait_for_points(efd, processed.measurement, 2) == 2
+    assert await wait_for_points(efd, late.measurement, 1) == 1
+    assert await wait_for_points(efd, status.measurement, 5) == 5
+    assert await wait_for_points(efd, "lsst.sal.EFDWriter.health", 2) >= 2
+    states = "lsst.sal.Test.logevent_summaryState"
     assert await wait_for_points(efd, states, 4) >= 4  # STANDBY, DISABLED, ENABLED, FAULT
     async with PrometheusHttp(prometheus.url) as api:
         for _ in range(60):
@@ -97,7 +97,8 @@ async def test_report_of_a_run_shows_every_section_from_efd_and_prometheus(
 
     out = tmp_path / "report" / "run.html"
     written = await asyncio.to_thread(write_report, influx.url, prometheus.url, out,
-                                      start=start, end=time.time(), subname=sub)
+                                      start=start, end=time.time(),
+                                      database=efd.influx.database)
     assert written == out
     page = out.read_text()
     for title in SECTIONS:
@@ -120,11 +121,11 @@ async def test_report_of_a_run_shows_every_section_from_efd_and_prometheus(
 
 def test_missing_data_is_said_in_the_page_not_a_failure(influx: InfluxServer,
                                                          tmp_path: Path) -> None:
-    """Nothing in the EFD for this subname, and Prometheus down: the page says so."""
+    """Nothing in the EFD database, and Prometheus down: the page says so."""
     out = tmp_path / "empty.html"
     dead = f"http://127.0.0.1:{free_port()}"
     result = CliRunner(env={"COLUMNS": "250"}).invoke(app, [
-        "report", "--efd", influx.url, "--prometheus", dead, "--subname", "nothinghere",
+        "report", "--efd", influx.url, "--prometheus", dead, "--db", "nothinghere",
         "--last", "5", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == str(out)
