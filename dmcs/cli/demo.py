@@ -108,7 +108,7 @@ class Tour:
         self.step("walk STANDBY -> ENABLED")
         await self._walk(remote, State.STANDBY, State.ENABLED)
         self.step("setScalars: one value of every scalar type")
-        await self._command(remote, "setScalars", boolean0=True, int0=42, long0=2**40,
+        await self._command(remote, "setScalars", boolean0=True, int0=42, longLong0=2**40,
                             float0=1.5, double0=3.14159265, string0="hello from dmcs demo")
         self.step("setArrays: fixed-length arrays")
         await self._command(remote, "setArrays", int0=list(range(ARRAY_LENGTH)),
@@ -125,7 +125,7 @@ class Tour:
         await self._command(remote, "wait", timeout=self.duration + 5, duration=self.duration,
                             on_ack=lambda ack: self.ack(ack, time.perf_counter() - began))
         self.step("fault: the CSC goes to FAULT and says why")
-        await self._command(remote, "fault", errorCode=42)
+        await self._command(remote, "fault")
         await self._until_state(remote, State.FAULT)
         self.step("recover via standby, then exitControl")
         await self._walk(remote, State.FAULT, State.OFFLINE)

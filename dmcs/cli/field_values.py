@@ -8,20 +8,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from dmcs.cli.errors import CliError
+from dmcs.sal.field_types import WireType
 from dmcs.sal.sample import SalSample
 
 
 def field_types(model: type[SalSample]) -> dict[str, str]:
-    """User field name -> readable type (`int`, `float[5]`, ...), for error messages and help."""
+    """User field name -> its ts_xml type (`long`, `unsigned short`, `float[5]`, ...), for
+    error messages and help."""
     types = {}
     for name in model.user_fields():
-        info = model.model_fields[name]
-        if _is_array(info.annotation):
-            item = typing.get_args(info.annotation)[0].__name__
-            length = next((m.max_length for m in info.metadata if hasattr(m, "max_length")), "")
-            types[name] = f"{item}[{length}]"
-        else:
-            types[name] = getattr(info.annotation, "__name__", str(info.annotation))
+        wire = next(m for m in model.model_fields[name].metadata if isinstance(m, WireType))
+        types[name] = f"{wire.sal}[{wire.count}]" if wire.count > 1 else wire.sal
     return types
 
 

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from dmcs.cli.errors import ExitCode
+from dmcs.csc.test_csc import TestCsc
 from dmcs.sal.broker import free_port, is_listening
 from dmcs.testing.processes import Cli, CscProcesses
 
@@ -44,6 +45,6 @@ async def test_demo_runs_to_completion_on_the_private_broker(cli: Cli) -> None:
     out = result.stdout
     assert f"connected to {cli.env['LSST_KAFKA_BROKER_ADDR']}" in out
     for text in ("STANDBY -> DISABLED", "DISABLED -> ENABLED", "int0=42", "INPROGRESS",
-                 "errorCode=42", "summaryState=FAULT", "FAULT -> STANDBY",
+                 f"errorCode={TestCsc.FAULT_CODE}", "summaryState=FAULT", "FAULT -> STANDBY",
                  "STANDBY -> OFFLINE", "commands sent", "median", "events seen"):
         assert text in out, text

@@ -33,7 +33,7 @@ def test_every_verb_and_option_has_help(verb: str) -> None:
         (["command", "Test:1", "dance"], ExitCode.USAGE,
          "Test has no command 'dance'; commands: abort, disable, enable"),
         (["command", "Test:1", "setScalars", "colour=red"], ExitCode.USAGE,
-         "setScalars has no field 'colour'; fields: boolean0 (bool), int0 (int)"),
+         "setScalars has no field 'colour'; fields: boolean0 (boolean), byte0 (byte)"),
         (["command", "Test:1", "setScalars", "int0=lots"], ExitCode.USAGE,
          "bad value for setScalars field int0 (int): Input should be a valid integer"),
         (["command", "Test:1", "setArrays", "int0=1,2"], ExitCode.USAGE,

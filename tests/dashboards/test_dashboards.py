@@ -66,7 +66,7 @@ async def publish_as_services(domain: Domain) -> None:
 
 
 def test_export_writes_provisioning_and_every_dashboard(tmp_path: Path) -> None:
-    written = export(tmp_path, "sal", "http://efd:8086", "http://prom:9090")
+    written = export(tmp_path, "http://efd:8086", "http://prom:9090")
     sources = yaml.safe_load((tmp_path / "provisioning/datasources/dmcs.yaml").read_text())
     assert {d["uid"] for d in sources["datasources"]} == {"efd", "prometheus"}
     names = sorted(p.stem for p in written if p.suffix == ".json")
@@ -99,16 +99,18 @@ async def test_every_panel_query_returns_data_after_traffic(
     services' samples: every query runs; every EFD query and every query of the overview and
     EFD writer dashboards returns data."""
     start = time.time() - 5
-    async with efd_writer_csc(domain, influx.url):
+    database = f"efd_{domain.subname}"
+    async with efd_writer_csc(domain, influx.url, database):
         await walk_to_enabled(remote)
         await remote.cmd("setScalars").start(int0=3)
-        await remote.cmd("fault").start(errorCode=42)
+        await remote.cmd("fault").start()
         await publish_as_services(domain)
-        dashboards = all_dashboards(domain.subname)
+        dashboards = all_dashboards()
         failing: list[str] = []
         for _ in range(60):  # scrapes every 0.5 s; the EFD writer flushes every 20 ms
             await asyncio.sleep(0.5)
-            checks = await verify_dashboards(dashboards, influx.url, prometheus.url, start)
+            checks = await verify_dashboards(dashboards, influx.url, prometheus.url, start,
+                                             database=database)
             failing = [str(c) for c in checks if c.error or (not c.ok and (
                 c.dashboard in PROVEN_NOW or c.source == "influxdb"))]
             if not failing:
