@@ -33,6 +33,8 @@ import pytest
 
 from dmcs.cli.errors import ExitCode
 from dmcs.sal.broker import BrokerProcess
+from dmcs.sal.config import BROKER_ENV, BROKER_KIND_ENV, REGISTRY_ENV
+from dmcs.sal.registry.process import RegistryProcess
 from dmcs.sal.liveness import HEARTBEAT_ALIVE_SECONDS
 from dmcs.testing import unique_subname
 from dmcs.testing.processes import Cli, CscProcess, CscProcesses
@@ -221,15 +223,16 @@ def same_line(shown: str, printed: str) -> bool:
 class Stage:
     """The scratch directory, environment and Test:1 CSC the commands run against."""
 
-    def __init__(self, root: Path, broker: BrokerProcess) -> None:
+    def __init__(self, root: Path, sal_env: dict[str, str]) -> None:
         self.root = root
         self.env = {
             **os.environ,
+            **sal_env,
             "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-            "LSST_KAFKA_BROKER_ADDR": broker.bootstrap_servers,
             "LSST_TOPIC_SUBNAME": unique_subname("docs"),
             "DMCS_HOME": str(root / "home"),
             "DMCS_EMBEDDED_BROKER_PORT": str(_free_port()),
+            "DMCS_EMBEDDED_REGISTRY_PORT": str(_free_port()),
             "COLUMNS": "200",
             "PYTHONFAULTHANDLER": "1",
         }
@@ -299,8 +302,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def stage(broker: BrokerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
-    docs_stage = Stage(tmp_path_factory.mktemp("docs"), broker)
+def stage(broker: BrokerProcess, registry: RegistryProcess,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
+    docs_stage = Stage(tmp_path_factory.mktemp("docs"), {
+        BROKER_ENV: broker.bootstrap_servers, REGISTRY_ENV: registry.url,
+        BROKER_KIND_ENV: "tansu"})
     yield docs_stage
     docs_stage.close()
 
