@@ -1,0 +1,114 @@
+"""A node's JVM as an operating-system process: started, signalled, stopped by pid, measured.
+
+Pids get reused, so nothing is signalled unless its command line is still the node's (it
+names the node's own `server.properties`). A node started by another process (the machine's
+shared node) is stopped by pid alone; one started here is also reaped, leaving no zombie.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+_POLL_S = 0.05
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def spawn(command: Sequence[str], output: Path, *, die_with_parent: bool
+          ) -> subprocess.Popen[bytes]:
+    """Start `command` in a session of its own, stdout and stderr appended to `output`.
+
+    With `die_with_parent` the kernel sends it SIGTERM when the thread that started it ends
+    (a crashed test run leaves no JVM behind); start it from a thread that lives as long.
+    """
+    with open(output, "ab") as out:
+        return subprocess.Popen(
+            list(command), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True, preexec_fn=_term_with_parent if die_with_parent else None,
+        )
+
+
+def _term_with_parent() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def command_line(pid: int) -> list[str]:
+    """The arguments of a live process; [] if there is none (or only a zombie)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def is_node_process(pid: int, properties: Path) -> bool:
+    """True if `pid` is alive and is the Kafka node that runs from `properties`."""
+    args = command_line(pid)
+    return "kafka.Kafka" in args and str(properties) in args
+
+
+def stop_pid(pid: int, properties: Path, timeout: float,
+             child: subprocess.Popen[bytes] | None = None) -> bool:
+    """SIGTERM the node `pid`, SIGKILL it after `timeout` s; True if it was running.
+
+    A stopped (SIGSTOP) node is continued first, or it could not act on the SIGTERM.
+    """
+    if not is_node_process(pid, properties):
+        _reap(child)
+        return False
+    for sig in (signal.SIGCONT, signal.SIGTERM):
+        _signal(pid, sig)
+    if not _wait_gone(pid, properties, timeout, child):
+        _signal(pid, signal.SIGKILL)
+        _wait_gone(pid, properties, timeout, child)
+    _reap(child)
+    return True
+
+
+def _wait_gone(pid: int, properties: Path, timeout: float,
+               child: subprocess.Popen[bytes] | None) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child is not None and child.poll() is not None:
+            return True
+        if not is_node_process(pid, properties):
+            return True
+        time.sleep(_POLL_S)
+    return False
+
+
+def _reap(child: subprocess.Popen[bytes] | None) -> None:
+    if child is not None:
+        child.wait()
+
+
+def _signal(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
+
+
+@dataclass(frozen=True)
+class ProcessUsage:
+    """What a process costs now: resident memory and CPU time so far."""
+
+    rss_bytes: int
+    cpu_seconds: float
+
+
+def usage(pid: int) -> ProcessUsage:
+    """RSS and user+system CPU time of `pid`, from /proc (pidstat is not installed here)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # After the command name: fields[11] utime, fields[12] stime, both in clock ticks.
+    cpu = (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    rss_kb = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text()
+                  .splitlines() if line.startswith("VmRSS:"))
+    return ProcessUsage(rss_kb * 1024, cpu)
