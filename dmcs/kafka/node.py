@@ -110,6 +110,8 @@ class KafkaNode:
 
     @property
     def running(self) -> bool:
+        if self._proc is not None:  # our child: its cmdline may not be the JVM's for a moment
+            return self._proc.poll() is None
         return bool(self._pid) and process.is_node_process(self._pid or 0, self.properties_path)
 
     @property

@@ -62,7 +62,7 @@ def stop_pid(pid: int, properties: Path, timeout: float,
 
     A stopped (SIGSTOP) node is continued first, or it could not act on the SIGTERM.
     """
-    if not is_node_process(pid, properties):
+    if not _alive(pid, properties, child):
         _reap(child)
         return False
     for sig in (signal.SIGCONT, signal.SIGTERM):
@@ -78,12 +78,18 @@ def _wait_gone(pid: int, properties: Path, timeout: float,
                child: subprocess.Popen[bytes] | None) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if child is not None and child.poll() is not None:
-            return True
-        if not is_node_process(pid, properties):
+        if not _alive(pid, properties, child):
             return True
         time.sleep(_POLL_S)
     return False
+
+
+def _alive(pid: int, properties: Path, child: subprocess.Popen[bytes] | None) -> bool:
+    """Our child by its handle (right after the fork its cmdline is briefly empty), any other
+    process by its command line."""
+    if child is not None:
+        return child.poll() is None
+    return is_node_process(pid, properties)
 
 
 def _reap(child: subprocess.Popen[bytes] | None) -> None:
