@@ -14,8 +14,10 @@ from pathlib import Path
 #: The checkout this package runs from (an editable install): var/kafka/jars lives there.
 CHECKOUT = Path(__file__).resolve().parents[2]
 DEFAULT_JARS_DIR = CHECKOUT / "var" / "kafka" / "jars"
-#: A jar that only a complete fetch of kafka/pom.xml holds (the broker's main class).
+#: The broker's own jar (its version is in the name).
 BROKER_JAR_GLOB = "kafka_2.13-*.jar"
+#: Written by `make kafka-dist` once Maven fetched every jar (a partial fetch has none).
+FETCHED_STAMP = ".fetched"
 
 
 class KafkaDistributionError(RuntimeError):
@@ -54,7 +56,7 @@ def find_distribution(jars_dir: Path | None = None) -> KafkaDistribution:
         raise KafkaDistributionError(
             "no Java runtime: java is not on the PATH; "
             "Kafka needs Java 17 or newer (Debian: apt-get install openjdk-17-jre-headless)")
-    if not any(jars.glob(BROKER_JAR_GLOB)):
+    if not (jars / FETCHED_STAMP).exists() or not any(jars.glob(BROKER_JAR_GLOB)):
         raise KafkaDistributionError(
             f"Apache Kafka's jars are not in {jars}; run `make kafka-dist` to fetch them")
     return KafkaDistribution(Path(java), jars)
