@@ -257,11 +257,13 @@ class KafkaNode:
     def pause(self) -> None:
         """SIGSTOP: the process stays, answers nothing, sends nothing (a hung broker)."""
         self._signal(signal.SIGSTOP)
+        process.wait_state(self.pid or 0, stopped=True)
         self.paused = True
 
     def resume(self) -> None:
         """SIGCONT after `pause`."""
         self._signal(signal.SIGCONT)
+        process.wait_state(self.pid or 0, stopped=False)
         self.paused = False
 
     def restart(self, timeout: float = START_TIMEOUT_S) -> float:

@@ -102,6 +102,21 @@ def _signal(pid: int, sig: signal.Signals) -> None:
         os.kill(pid, sig)
 
 
+def state(pid: int) -> str:
+    """The kernel's one-letter state of `pid` (R, S, T for stopped, Z...); "" if gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
+def wait_state(pid: int, stopped: bool, timeout: float = 5.0) -> None:
+    """Return once `pid` is stopped (or no longer stopped): a signal takes effect a moment late."""
+    deadline = time.monotonic() + timeout
+    while (state(pid) == "T") != stopped and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 @dataclass(frozen=True)
 class ProcessUsage:
     """What a process costs now: resident memory and CPU time so far."""

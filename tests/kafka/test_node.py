@@ -7,12 +7,12 @@ import socket
 from pathlib import Path
 
 import pytest
-from aiokafka.errors import UnknownTopicOrPartitionError
+from aiokafka.errors import RequestTimedOutError, UnknownTopicOrPartitionError
 
 from dmcs.kafka import KafkaCluster, KafkaDistribution, KafkaNodeError, find_distribution
 from dmcs.kafka.distribution import KafkaDistributionError
-from dmcs.kafka.process import command_line
-from tests.kafka.clients import consume, create_topic, produce, topic_name
+from dmcs.kafka.process import command_line, state
+from tests.kafka.clients import consume, create_topic, produce, producer, topic_name
 
 
 def _listening(address: str) -> bool:
@@ -89,3 +89,28 @@ def test_missing_jars_are_one_line_naming_make_kafka_dist(tmp_path: Path) -> Non
         find_distribution(tmp_path / "jars")
     assert str(missing.value) == (f"Apache Kafka's jars are not in {tmp_path / 'jars'}; "
                                   "run `make kafka-dist` to fetch them")
+
+
+async def test_without_namespaces_cut_off_freezes_the_node_until_healed(
+    kafka_broker: KafkaCluster
+) -> None:
+    """The SIGSTOP fallback of `cut_off`: the node answers nothing, writes time out."""
+    assert kafka_broker.isolation == "sigstop"
+    node = kafka_broker.nodes[0]
+    topic = topic_name()
+    await create_topic(kafka_broker.bootstrap_servers, topic, 1)
+    writer = producer(kafka_broker.bootstrap_servers, acks="all", request_timeout_ms=2000)
+    await writer.start()
+    try:
+        await writer.send_and_wait(topic, b"before")  # so the writer knows the topic's leader
+        with kafka_broker.cut_off_while(node):
+            assert node.pid is not None
+            assert state(node.pid) == "T"  # stopped
+            assert kafka_broker.reachable_nodes() == []
+            with pytest.raises(RequestTimedOutError):
+                await writer.send_and_wait(topic, b"while frozen")
+        assert kafka_broker.reachable_nodes() == [node]
+        await writer.send_and_wait(topic, b"after the thaw")
+    finally:
+        await writer.stop()
+    assert b"after the thaw" in await consume(kafka_broker.bootstrap_servers, topic, 3)
