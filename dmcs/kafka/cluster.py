@@ -39,7 +39,7 @@ from dmcs.kafka.node import (
     format_all,
 )
 from dmcs.kafka.node_config import NodeAddress, node_properties
-from dmcs.kafka.probe import PartitionState, partition_state
+from dmcs.kafka.probe import PartitionState, broker_ids, partition_state
 from dmcs.kafka.process import ProcessUsage
 from dmcs.kafka.security import ClusterSecurity, ServiceUser
 from dmcs.kafka.tls import make_tls_files
@@ -94,7 +94,7 @@ class KafkaCluster:
         self.size = size
         self.network = NetnsNetwork.create(list(range(1, size + 1))) if netns else None
         try:
-            self.cluster_id, addresses = self._layout(size, ports, tls)
+            self.cluster_id, addresses = self._layout(size, ports, tls, secure=users is not None)
             self.security = (None if users is None else ClusterSecurity(
                 tuple(users),
                 make_tls_files(directory / "tls", sorted({a.host for a in addresses}))
@@ -107,11 +107,15 @@ class KafkaCluster:
             raise
         self._cut: set[int] = set()
 
-    def _layout(self, size: int, ports: Sequence[int] | None, tls: bool
+    def _layout(self, size: int, ports: Sequence[int] | None, tls: bool, *, secure: bool
                 ) -> tuple[str, list[NodeAddress]]:
         """The cluster id and node addresses: from `cluster.json` if this directory has one."""
         path = self.directory / LAYOUT_FILE
-        if self.network is None and path.exists():
+        if path.exists() and (secure or self.network is not None):
+            raise KafkaNodeError(f"{self.directory} already holds a cluster; a secure or "
+                                 "namespaced one starts only on a new directory (its users' "
+                                 "passwords and addresses are not kept)")
+        if path.exists():
             saved = json.loads(path.read_text())
             addresses = [NodeAddress(**node) for node in saved["nodes"]]
             wanted = list(ports or [a.port for a in addresses])
@@ -145,7 +149,7 @@ class KafkaCluster:
         spec = NodeSpec(
             address=address,
             properties=node_properties(
-                address, voters, directory / "data",
+                address, voters,
                 listener_protocols=security.listener_protocols() if security else None,
                 extra={**(security.broker_properties() if security else {}), **extra}),
             format_args=security.format_args() if security else (),
@@ -319,6 +323,23 @@ class KafkaCluster:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{topic}[{partition}] did not reach the state waited for "
                                    f"within {timeout:.0f} s; last seen: {state}")
+            await asyncio.sleep(_POLL_S)
+
+    async def wait_fenced(self, node: KafkaNode, timeout: float = 60.0) -> None:
+        """Wait until the reachable nodes no longer list `node` among the brokers.
+
+        Until then clients may still be sent to it: aiokafka's admin sends CreateTopics to
+        the metadata's `controller_id`, which KRaft picks among the registered brokers.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            servers = ",".join(other.bootstrap_servers for other in self.reachable_nodes())
+            with contextlib.suppress(Exception):  # a node that just died may answer nothing
+                if node.node_id not in await broker_ids(servers, self.client_options()):
+                    return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"node {node.node_id} still listed as a broker after "
+                                   f"{timeout:.0f} s")
             await asyncio.sleep(_POLL_S)
 
     def active_controller(self) -> KafkaNode | None:

@@ -26,10 +26,10 @@ from dmcs.kafka.node_config import NodeAddress, log4j_config, write_properties
 from dmcs.kafka.probe import broker_ids, run_sync
 
 #: A node's heap: enough for tests and a night; three nodes fit beside everything else on a
-#: 2-core, 24 GiB machine (one idle node is ~350 MB resident, see docs/kafka.md).
+#: 2-core, 24 GiB machine (one idle node is ~150 MB resident, see docs/kafka.md).
 DEFAULT_HEAP_MB = 512
 #: Quick start and little CPU on two shared cores: the client compiler only (start 2× faster,
-#: see benchmarks/kafka_start.py) and the serial collector (no GC threads to share).
+#: see benchmarks/kafka_cost.py) and the serial collector (no GC threads to share).
 DEFAULT_JVM_OPTIONS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:-UsePerfData",
                        "-Djava.awt.headless=true")
 START_TIMEOUT_S = 90.0
@@ -265,12 +265,6 @@ class KafkaNode:
         self._signal(signal.SIGCONT)
         process.wait_state(self.pid or 0, stopped=False)
         self.paused = False
-
-    def restart(self, timeout: float = START_TIMEOUT_S) -> float:
-        """Start again on the same data dir (after stop or kill); the seconds to serve."""
-        if self.running:
-            self.stop()
-        return self.start(timeout)
 
     def _signal(self, sig: signal.Signals) -> None:
         if self.pid is None:

@@ -60,12 +60,12 @@ def min_insync_replicas(cluster_size: int) -> int:
 def node_properties(
     node: NodeAddress,
     voters: Sequence[NodeAddress],
-    data_dir: Path,
     *,
     listener_protocols: Mapping[str, str] | None = None,
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """`server.properties` of `node` in a cluster whose nodes are `voters`.
+    """`server.properties` of `node` in a cluster whose nodes are `voters` (but `log.dirs`,
+    which the node sets to its own directory).
 
     `listener_protocols` maps listener names to security protocols (all PLAINTEXT without
     it); `extra` adds or overrides settings (security, a test's own tuning).
@@ -87,7 +87,6 @@ def node_properties(
         "controller.listener.names": CONTROLLER_LISTENER,
         "inter.broker.listener.name": BROKER_LISTENER,
         "listener.security.protocol.map": ",".join(f"{n}:{p}" for n, p in protocols.items()),
-        "log.dirs": str(data_dir),
         # Replication sized to the cluster: one node may go without losing an acks=all write.
         "default.replication.factor": str(replicas),
         "min.insync.replicas": str(min_insync_replicas(size)),

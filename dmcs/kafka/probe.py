@@ -33,9 +33,10 @@ class PartitionState:
     isr: tuple[int, ...]
 
 
-async def broker_ids(bootstrap_server: str, client_options: Mapping[str, Any]) -> set[int]:
-    """The brokers that the node at `bootstrap_server` (and only it) reports as serving."""
-    client = AIOKafkaClient(bootstrap_servers=bootstrap_server,
+async def broker_ids(bootstrap_servers: str, client_options: Mapping[str, Any]) -> set[int]:
+    """The brokers that the first of `bootstrap_servers` to answer reports as serving (given
+    one node's address: what that node, and only it, says)."""
+    client = AIOKafkaClient(bootstrap_servers=bootstrap_servers,
                             request_timeout_ms=_PROBE_TIMEOUT_MS, **client_options)
     try:
         await client.bootstrap()

@@ -29,6 +29,9 @@ async def test_a_node_serves_aiokafka_producing_and_consuming(kafka_broker: Kafk
     await create_topic(kafka_broker.bootstrap_servers, topic, 1)
     await produce(kafka_broker.bootstrap_servers, topic, values)
     assert await consume(kafka_broker.bootstrap_servers, topic, len(values)) == values
+    (cost,) = kafka_broker.usage().values()
+    assert 50 * 2**20 < cost.rss_bytes < 1024 * 2**20  # a 512 MiB heap, mostly unused
+    assert cost.cpu_seconds > 0
 
 
 async def test_a_topic_nobody_created_is_not_made_by_a_write(kafka_broker: KafkaCluster
