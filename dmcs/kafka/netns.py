@@ -129,9 +129,6 @@ class NetnsNetwork:
     def heal(self, node_id: int) -> None:
         _ip("link", "set", self.links[node_id].host_side, "up")
 
-    def is_cut(self, node_id: int) -> bool:
-        return "state UP" not in _ip("link", "show", self.links[node_id].host_side)
-
     def remove(self) -> None:
         """Delete the namespaces (their veth pairs go with them) and the bridge."""
         _remove_tag(self.tag)

@@ -8,7 +8,6 @@ shared node) is stopped by pid alone; one started here is also reaped, leaving n
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import subprocess
@@ -17,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-_PR_SET_PDEATHSIG = 1
 _POLL_S = 0.05
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -28,17 +26,14 @@ def spawn(command: Sequence[str], output: Path, *, die_with_parent: bool
 
     With `die_with_parent` the kernel sends it SIGTERM when the thread that started it ends
     (a crashed test run leaves no JVM behind); start it from a thread that lives as long.
+    util-linux's `setpriv` sets that up before it execs the command (a `preexec_fn` could
+    deadlock a process that has threads).
     """
+    if die_with_parent:
+        command = ["setpriv", "--pdeathsig", "TERM", *command]
     with open(output, "ab") as out:
-        return subprocess.Popen(
-            list(command), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_term_with_parent if die_with_parent else None,
-        )
-
-
-def _term_with_parent() -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        return subprocess.Popen(list(command), stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def command_line(pid: int) -> list[str]:

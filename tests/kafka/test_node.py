@@ -3,7 +3,10 @@ and says why when it cannot start."""
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -11,7 +14,7 @@ from aiokafka.errors import RequestTimedOutError, UnknownTopicOrPartitionError
 
 from dmcs.kafka import KafkaCluster, KafkaDistribution, KafkaNodeError, find_distribution
 from dmcs.kafka.distribution import KafkaDistributionError
-from dmcs.kafka.process import command_line, state
+from dmcs.kafka.process import command_line, spawn, state
 from tests.kafka.clients import consume, create_topic, produce, producer, topic_name
 
 
@@ -78,9 +81,9 @@ def test_a_node_that_cannot_start_says_why_with_its_log(
         port = taken.getsockname()[1]
         cluster = KafkaCluster(kafka_distribution, tmp_path, 1, ports=[port],
                                die_with_parent=True)
-        with pytest.raises(KafkaNodeError) as failed:
-            cluster.start(timeout=60)
-    cluster.stop(graceful=False)
+        with pytest.raises(KafkaNodeError) as failed, cluster:
+            pass
+    assert not cluster.nodes[0].running
     message = str(failed.value)
     assert message.startswith("node 1 exited while starting"), message
     assert "Address already in use" in message
@@ -117,3 +120,13 @@ async def test_without_namespaces_cut_off_freezes_the_node_until_healed(
     finally:
         await writer.stop()
     assert b"after the thaw" in await consume(kafka_broker.bootstrap_servers, topic, 3)
+
+
+def test_a_process_tied_to_its_thread_ends_with_it(tmp_path: Path) -> None:
+    """`die_with_parent`: a test run that dies leaves no broker behind."""
+    started: list[subprocess.Popen[bytes]] = []
+    thread = threading.Thread(target=lambda: started.append(
+        spawn(["sleep", "60"], tmp_path / "out.log", die_with_parent=True)))
+    thread.start()
+    thread.join()
+    assert started[0].wait(timeout=10) == -signal.SIGTERM

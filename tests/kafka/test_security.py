@@ -144,3 +144,19 @@ async def test_the_tls_listener_is_refused_without_its_ca(secure_kafka_cluster: 
                     "ssl_context": create_ssl_context()}
     with pytest.raises(KafkaLoginError, match="certificate that the CA file does not vouch"):
         await check_login(cluster.tls_bootstrap_servers, system_trust)
+
+
+async def test_a_users_environment_carries_its_credentials_by_ts_salobj_names(
+    secure_kafka_cluster: KafkaCluster
+) -> None:
+    from aiokafka.helpers import create_ssl_context
+
+    env = secure_kafka_cluster.client_env("efd", tls=True)
+    assert env["LSST_KAFKA_SECURITY_USERNAME"] == "efd"
+    options = {"security_protocol": env["LSST_KAFKA_SECURITY_PROTOCOL"],
+               "sasl_mechanism": env["LSST_KAFKA_SECURITY_MECHANISM"],
+               "sasl_plain_username": env["LSST_KAFKA_SECURITY_USERNAME"],
+               "sasl_plain_password": env["LSST_KAFKA_SECURITY_PASSWORD"],
+               "ssl_context": create_ssl_context(cafile=env["LSST_KAFKA_SSL_CAFILE"])}
+    assert options["security_protocol"] == "SASL_SSL"
+    await check_login(env["LSST_KAFKA_BROKER_ADDR"], options)
