@@ -51,7 +51,7 @@ async def test_stopped_by_pid_nothing_is_left_and_a_restart_keeps_the_data(
     # Started and stopped from this (the main) thread: its JVM is tied to the thread.
     cluster = KafkaCluster(kafka_distribution, tmp_path, 1, die_with_parent=True)
     topic = topic_name()
-    cluster.start()
+    await cluster.astart()
     try:
         node = cluster.nodes[0]
         await create_topic(cluster.bootstrap_servers, topic, 1)
