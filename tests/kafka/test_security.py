@@ -160,3 +160,13 @@ async def test_a_users_environment_carries_its_credentials_by_ts_salobj_names(
                "ssl_context": create_ssl_context(cafile=env["LSST_KAFKA_SSL_CAFILE"])}
     assert options["security_protocol"] == "SASL_SSL"
     await check_login(env["LSST_KAFKA_BROKER_ADDR"], options)
+
+
+async def test_a_login_where_no_broker_answers_says_where_it_tried() -> None:
+    from dmcs.kafka.cluster import free_port
+
+    nowhere = f"127.0.0.1:{free_port()}"
+    with pytest.raises(KafkaConnectionError, match=f"no Kafka broker answered: {nowhere}: "):
+        await check_login(nowhere, {"security_protocol": "SASL_PLAINTEXT",
+                                    "sasl_mechanism": "SCRAM-SHA-512",
+                                    "sasl_plain_username": "sal", "sasl_plain_password": "x"})
