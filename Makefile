@@ -14,13 +14,16 @@ PYTEST_RERUNS ?= --reruns 2 --reruns-delay 2
 # whole nights (marked `solo`) load both cores on their own and run afterwards, one at a time.
 PYTEST_WORKERS ?= -n 3 --dist loadfile
 NIGHT_ARGS ?=
+# Apache Kafka's jars (kafka/pom.xml), fetched by Maven once into the checkout, never at run time.
+KAFKA_JARS := var/kafka/jars
+KAFKA_STAMP := $(KAFKA_JARS)/.fetched
 
-.PHONY: night test setup system-deps night-deps lint bench clean
+.PHONY: night test setup system-deps night-deps kafka-dist lint bench clean
 
-night: setup night-deps
+night: setup night-deps kafka-dist
 	$(VENV)/bin/dmcs night $(NIGHT_ARGS)
 
-test: setup system-deps
+test: setup system-deps kafka-dist
 ifeq ($(strip $(PYTEST_ARGS)),)
 	$(PY) -m pytest $(PYTEST_WORKERS) $(PYTEST_RERUNS) -m "not solo"
 	$(PY) -m pytest $(PYTEST_RERUNS) -m solo
@@ -48,6 +51,21 @@ system-deps:
 
 night-deps:
 	@$(MAKE) --no-print-directory system-deps OPTIONAL=1 APT_PACKAGES="$(NIGHT_APT_PACKAGES)"
+
+# Kafka needs Java 17+ to run and Maven to fetch; without them the broker is Tansu (a note says so).
+kafka-dist:
+	@if command -v java >/dev/null 2>&1 && command -v mvn >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory -s $(KAFKA_STAMP); \
+	else echo "note: no java or mvn here, so no Apache Kafka: the broker is Tansu" \
+	  "(Debian: apt-get install -y openjdk-17-jre-headless maven)"; fi
+
+$(KAFKA_STAMP): kafka/pom.xml
+	@echo "fetching Apache Kafka's jars with Maven into $(KAFKA_JARS) (once)"
+	rm -rf $(KAFKA_JARS) && mkdir -p $(KAFKA_JARS)
+	mvn -q -B -f kafka/pom.xml dependency:copy-dependencies -DincludeScope=runtime \
+	  -DoutputDirectory=$(CURDIR)/$(KAFKA_JARS) >var/kafka/mvn.log 2>&1 \
+	  || { tail -30 var/kafka/mvn.log; exit 1; }
+	touch $@
 
 lint: setup
 	$(VENV)/bin/ruff check dmcs tests benchmarks
