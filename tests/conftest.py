@@ -12,7 +12,7 @@ from dmcs.sal.domain import Domain
 from dmcs.sal.interfaces.test import TEST
 from dmcs.sal.remote import Remote
 
-pytest_plugins = ["dmcs.testing.fixtures"]
+pytest_plugins = ["dmcs.testing.fixtures", "dmcs.testing.kafka_fixtures"]
 
 # pytest-xdist workers inherit COLUMNS=80, which rich consoles created at import would keep
 # for good; without it they read each CLI test's own COLUMNS, as in a single process.

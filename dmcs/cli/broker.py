@@ -9,26 +9,30 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from dmcs.cli.errors import CliError, ExitCode, one_line_errors
-from dmcs.kafka import KafkaDistributionError, KafkaNodeError, kafka_available
-from dmcs.kafka.shared import SharedNode, ensure_shared_node, shared_node, stop_shared_node
 from dmcs.sal.broker import (
+    BrokerError,
     BrokerProcess,
+    default_broker_kind,
+    embedded_broker,
     embedded_port,
     ensure_embedded_broker,
     is_listening,
     runtime_dir,
     stop_embedded_broker,
 )
-from dmcs.sal.config import BROKER_ENV
+from dmcs.sal.config import BROKER_ENV, BROKER_KIND_ENV, REGISTRY_ENV
+from dmcs.sal.registry.process import (
+    RegistryStartError,
+    ensure_embedded_registry,
+    stop_embedded_registry,
+)
 
 console = Console(highlight=False)
 _STOP_WAIT_S = 5.0
@@ -38,26 +42,6 @@ _HOST = "127.0.0.1"
 class BrokerKind(StrEnum):
     KAFKA = "kafka"
     TANSU = "tansu"
-
-
-def default_kind() -> BrokerKind:
-    """Kafka where it can run here, else Tansu."""
-    return BrokerKind.KAFKA if kafka_available() else BrokerKind.TANSU
-
-
-@dataclass(frozen=True)
-class _Running:
-    """What serves the embedded broker's port, as the verb reports it."""
-
-    servers: str
-    pid: int
-    kind: BrokerKind | None  # None: a program dmcs did not start
-    what: str
-    log: Path
-
-    def line(self, verb: str) -> str:
-        pid = f", pid {self.pid}" if self.pid else ""
-        return f"embedded broker {verb} on {self.servers}{pid} ({self.what})"
 
 
 def broker(
@@ -92,64 +76,41 @@ def broker(
         if already and foreground:
             raise CliError(f"the embedded broker already runs on {_HOST}:{port}; "
                            "stop it first with `dmcs broker --stop`")
-        running = _start(broker_kind or default_kind())
-        console.print(running.line("already running" if already else "started"))
-        console.print(f"  export {BROKER_ENV}={running.servers}")
-        console.print(f"  log: {running.log}")
+        running = _start(broker_kind or BrokerKind(default_broker_kind()))
+        console.print(_line(running, "already running" if already else "started"))
+        try:
+            registry = ensure_embedded_registry(running.bootstrap_servers)
+        except RegistryStartError as err:
+            raise CliError(str(err).splitlines()[0], ExitCode.BROKER) from None
+        console.print(f"schema registry at {registry.url}")
+        console.print(f"  export {BROKER_ENV}={running.bootstrap_servers} "
+                      f"{REGISTRY_ENV}={registry.url} {BROKER_KIND_ENV}={running.kind}")
+        console.print(f"  log: {running.log_path}")
         if foreground:
             _wait_for_signal(port)
             _stop(None)
 
 
-def _start(kind: BrokerKind) -> _Running:
+def _start(kind: BrokerKind) -> BrokerProcess:
     """Start a broker of `kind` unless one (of either kind) already serves the port."""
-    if kind is BrokerKind.KAFKA:
-        try:
-            node = ensure_shared_node()
-        except KafkaDistributionError as err:
-            raise CliError(f"{err} (or choose --broker-kind tansu)", ExitCode.BROKER) from None
-        except KafkaNodeError as err:
-            raise CliError(str(err).splitlines()[0], ExitCode.BROKER) from None
-    else:
-        node = shared_node()
-    if node is not None:
-        return _kafka(node)
-    return _tansu(ensure_embedded_broker())  # finds whatever else listens there, or starts it
+    try:
+        return ensure_embedded_broker(kind.value)
+    except BrokerError as err:
+        raise CliError(str(err), ExitCode.BROKER) from None
 
 
-def _kafka(node: SharedNode) -> _Running:
-    return _Running(node.bootstrap_servers, node.pid, BrokerKind.KAFKA,
-                    f"Apache Kafka {node.version}", node.log_path)
-
-
-def _tansu(proc: BrokerProcess) -> _Running:
-    if not proc.pid:
-        return _Running(proc.bootstrap_servers, 0, None, "a program dmcs did not start",
-                        runtime_dir() / "broker.log")
-    return _Running(proc.bootstrap_servers, proc.pid, BrokerKind.TANSU, "Tansu",
-                    runtime_dir() / "broker.log")
-
-
-def _what_runs() -> _Running | None:
-    """What serves the embedded broker's port now, if anything."""
-    node = shared_node()
-    if node is not None:
-        return _kafka(node)
-    port = embedded_port()
-    if not is_listening(_HOST, port):
-        return None
-    pid_path = runtime_dir() / "broker.pid"
-    pid = int(pid_path.read_text()) if pid_path.exists() else 0
-    return _tansu(BrokerProcess(_HOST, port, pid))
+def _line(running: BrokerProcess, verb: str) -> str:
+    pid = f", pid {running.pid}" if running.pid else ""
+    return f"embedded broker {verb} on {running.bootstrap_servers}{pid} ({running.what})"
 
 
 def _status(kind: BrokerKind | None) -> None:
-    running = _what_runs()
-    if running is None or (kind is not None and running.kind is not kind):
+    running = embedded_broker()
+    if running is None or (kind is not None and running.kind != kind.value):
         named = f"{kind.value} " if kind else ""
         raise CliError(f"no embedded {named}broker is running on {_HOST}:{embedded_port()}",
                        ExitCode.NOT_RUNNING)
-    console.print(running.line("running"))
+    console.print(_line(running, "running"))
 
 
 def _wait_for_signal(port: int) -> None:
@@ -165,14 +126,10 @@ def _wait_for_signal(port: int) -> None:
 
 def _stop(kind: BrokerKind | None) -> None:
     port = embedded_port()
-    stopped = False
-    if kind in (None, BrokerKind.KAFKA):
-        stopped = stop_shared_node()
-    if not stopped and kind in (None, BrokerKind.TANSU):
-        stopped = stop_embedded_broker()
-    if not stopped:
-        running = _what_runs()
-        if running is not None and running.kind is not None:
+    stop_embedded_registry()
+    if not stop_embedded_broker(kind.value if kind else None):
+        running = embedded_broker()
+        if running is not None and running.pid:
             raise CliError(f"the embedded broker on {_HOST}:{port} is {running.what}, not "
                            f"{kind}; `dmcs broker --stop` stops it", ExitCode.ERROR)
         if running is not None:

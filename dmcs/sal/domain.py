@@ -89,6 +89,7 @@ class Domain(AsyncResource):
             broker = await asyncio.to_thread(ensure_embedded_broker)
             self.bootstrap_servers = broker.bootstrap_servers
             self.started_embedded_broker = broker.started
+            self.profile = broker_profile(broker.kind)
             if not self.registry_url:
                 embedded = await asyncio.to_thread(ensure_embedded_registry,
                                                    self.bootstrap_servers)

@@ -2,9 +2,10 @@
 
 Use them with `pytest_plugins = ["dmcs.testing.fixtures"]`.
 
-`broker` is a real Kafka-protocol broker (Tansu) on a free loopback port for the session,
-with `registry` (`dmcs registry`) beside it; each test gets its own topic subname, so tests
-never see each other's messages. `cli` runs
+`broker` is a real broker on a free loopback port for the session: Apache Kafka 4 where Java
+and the jars of `make kafka-dist` are here, else Tansu (`DMCS_BROKER_KIND=tansu|kafka`
+chooses), with `registry` (`dmcs registry`) beside it; each test gets its own topic subname,
+so tests never see each other's messages. `cli` runs
 the `dmcs` command and `csc_processes` runs CSCs as `dmcs run` subprocesses, both joined to
 the test's broker and subname. `postgres_url` is a new database on a real PostgreSQL server
 (Debian's binaries, one server for the session); tests that use it are skipped, saying why,
@@ -64,7 +65,7 @@ def sal_config(broker: BrokerProcess, registry: RegistryProcess) -> SalConfig:
     """Connection settings for one test: the session broker and registry, a subname of its
     own."""
     return SalConfig(bootstrap_servers=broker.bootstrap_servers, subname=unique_subname(),
-                     schema_registry_url=registry.url, broker_kind="tansu")
+                     schema_registry_url=registry.url, broker_kind=broker.kind)
 
 
 @pytest.fixture

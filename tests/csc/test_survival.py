@@ -14,7 +14,8 @@ import pytest
 
 from dmcs.cli.errors import ExitCode
 from dmcs.sal.ack import AckCode, AckError
-from dmcs.sal.broker import free_port, spawn_broker, wait_listening
+from dmcs.sal.broker import free_port
+from dmcs.sal.tansu import spawn_tansu, wait_listening
 from dmcs.sal.config import SalConfig
 from dmcs.sal.domain import Domain
 from dmcs.sal.interfaces.test import TEST
@@ -30,7 +31,8 @@ STARTUP_SECONDS = 60.0
 
 
 class RestartableBroker:
-    """A broker of this test's own that can be killed and started again on the same port."""
+    """A Tansu of this test's own that can be killed and started again on the same port
+    (memory only: it restarts empty, the case dmcs must rebuild from)."""
 
     def __init__(self, log_dir: Path) -> None:
         self.port = free_port()
@@ -38,7 +40,7 @@ class RestartableBroker:
         self.proc = self._start()
 
     def _start(self) -> subprocess.Popen[bytes]:
-        proc = spawn_broker(self.port, self.log_path)
+        proc = spawn_tansu(self.port, self.log_path)
         wait_listening(self.port, proc, self.log_path)
         return proc
 

@@ -306,7 +306,7 @@ def stage(broker: BrokerProcess, registry: RegistryProcess,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
     docs_stage = Stage(tmp_path_factory.mktemp("docs"), {
         BROKER_ENV: broker.bootstrap_servers, REGISTRY_ENV: registry.url,
-        BROKER_KIND_ENV: "tansu"})
+        BROKER_KIND_ENV: broker.kind})
     yield docs_stage
     docs_stage.close()
 
