@@ -15,12 +15,12 @@ import pytest
 from dmcs.cli.errors import ExitCode
 from dmcs.sal.ack import AckCode, AckError
 from dmcs.sal.broker import free_port
-from dmcs.sal.tansu import spawn_tansu, wait_listening
 from dmcs.sal.config import SalConfig
 from dmcs.sal.domain import Domain
 from dmcs.sal.interfaces.test import TEST
 from dmcs.sal.registry.process import start_private_registry
 from dmcs.sal.remote import Remote
+from dmcs.sal.tansu import spawn_tansu, wait_listening
 from dmcs.state_machines.summary_state import State
 from dmcs.testing import unique_subname
 from dmcs.testing.processes import Cli, CscProcesses, read_line

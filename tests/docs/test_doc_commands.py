@@ -34,8 +34,8 @@ import pytest
 from dmcs.cli.errors import ExitCode
 from dmcs.sal.broker import BrokerProcess
 from dmcs.sal.config import BROKER_ENV, BROKER_KIND_ENV, REGISTRY_ENV
-from dmcs.sal.registry.process import RegistryProcess
 from dmcs.sal.liveness import HEARTBEAT_ALIVE_SECONDS
+from dmcs.sal.registry.process import RegistryProcess
 from dmcs.testing import unique_subname
 from dmcs.testing.processes import Cli, CscProcess, CscProcesses
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from efd_helpers import running_writer, database_of
+from efd_helpers import database_of, running_writer
 
 from dmcs.sal.config import SalConfig
 from dmcs.telemetry.efd_client import EfdClient

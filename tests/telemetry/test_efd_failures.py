@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from efd_helpers import FAST, count_points, running_writer, database_of, wait_for_points
+from efd_helpers import FAST, count_points, database_of, running_writer, wait_for_points
 from prometheus_client import REGISTRY
 from traffic import Traffic
 
