@@ -22,15 +22,15 @@ import time
 from multiprocessing import Queue
 from pathlib import Path
 
-from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import log_dir, median, parse_args, percentile, report, send_raw
+from _common import bench_stack, log_dir, median, parse_args, percentile, report, send_raw
 
-from dmcs.sal.broker import start_private_broker
-from dmcs.sal.codec import encode
+from dmcs.sal.codec import encode, header
 from dmcs.sal.interface import TopicKind
 from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.registry.client import RegistryClient
 from dmcs.sal.tai import current_tai, tai_minus_utc
 from dmcs.telemetry.avro_lines import compile_converter
 from dmcs.telemetry.efd_writer import EfdWriter
@@ -38,23 +38,27 @@ from dmcs.telemetry.influx_http import InfluxHttp
 from dmcs.telemetry.influx_server import InfluxServer
 
 SPEC = TEST.spec(TopicKind.TELEMETRY, "scalars")
+MEASUREMENT = f"{SPEC.namespace}.{SPEC.sal_name}"
 BATCH = 5000
 
 
-def payload(i: int, snd: float) -> bytes:
+def payload(prefix: bytes, i: int, snd: float) -> bytes:
     record = SPEC.model(salIndex=1, int0=i, double0=i * 0.5, string0="bench").model_dump()
     record["private_sndStamp"] = snd
+    record["private_efdStamp"] = snd - tai_minus_utc()
     record["private_seqNum"] = i
-    return encode(SPEC.parsed_schema, SPEC.header, record)
+    return encode(SPEC.parsed_schema, prefix, record)
 
 
-async def produce(servers: str, topic: str, count: int, rate: float | None) -> None:
-    await send_raw(servers, topic, count, lambda i: payload(i, current_tai()), linger_ms=2,
-                   rate=rate)
+async def produce(servers: str, topic: str, prefix: bytes, count: int,
+                  rate: float | None) -> None:
+    await send_raw(servers, topic, count, lambda i: payload(prefix, i, current_tai()),
+                   linger_ms=2, rate=rate)
 
 
-def producer_process(servers: str, topic: str, count: int, rate: float, done: Queue) -> None:  # type: ignore[type-arg]
-    asyncio.run(produce(servers, topic, count, rate))
+def producer_process(servers: str, topic: str, prefix: bytes, count: int, rate: float,
+                     done: Queue) -> None:  # type: ignore[type-arg]
+    asyncio.run(produce(servers, topic, prefix, count, rate))
     done.put(count)
 
 
@@ -64,45 +68,37 @@ async def count_in_influx(influx: InfluxHttp, topic: str) -> int:
     return int(series[0]["values"][0][1]) if series else 0
 
 
-async def create_topic(servers: str, topic: str) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
+async def create_topic(servers: str, registry: str, topic: str) -> bytes:
+    """Create `topic` and register its schema as every dmcs writer does; the 5-byte header."""
     admin = AIOKafkaAdminClient(bootstrap_servers=servers)
     await admin.start()
     await admin.create_topics([NewTopic(topic, 1, 1)])
     await admin.close()
-    # the schema, as every dmcs writer publishes it
-    from dmcs.sal.schema_registry import schema_message, schemas_topic
-
-    producer = AIOKafkaProducer(bootstrap_servers=servers)
-    await producer.start()
-    await producer.send_and_wait(schemas_topic(topic.split(".")[1]),
-                                 schema_message(topic, SPEC.schema, "efd_ingest-benchmark"),
-                                 key=SPEC.fingerprint.hex().encode(), partition=0)
-    await producer.stop()
+    async with RegistryClient(registry) as client:
+        return header(await client.register(f"{topic}-value", SPEC.schema_text))
 
 
-async def warm_up(url: str) -> None:
-    """Create the database and its first shard, so neither measured run pays for them."""
-    async with InfluxHttp(url) as influx:
+async def warm_up(url: str, database: str) -> None:
+    """Create the database and its first shard, so no measured run pays for them."""
+    async with InfluxHttp(url, database) as influx:
         await influx.create_database()
         await influx.write(b"warmup value=1i\n")
 
 
-async def sustained(servers: str, url: str, count: int) -> float:
+async def sustained(servers: str, registry: str, url: str, count: int) -> float:
     topic = "lsst.benchrate.Test.scalars"
-    await create_topic(servers, "lsst.benchrate.schemas")
-    await create_topic(servers, topic)
-    await produce(servers, topic, count, None)
-    influx = InfluxHttp(url)
-    writer = EfdWriter(servers, "benchrate", influx)
+    prefix = await create_topic(servers, registry, topic)
+    await produce(servers, topic, prefix, count, None)
+    await warm_up(url, "benchrate")
+    influx = InfluxHttp(url, "benchrate")
+    writer = EfdWriter(servers, "benchrate", influx, registry)
     t0 = time.perf_counter()
     await writer.start()
     while writer.health.points_written < count and time.perf_counter() - t0 < 300:
         await asyncio.sleep(0.05)
     elapsed = time.perf_counter() - t0
     await writer.stop()
-    stored = await count_in_influx(influx, topic)
+    stored = await count_in_influx(influx, MEASUREMENT)
     await influx.close()
     assert stored == count, f"InfluxDB holds {stored} of {count}"
     return count / elapsed
@@ -112,10 +108,11 @@ async def raw(url: str, count: int) -> float:
     convert = compile_converter("raw.Test.scalars", SPEC.schema)
     offset = tai_minus_utc()
     base = current_tai()
-    lines = [convert(payload(i, base + i * 1e-5), 0, lambda ts: ts, offset)
+    lines = [convert(payload(header(1), i, base + i * 1e-5), 0, lambda ts: ts, offset)
              for i in range(count)]
     bodies = ["".join(lines[i:i + BATCH]).encode() for i in range(0, count, BATCH)]
-    async with InfluxHttp(url) as influx:
+    await warm_up(url, "benchraw")
+    async with InfluxHttp(url, "benchraw") as influx:
         await influx.create_database()
         t0 = time.perf_counter()
         for body in bodies:
@@ -123,27 +120,29 @@ async def raw(url: str, count: int) -> float:
         return count / (time.perf_counter() - t0)
 
 
-async def latency(servers: str, url: str, rate: float, seconds: float) -> tuple[list[float], int,
-                                                                                 int]:
+async def latency(servers: str, registry: str, url: str, rate: float,
+                  seconds: float) -> tuple[list[float], int, int]:
     topic = "lsst.benchlat.Test.scalars"
-    await create_topic(servers, "lsst.benchlat.schemas")
-    await create_topic(servers, topic)
-    influx = InfluxHttp(url)
-    writer = EfdWriter(servers, "benchlat", influx)
+    prefix = await create_topic(servers, registry, topic)
+    await warm_up(url, "benchlat")
+    influx = InfluxHttp(url, "benchlat")
+    writer = EfdWriter(servers, "benchlat", influx, registry)
     await writer.start()
     count = int(rate * seconds)
     spawn = multiprocessing.get_context("spawn")
     done: Queue = spawn.Queue()  # type: ignore[type-arg]
-    proc = spawn.Process(target=producer_process, args=(servers, topic, count, rate, done))
+    proc = spawn.Process(target=producer_process,
+                         args=(servers, topic, prefix, count, rate, done))
     proc.start()
     offset = tai_minus_utc()
     latencies: list[float] = []
     last_ns = 0
     deadline = time.monotonic() + seconds + 60
-    async with InfluxHttp(url) as poller:
+    async with InfluxHttp(url, "benchlat") as poller:
         while len(latencies) < count and time.monotonic() < deadline:
             results = await poller.query(
-                f'SELECT "private_sndStamp" FROM "{topic}" WHERE time > {last_ns}', epoch="ns")
+                f'SELECT "private_sndStamp" FROM "{MEASUREMENT}" WHERE time > {last_ns}',
+                epoch="ns")
             now = time.time()
             for series in results[0].get("series", []) if results else []:
                 for stamp_ns, snd in series["values"]:
@@ -151,7 +150,7 @@ async def latency(servers: str, url: str, rate: float, seconds: float) -> tuple[
                     last_ns = max(last_ns, stamp_ns)
             await asyncio.sleep(0.02)
     proc.join(30)
-    stored = await count_in_influx(influx, topic)
+    stored = await count_in_influx(influx, MEASUREMENT)
     await writer.stop()
     await influx.close()
     return latencies, count, stored
@@ -163,14 +162,15 @@ def main() -> None:
                       rate=(float, 5000.0, "messages per second for the latency run"),
                       seconds=(float, 10.0, "length of the latency run"))
     load_before = os.getloadavg()
-    with start_private_broker(log_dir()) as broker, InfluxServer(log_dir()) as server:
+    with bench_stack(args.broker_kind) as (broker, registry), \
+            InfluxServer(log_dir()) as server:
         servers = broker.bootstrap_servers
-        asyncio.run(warm_up(server.url))
-        ours = asyncio.run(sustained(servers, server.url, args.count))
+        ours = asyncio.run(sustained(servers, registry, server.url, args.count))
         raw_rate = asyncio.run(raw(server.url, args.count))
-        latencies, sent, stored = asyncio.run(latency(servers, server.url, args.rate,
+        latencies, sent, stored = asyncio.run(latency(servers, registry, server.url, args.rate,
                                                       args.seconds))
     report({
+        "broker": broker.what,
         "ours_per_s": ours,
         "raw_influx_per_s": raw_rate,
         "ratio": ours / raw_rate,

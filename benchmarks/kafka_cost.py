@@ -92,7 +92,7 @@ def measure(name: str, size: int, idle_s: float, count: int, round_trips: int,
 
 
 def tansu_idle(idle_s: float) -> dict[str, float]:
-    with start_private_broker(log_dir()) as broker:
+    with start_private_broker(log_dir(), "tansu") as broker:
         time.sleep(SETTLE_S)
         return {"tansu_rss_mb": usage(broker.pid).rss_bytes / 2**20,
                 "tansu_idle_cpu_pct": idle_cpu_percent(broker.pid, idle_s)}

@@ -21,30 +21,32 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import log_dir, median, parse_args, percentile, report
+from _common import bench_stack, median, parse_args, percentile, report, sal_config, sal_env
 
-from dmcs.sal.broker import start_private_broker
+from dmcs.sal.broker import BrokerProcess
+from dmcs.sal.broker_profile import broker_profile
 from dmcs.sal.config import SalConfig
 from dmcs.sal.domain import Domain
 from dmcs.sal.interfaces.test import TEST
 from dmcs.sal.remote import Remote
-from dmcs.sal.topics.reader_group import FAST_FETCH_WAIT_MS
 from dmcs.testing import wait_for_sample
 
 SUBNAME = "benchcmd"
 WARM_UP = 20
+#: A setScalars command's size on the wire, roughly (5-byte header, private fields, values).
+RAW_SIZE = 120
 
 
-def start_csc(servers: str) -> subprocess.Popen[bytes]:
+def start_csc(broker: BrokerProcess, registry: str) -> subprocess.Popen[bytes]:
     """A Test CSC in its own process, as operators run it."""
-    env = {**os.environ, "LSST_KAFKA_BROKER_ADDR": servers, "LSST_TOPIC_SUBNAME": SUBNAME}
+    env = {**os.environ, **sal_env(broker, registry, SUBNAME)}
     dmcs = Path(sys.executable).parent / "dmcs"
     return subprocess.Popen([str(dmcs), "run", "Test", "--index", "1", "--state", "enabled"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-async def ours(servers: str, count: int) -> tuple[list[float], float]:
-    async with Domain(SalConfig(bootstrap_servers=servers, subname=SUBNAME)) as domain:
+async def ours(config: SalConfig, count: int) -> tuple[list[float], float]:
+    async with Domain(config) as domain:
         remote = Remote(domain, TEST, 1, include=["summaryState"])
         await remote.start()
         await wait_for_sample(remote.evt("summaryState"), timeout=60, summaryState=2)
@@ -72,14 +74,14 @@ async def _consumer(servers: str, topic: str, wait_ms: int) -> AIOKafkaConsumer:
     return consumer
 
 
-def raw_echo(servers: str, ready: Queue) -> None:  # type: ignore[type-arg]
+def raw_echo(servers: str, wait_ms: int, ready: Queue) -> None:  # type: ignore[type-arg]
     """The raw baseline's far end: every request is produced back as a reply."""
 
     async def run() -> None:
         producer = AIOKafkaProducer(bootstrap_servers=servers, linger_ms=0, acks=1,
                                     enable_idempotence=False)
         await producer.start()
-        requests = await _consumer(servers, "raw.request", FAST_FETCH_WAIT_MS)
+        requests = await _consumer(servers, "raw.request", wait_ms)
         ready.put(True)
         async for message in requests:
             await producer.send("raw.reply", message.value, partition=0)
@@ -87,11 +89,11 @@ def raw_echo(servers: str, ready: Queue) -> None:  # type: ignore[type-arg]
     asyncio.run(run())
 
 
-async def raw(servers: str, count: int, size: int) -> list[float]:
+async def raw(servers: str, wait_ms: int, count: int, size: int) -> list[float]:
     producer = AIOKafkaProducer(bootstrap_servers=servers, linger_ms=0, acks=1,
                                 enable_idempotence=False)
     await producer.start()
-    replies = await _consumer(servers, "raw.reply", FAST_FETCH_WAIT_MS)
+    replies = await _consumer(servers, "raw.reply", wait_ms)
     payload = b"x" * size
     times = []
     for i in range(count + WARM_UP):
@@ -115,23 +117,24 @@ async def create_raw_topics(servers: str) -> None:
 def main() -> None:
     args = parse_args(__doc__ or "", count=(int, 1000, "commands to time"))
     spawn = multiprocessing.get_context("spawn")
-    with start_private_broker(log_dir()) as broker:
+    with bench_stack(args.broker_kind) as (broker, registry):
         servers = broker.bootstrap_servers
-        csc = start_csc(servers)
+        wait_ms = broker_profile(broker.kind).busy_wait_ms  # the raw baseline polls as ours do
+        csc = start_csc(broker, registry)
         try:
-            times, per_s = asyncio.run(ours(servers, args.count))
+            times, per_s = asyncio.run(ours(sal_config(broker, registry, SUBNAME), args.count))
         finally:
             csc.terminate()
             csc.wait(10)
         asyncio.run(create_raw_topics(servers))
         ready: Queue = spawn.Queue()  # type: ignore[type-arg]
-        echo = spawn.Process(target=raw_echo, args=(servers, ready), daemon=True)
+        echo = spawn.Process(target=raw_echo, args=(servers, wait_ms, ready), daemon=True)
         echo.start()
         ready.get(timeout=60)
-        size = len(TEST.spec(TEST.ack_spec.kind, "ackcmd").header) + 60
-        raw_times = asyncio.run(raw(servers, args.count, size))
+        raw_times = asyncio.run(raw(servers, wait_ms, args.count, RAW_SIZE))
         echo.terminate()
     report({
+        "broker": broker.what,
         "ours_median_ms": median(times) * 1e3,
         "ours_p99_ms": percentile(times, 0.99) * 1e3,
         "ours_per_s": per_s,

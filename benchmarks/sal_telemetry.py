@@ -13,10 +13,9 @@ from multiprocessing import Queue
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import log_dir, parse_args, report, send_raw
+from _common import bench_stack, parse_args, report, sal_config, send_raw
 
-from dmcs.sal.broker import start_private_broker
-from dmcs.sal.codec import encode
+from dmcs.sal.codec import encode, header
 from dmcs.sal.config import SalConfig
 from dmcs.sal.controller import Controller
 from dmcs.sal.domain import Domain
@@ -26,11 +25,10 @@ from dmcs.sal.remote import Remote
 DRAIN_TIMEOUT = 30.0
 
 
-def reader_process(servers: str, count: int, ready: Queue, result: Queue) -> None:  # type: ignore[type-arg]
+def reader_process(config: SalConfig, count: int, ready: Queue, result: Queue) -> None:  # type: ignore[type-arg]
     """Count samples in a process of its own (as a real consumer would be)."""
 
     async def run() -> None:
-        config = SalConfig(bootstrap_servers=servers, subname="benchtel")
         async with Domain(config) as domain:
             remote = Remote(domain, TEST, 1, include=["arrays"], queue_len=10)
             received = 0
@@ -55,8 +53,7 @@ def reader_process(servers: str, count: int, ready: Queue, result: Queue) -> Non
     asyncio.run(run())
 
 
-async def ours(servers: str, count: int) -> tuple[float, bytes]:
-    config = SalConfig(bootstrap_servers=servers, subname="benchtel")
+async def ours(config: SalConfig, count: int) -> tuple[float, bytes, int]:
     async with Domain(config) as domain:
         controller = Controller(domain, TEST, 1)
         await domain.ensure_topics(TEST.specs())
@@ -67,9 +64,9 @@ async def ours(servers: str, count: int) -> tuple[float, bytes]:
             await writer.write()
         await writer.flush()
         write_rate = count / (time.perf_counter() - t0)
-        payload = encode(writer.spec.parsed_schema, writer.spec.header,
+        payload = encode(writer.spec.parsed_schema, header(domain.schema_id(writer.spec)),
                          writer.data.model_dump())
-        return write_rate, payload
+        return write_rate, payload, domain.registry.requests
 
 
 async def raw(servers: str, count: int, payload: bytes) -> float:
@@ -83,17 +80,19 @@ def main() -> None:
     spawn = multiprocessing.get_context("spawn")
     ready: Queue = spawn.Queue()  # type: ignore[type-arg]
     result: Queue = spawn.Queue()  # type: ignore[type-arg]
-    with start_private_broker(log_dir()) as broker:
-        servers = broker.bootstrap_servers
-        reader = spawn.Process(target=reader_process, args=(servers, args.count, ready, result))
+    with bench_stack(args.broker_kind) as (broker, registry):
+        config = sal_config(broker, registry, "benchtel")
+        reader = spawn.Process(target=reader_process, args=(config, args.count, ready, result))
         reader.start()
         ready.get(timeout=60)
-        write_rate, payload = asyncio.run(ours(servers, args.count))
+        write_rate, payload, lookups = asyncio.run(ours(config, args.count))
         received, read_rate = result.get(timeout=DRAIN_TIMEOUT + 30)
         reader.join()
         lost = args.count - received
         raw_rate = asyncio.run(raw(broker.bootstrap_servers, args.count, payload))
     report({
+        "broker": broker.what,
+        "registry_requests": lookups,
         "ours_write_per_s": write_rate,
         "ours_read_per_s": read_rate,
         "lost": lost,

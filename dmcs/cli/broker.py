@@ -19,6 +19,7 @@ from dmcs.cli.errors import CliError, ExitCode, one_line_errors
 from dmcs.sal.broker import (
     BrokerError,
     BrokerProcess,
+    KafkaUnavailableError,
     default_broker_kind,
     embedded_broker,
     embedded_port,
@@ -95,6 +96,8 @@ def _start(kind: BrokerKind) -> BrokerProcess:
     """Start a broker of `kind` unless one (of either kind) already serves the port."""
     try:
         return ensure_embedded_broker(kind.value)
+    except KafkaUnavailableError as err:
+        raise CliError(f"{err.reason} (or choose --broker-kind tansu)", ExitCode.BROKER) from None
     except BrokerError as err:
         raise CliError(str(err), ExitCode.BROKER) from None
 

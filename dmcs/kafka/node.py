@@ -32,7 +32,7 @@ DEFAULT_HEAP_MB = 512
 #: see benchmarks/kafka_cost.py) and the serial collector (no GC threads to share).
 DEFAULT_JVM_OPTIONS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:-UsePerfData",
                        "-Djava.awt.headless=true")
-START_TIMEOUT_S = 90.0
+START_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 15.0
 _POLL_S = 0.1
 _LOG_TAIL_CHARS = 1500

@@ -35,6 +35,7 @@ __all__ = [
     "default_broker_kind",
     "embedded_broker",
     "embedded_port",
+    "KafkaUnavailableError",
     "ensure_embedded_broker",
     "free_port",
     "is_listening",
@@ -42,6 +43,14 @@ __all__ = [
     "start_private_broker",
     "stop_embedded_broker",
 ]
+
+
+class KafkaUnavailableError(BrokerError):
+    """Kafka was asked for and cannot run here (no Java, or no jars); `reason` says which."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"{reason} (or choose the Tansu broker: {BROKER_KIND_ENV}=tansu)")
+        self.reason = reason
 
 
 def default_broker_kind() -> BrokerKind:
@@ -80,8 +89,7 @@ def ensure_embedded_broker(kind: BrokerKind | None = None) -> BrokerProcess:
         try:
             node = ensure_shared_node()
         except KafkaDistributionError as err:
-            raise BrokerError(f"{err} (or choose the Tansu broker: {BROKER_KIND_ENV}=tansu)"
-                              ) from None
+            raise KafkaUnavailableError(str(err)) from None
         except KafkaNodeError as err:
             raise BrokerError(str(err).splitlines()[0]) from None
         if node is not None:

@@ -2,9 +2,11 @@
 
 Use them with `pytest_plugins = ["dmcs.testing.fixtures"]`.
 
-`broker` is a real broker on a free loopback port for the session: Apache Kafka 4 where Java
-and the jars of `make kafka-dist` are here, else Tansu (`DMCS_BROKER_KIND=tansu|kafka`
-chooses), with `registry` (`dmcs registry`) beside it; each test gets its own topic subname,
+`broker` is a real broker on free loopback ports for the run: Apache Kafka 4 where Java and
+the jars of `make kafka-dist` are here, else Tansu (`DMCS_BROKER_KIND=tansu|kafka` chooses),
+with `registry` (`dmcs registry`) beside it. One of each serves the whole run: the pytest
+process starts them before any xdist worker (a JVM per worker would cost each worker a start
+and the machine its memory) and stops them at the end; each test gets its own topic subname,
 so tests never see each other's messages. `cli` runs
 the `dmcs` command and `csc_processes` runs CSCs as `dmcs run` subprocesses, both joined to
 the test's broker and subname. `postgres_url` is a new database on a real PostgreSQL server
@@ -14,7 +16,9 @@ where the binaries are not installed.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -29,8 +33,45 @@ from dmcs.testing.postgres import BIN_GLOB, PostgresServer, find_bin_dir, runnin
 from dmcs.testing.processes import Cli, CscProcesses
 
 
+#: Where the run's broker and registry are, for the xdist workers (set by the pytest process).
+RUN_BROKER_ENV = "DMCS_TEST_RUN_BROKER"
+RUN_REGISTRY_ENV = "DMCS_TEST_RUN_REGISTRY"
+_STACK = "dmcs_run_stack"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In the pytest process (not in an xdist worker): start the run's broker and registry."""
+    if hasattr(config, "workerinput") or os.environ.get(RUN_BROKER_ENV):
+        return
+    if config.getoption("collectonly", default=False):
+        return
+    stack = contextlib.ExitStack()
+    logs = Path(tempfile.mkdtemp(prefix="dmcs-test-broker-"))
+    broker = stack.enter_context(start_private_broker(logs))
+    registry = stack.enter_context(start_private_registry(broker.bootstrap_servers, logs))
+    setattr(config, _STACK, stack)
+    os.environ[RUN_BROKER_ENV] = f"{broker.kind} {broker.pid} {broker.bootstrap_servers}"
+    os.environ[RUN_REGISTRY_ENV] = f"{registry.pid} {registry.url}"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    stack = getattr(config, _STACK, None)
+    if stack is not None:
+        stack.close()
+        os.environ.pop(RUN_BROKER_ENV, None)
+        os.environ.pop(RUN_REGISTRY_ENV, None)
+
+
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
+    """The run's broker (or, with no run broker announced, one of this session's own)."""
+    announced = os.environ.get(RUN_BROKER_ENV)
+    if announced:
+        kind, pid, servers = announced.split(" ", 2)
+        host, port = servers.split(",")[0].rsplit(":", 1)
+        yield BrokerProcess(host, int(port), int(pid), kind=kind,  # type: ignore[arg-type]
+                            servers=servers)
+        return
     with start_private_broker(tmp_path_factory.mktemp("broker")) as proc:
         yield proc
 
@@ -38,7 +79,12 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
 @pytest.fixture(scope="session")
 def registry(broker: BrokerProcess,
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryProcess]:
-    """`dmcs registry` on the session's broker."""
+    """`dmcs registry` on the run's broker."""
+    announced = os.environ.get(RUN_REGISTRY_ENV)
+    if announced:
+        pid, url = announced.split(" ", 1)
+        yield RegistryProcess(url, int(pid))
+        return
     with start_private_registry(broker.bootstrap_servers,
                                 tmp_path_factory.mktemp("registry")) as proc:
         yield proc

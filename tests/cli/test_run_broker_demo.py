@@ -19,23 +19,32 @@ async def test_run_refuses_a_duplicate_instance(cli: Cli, cscs: CscProcesses) ->
     assert "Traceback" not in result.stderr
 
 
+#: A JVM (Kafka) starting on a loaded 2-core machine.
+BROKER_START_S = 120.0
+
+
 def test_broker_starts_finds_and_stops_the_embedded_broker(tmp_path: Path) -> None:
     port = free_port()
-    env = {**os.environ, "DMCS_HOME": str(tmp_path), "DMCS_EMBEDDED_BROKER_PORT": str(port)}
+    registry_port = free_port()
+    env = {**os.environ, "DMCS_HOME": str(tmp_path), "DMCS_EMBEDDED_BROKER_PORT": str(port),
+           "DMCS_EMBEDDED_REGISTRY_PORT": str(registry_port)}
     cli = Cli(env)
     try:
-        started = cli("broker")
+        started = cli("broker", timeout=BROKER_START_S)
         assert started.returncode == 0, started.stderr
         assert f"embedded broker started on 127.0.0.1:{port}" in started.stdout
-        assert f"export LSST_KAFKA_BROKER_ADDR=127.0.0.1:{port}" in started.stdout
+        assert f"schema registry at http://127.0.0.1:{registry_port}" in started.stdout
+        assert f"export LSST_KAFKA_BROKER_ADDR=127.0.0.1:{port} " in started.stdout
         assert is_listening("127.0.0.1", port)
-        found = cli("broker")
+        assert is_listening("127.0.0.1", registry_port)
+        found = cli("broker", timeout=BROKER_START_S)
         assert f"already running on 127.0.0.1:{port}" in found.stdout
     finally:
-        stopped = cli("broker", "--stop")
+        stopped = cli("broker", "--stop", timeout=BROKER_START_S)
     assert stopped.returncode == 0
     assert "stopped" in stopped.stdout
     assert not is_listening("127.0.0.1", port)
+    assert not is_listening("127.0.0.1", registry_port)
     assert "no embedded broker is running" in cli("broker", "--stop").stdout
 
 
