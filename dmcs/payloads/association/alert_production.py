@@ -99,6 +99,7 @@ class AlertProductionPipeline:
         with timer.stage("write"):
             outputs = self._write(visit, detector_name, products)
         self.stage_seconds = timer.seconds
+        self.stage_cpu_seconds = timer.cpu_seconds
         return self._result(visit, detector_name, products, outputs)
 
     def _write(self, visit: int, detector: str, products: CcdProducts) -> list[str]:
