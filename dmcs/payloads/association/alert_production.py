@@ -26,6 +26,7 @@ from dmcs.payloads.camera.truth import score
 from dmcs.payloads.characterize.psf import FWHM_PER_SIGMA
 from dmcs.payloads.config import AlertProductionConfig, validate_config
 from dmcs.payloads.data_query import parse_data_query, select_detectors, visit_detector_item
+from dmcs.payloads.memory import keep_freed_memory
 from dmcs.payloads.repository import OutputRepository
 from dmcs.payloads.stage_timer import StageTimer
 from dmcs.payloads.storage import read_bundle, write_bundle
@@ -67,6 +68,7 @@ class AlertProductionPipeline:
         ]
 
     def setup(self) -> None:
+        keep_freed_memory()
         self.simulator = self.config.simulator()
         self.processor = PromptProcessor(self.config, self.simulator)
         missing = self.processor.missing_calibrations(self.config.detectors)

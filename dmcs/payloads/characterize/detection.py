@@ -41,19 +41,9 @@ def find_peaks(
     A peak is above its eight neighbours; of peaks closer than 1.5 PSF sigma only the
     brightest is kept (the map is PSF-smoothed, so closer peaks are one source).
     """
-    above = significance >= threshold if polarity > 0 else significance <= -threshold
-    y, x = np.nonzero(above)
-    values = polarity * significance[y, x]
-    is_peak = np.ones(len(y), dtype=bool)
-    last_row, last_column = significance.shape[0] - 1, significance.shape[1] - 1
-    for dy in (-1, 0, 1):
-        rows = np.clip(y + dy, 0, last_row)
-        for dx in (-1, 0, 1):
-            if dy or dx:
-                # beyond the edge the clipped index is the pixel itself or another neighbour
-                columns = np.clip(x + dx, 0, last_column)
-                is_peak &= values >= polarity * significance[rows, columns]
-    y, x, values = y[is_peak], x[is_peak], values[is_peak]
+    signed = significance if polarity > 0 else -significance
+    y, x = np.nonzero(_local_maxima(signed) & (signed >= threshold))
+    values = signed[y, x]
     order = np.argsort(-values, kind="stable")
     y, x, values = y[order], x[order], values[order]
     keep = np.ones(len(y), dtype=bool)
@@ -62,6 +52,21 @@ def find_peaks(
             if keep[i]:
                 keep[j] = False
     return Peaks(x[keep], y[keep], values[keep])
+
+
+def _local_maxima(image: np.ndarray) -> np.ndarray:
+    """Pixels at least as high as each of their eight neighbours (none beyond the edges).
+
+    The 3x3 maximum is taken as a maximum over row neighbours, then over column neighbours,
+    with shifted whole-image slices.
+    """
+    across = image.copy()
+    np.maximum(across[:, 1:], image[:, :-1], out=across[:, 1:])
+    np.maximum(across[:, :-1], image[:, 1:], out=across[:, :-1])
+    around = across.copy()
+    np.maximum(around[1:], across[:-1], out=around[1:])
+    np.maximum(around[:-1], across[1:], out=around[:-1])
+    return image >= around
 
 
 def footprint_mask(
