@@ -222,9 +222,9 @@ def _normal_equations(
     n_kernel = n_basis * n_terms
     normal = np.empty((n_stamps, n_kernel + background.shape[2], n_kernel + background.shape[2]))
     tt = terms[:, :, None] * terms[:, None, :]
-    normal[:, :n_kernel, :n_kernel] = (
-        cc[:, :, None, :, None] * tt[:, None, :, None, :]
-    ).reshape(n_stamps, n_kernel, n_kernel)
+    normal[:, :n_kernel, :n_kernel] = (cc[:, :, None, :, None] * tt[:, None, :, None, :]).reshape(
+        n_stamps, n_kernel, n_kernel
+    )
     kernel_background = (cb[:, :, None, :] * terms[:, None, :, None]).reshape(
         n_stamps, n_kernel, -1
     )
