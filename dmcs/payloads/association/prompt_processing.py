@@ -1,8 +1,9 @@
 """Prompt processing of one CCD of one visit: raw snaps to calibrated exposure and DIASources.
 
 Stages, in order: raws (the camera readout: simulated, or read from the DAQ store or the
-render cache), isr, snap_combine, characterize, template, differencing, dia_detection. Calibrations come from master products in ``calib_dir`` when one
-is configured, otherwise from the simulator's own noise-free instrument signature.
+render cache), isr, snap_combine, characterize, template, differencing, dia_detection.
+Calibrations come from master products in ``calib_dir`` when one is configured, otherwise
+from the simulator's own noise-free instrument signature.
 """
 
 from __future__ import annotations
