@@ -43,6 +43,19 @@ def test_peaks_are_the_local_maxima_above_threshold_including_at_the_edges() -> 
     assert list(zip(negative.y, negative.x, strict=True)) == [(10, 10), (0, 0), (20, 39)]
 
 
+@pytest.mark.parametrize("threshold", [-10.0, 4.0])
+def test_peaks_of_a_smooth_field_are_ndimages_local_maxima(threshold: float) -> None:
+    """Many candidates (whole-image comparison) or few (pixel by pixel): the same peaks."""
+    noise = np.random.default_rng(4).normal(0, 1, (300, 200))
+    field = ndimage.gaussian_filter(noise, 2.0).astype(np.float32) * 10
+    for polarity in (1, -1):
+        signed = polarity * field
+        maxima = signed == ndimage.maximum_filter(signed, 3, mode="constant", cval=-np.inf)
+        expected = set(zip(*np.nonzero(maxima & (signed >= threshold)), strict=True))
+        peaks = find_peaks(field, threshold, 0.1, polarity)
+        assert expected and set(zip(peaks.y, peaks.x, strict=True)) == expected
+
+
 def test_fft_valid_convolutions_match_scipys() -> None:
     rng = np.random.default_rng(3)
     planes = rng.normal(0, 1, (2, 60, 45))

@@ -25,9 +25,9 @@ def combine_snaps(snaps: list[Exposure], threshold: float = 5.0) -> Exposure:
     np.sqrt(noise, out=noise)
     noise *= np.float32(threshold)
     # the hits of one snap and of the other are disjoint: their differences have opposite signs
-    hit_first = np.nonzero(_grow(difference > noise, difference > 0))
+    hit_first = _grown_hits(difference > noise, difference > 0)
     np.negative(noise, out=noise)
-    hit_second = np.nonzero(_grow(difference < noise, difference < 0))
+    hit_second = _grown_hits(difference < noise, difference < 0)
     del difference, noise
     image = first.image + second.image
     image[hit_first] = 2 * second.image[hit_first]
@@ -53,16 +53,17 @@ def combine_snaps(snaps: list[Exposure], threshold: float = 5.0) -> Exposure:
     )
 
 
-def _grow(core: np.ndarray, brighter: np.ndarray) -> np.ndarray:
-    """Extend hits by one pixel into neighbours that are also brighter in that snap.
+def _grown_hits(core: np.ndarray, brighter: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, columns) of the hits and of their neighbours that are brighter in that snap too.
 
     Works on the (sparse) hit coordinates rather than dilating the whole frame.
     """
     rows, cols = np.nonzero(core)
-    grown = core.copy()
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            r = np.clip(rows + dy, 0, core.shape[0] - 1)
-            c = np.clip(cols + dx, 0, core.shape[1] - 1)
-            grown[r, c] |= brighter[r, c]
-    return grown
+    offsets = np.arange(-1, 2)
+    around_rows = np.clip(rows[:, None, None] + offsets[None, :, None], 0, core.shape[0] - 1)
+    around_cols = np.clip(cols[:, None, None] + offsets[None, None, :], 0, core.shape[1] - 1)
+    around_rows, around_cols = np.broadcast_arrays(around_rows, around_cols)
+    keep = brighter[around_rows, around_cols]
+    keep[:, 1, 1] = True  # the hit itself
+    flat = np.unique(around_rows[keep] * core.shape[1] + around_cols[keep])
+    return np.divmod(flat, core.shape[1])

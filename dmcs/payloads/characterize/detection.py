@@ -15,6 +15,9 @@ from scipy.spatial import cKDTree
 
 from dmcs.payloads.characterize.smoothing import gaussian_smooth
 
+#: Above one candidate pixel in this many, whole shifted images beat pixel-by-pixel checks.
+DENSE_FRACTION = 64
+
 
 @dataclass(frozen=True)
 class Peaks:
@@ -41,9 +44,14 @@ def find_peaks(
     A peak is above its eight neighbours; of peaks closer than 1.5 PSF sigma only the
     brightest is kept (the map is PSF-smoothed, so closer peaks are one source).
     """
-    signed = significance if polarity > 0 else -significance
-    y, x = np.nonzero(_local_maxima(signed) & (signed >= threshold))
-    values = signed[y, x]
+    above = significance >= threshold if polarity > 0 else significance <= -threshold
+    y, x = np.nonzero(above)
+    values = polarity * significance[y, x]
+    if len(y) * DENSE_FRACTION > above.size:
+        is_peak = _local_maxima(significance if polarity > 0 else -significance)[y, x]
+    else:
+        is_peak = _above_neighbours(significance, y, x, values, polarity)
+    y, x, values = y[is_peak], x[is_peak], values[is_peak]
     order = np.argsort(-values, kind="stable")
     y, x, values = y[order], x[order], values[order]
     keep = np.ones(len(y), dtype=bool)
@@ -52,6 +60,22 @@ def find_peaks(
             if keep[i]:
                 keep[j] = False
     return Peaks(x[keep], y[keep], values[keep])
+
+
+def _above_neighbours(
+    significance: np.ndarray, y: np.ndarray, x: np.ndarray, values: np.ndarray, polarity: int
+) -> np.ndarray:
+    """Whether each pixel (y, x) is at least as high as its eight neighbours, pixel by pixel
+    (for few candidates; beyond the edge the clipped index is the pixel or a neighbour)."""
+    is_peak = np.ones(len(y), dtype=bool)
+    last_row, last_column = significance.shape[0] - 1, significance.shape[1] - 1
+    for dy in (-1, 0, 1):
+        rows = np.clip(y + dy, 0, last_row)
+        for dx in (-1, 0, 1):
+            if dy or dx:
+                columns = np.clip(x + dx, 0, last_column)
+                is_peak &= values >= polarity * significance[rows, columns]
+    return is_peak
 
 
 def _local_maxima(image: np.ndarray) -> np.ndarray:

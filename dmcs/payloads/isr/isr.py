@@ -8,7 +8,8 @@ variance plane from the photon and read noise.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -17,16 +18,43 @@ from dmcs.payloads.camera.exposure import Exposure, MaskBit
 
 SATURATION_FRACTION = 0.98
 OVERSCAN_SKIP_COLUMNS = 2
+SCALED_DARKS_KEPT = 4
 
 
 @dataclass
 class MasterCalibrations:
-    """Master bias (e-), dark (e-/s) and flat (unit median) of one detector, and its defects."""
+    """Master bias (e-), dark (e-/s) and flat (unit median) of one detector, and its defects.
+
+    Held per detector for many exposures, so what every exposure would recompute (the flat's
+    inverse and its square, the dark scaled to an exposure time) is computed once, on use.
+    """
 
     bias: np.ndarray | None = None
     dark: np.ndarray | None = None
     flat: np.ndarray | None = None
     defects: np.ndarray | None = None
+    _scaled_darks: dict[float, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def inverse_flat(self) -> np.ndarray | None:
+        return None if self.flat is None else np.reciprocal(self.flat, dtype=np.float32)
+
+    @cached_property
+    def inverse_flat_squared(self) -> np.ndarray | None:
+        inverse = self.inverse_flat
+        return None if inverse is None else inverse * inverse
+
+    def dark_for(self, exptime: float) -> np.ndarray | None:
+        """The dark current in electrons over ``exptime`` seconds (the last few kept)."""
+        if self.dark is None:
+            return None
+        if exptime not in self._scaled_darks:
+            if len(self._scaled_darks) >= SCALED_DARKS_KEPT:
+                self._scaled_darks.clear()
+            self._scaled_darks[exptime] = np.multiply(
+                self.dark, np.float32(exptime), dtype=np.float32
+            )
+        return self._scaled_darks[exptime]
 
 
 @dataclass
@@ -74,14 +102,12 @@ def run_isr(
     variance = np.maximum(image, 0)
     for amp, noise in enumerate(assembled.read_noise_e):
         variance[model.amp_slices(amp)] += np.float32(noise**2)
-    exptime = float(raw.metadata.get("EXPTIME", 0.0))
-    if calibs.dark is not None:
-        scaled_dark = np.multiply(calibs.dark, np.float32(exptime), dtype=np.float32)
-        image -= scaled_dark
-    if calibs.flat is not None:
-        image /= calibs.flat
-        variance /= calibs.flat
-        variance /= calibs.flat
+    dark = calibs.dark_for(float(raw.metadata.get("EXPTIME", 0.0)))
+    if dark is not None:
+        image -= dark
+    if calibs.inverse_flat is not None and calibs.inverse_flat_squared is not None:
+        image *= calibs.inverse_flat
+        variance *= calibs.inverse_flat_squared
     mask = np.zeros(image.shape, dtype=np.int32)
     mask[assembled.saturated] = np.int32(MaskBit.SAT)
     if calibs.defects is not None:
