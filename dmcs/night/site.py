@@ -36,8 +36,10 @@ def write_night_configs(options: NightOptions, services: list[str], *,
     calib = {**payload, "calib_dir": str(data / "calib"), "n_exposures": 3, "exptime": 1.0}
     pp_dir = data / "prompt_processing"
     configs: dict[str, dict[str, Any]] = {
-        # rendered pixels outlive the night's root: the next night with this sky reuses them
-        "MTCamera": {**sims["MTCamera"], "render_cache": str(data_dir("render_cache"))},
+        # pixels are rendered before the night (nothing ahead during it), into a cache that
+        # outlives the night's root: the next night with this sky reuses them
+        "MTCamera": {**sims["MTCamera"], "render_cache": str(data_dir("render_cache")),
+                     "render_ahead": 0},
         "ScriptQueue": {**sims["ScriptQueue"], "calibration_exposure_time": 0.5,
                         "calibration_counts": {k: options.calibrations
                                                for k in ("bias", "dark", "flat")}},
