@@ -1,5 +1,9 @@
 """Output write speed: a visit's calexps as FITS and as HDF5 against raw ``ndarray.tofile``.
 
+Also FITS tile-compressed as the alert-production payload writes calexps (``fits_rice``:
+floats quantized to noise / 10, masks lossless): its throughput counts the visit's
+uncompressed megabytes, and ``bytes_on_disk`` says what each format leaves there.
+
 Each CCD is an image (float32), mask (int32) and variance (float32) plane with WCS and header.
 Every writer, the raw baseline included, fsyncs each file, in the same run and directory.
 A ratio is our throughput over raw throughput (1.0 = parity; target >= 0.7), taken per round
@@ -22,6 +26,7 @@ import numpy as np
 
 from dmcs.payloads.camera.exposure import Exposure, exposure_to_bundle
 from dmcs.payloads.camera.focal_plane import FocalPlane, Pointing
+from dmcs.payloads.io.compression import TileCompression
 from dmcs.payloads.io.io_fits import fsync_path
 from dmcs.payloads.storage import write_bundle
 
@@ -53,12 +58,17 @@ def write_raw(directory: Path, exposures: list[Exposure]) -> None:
         fsync_path(path)
 
 
-def writer(output_format: str) -> Callable[[Path, list[Exposure]], None]:
+def writer(
+    output_format: str, compression: TileCompression | None = None
+) -> Callable[[Path, list[Exposure]], None]:
     def write(directory: Path, exposures: list[Exposure]) -> None:
         for k, exposure in enumerate(exposures):
             write_bundle(
-                directory / f"{output_format}_{k}", exposure_to_bundle(exposure), output_format
-            )  # type: ignore[arg-type]
+                directory / f"{output_format}_{k}",
+                exposure_to_bundle(exposure),
+                output_format,  # type: ignore[arg-type]
+                compression,
+            )
 
     return write
 
@@ -87,14 +97,22 @@ def main() -> None:
     arguments = parser.parse_args()
     exposures = visit_exposures(arguments.ccds, arguments.detector_size)
     megabytes = sum(e.image.nbytes + e.mask.nbytes + e.variance.nbytes for e in exposures) / 1e6
-    writers = {"raw": write_raw, "fits": writer("fits"), "hdf5": writer("hdf5")}
+    writers = {
+        "raw": write_raw,
+        "fits": writer("fits"),
+        "hdf5": writer("hdf5"),
+        "fits_rice": writer("fits", TileCompression()),
+    }
     seconds: dict[str, list[float]] = {name: [] for name in writers}
+    bytes_on_disk: dict[str, int] = {}
     with tempfile.TemporaryDirectory(dir=arguments.directory) as scratch:
         directory = Path(scratch)
         names = list(writers)
         for repeat in range(arguments.repeats):
-            for name in names[repeat % 3 :] + names[: repeat % 3]:
+            turn = repeat % len(names)
+            for name in names[turn:] + names[:turn]:
                 seconds[name].append(timed(writers[name], directory, exposures))
+                bytes_on_disk[name] = sum(path.stat().st_size for path in directory.iterdir())
     best = {name: statistics.median(times) for name, times in seconds.items()}
     speed = {name: megabytes / value for name, value in best.items()}
     ratio = {
@@ -106,6 +124,8 @@ def main() -> None:
     figures = {
         "fits_ratio": ratio["fits"],
         "hdf5_ratio": ratio["hdf5"],
+        "fits_rice_ratio": ratio["fits_rice"],
+        "bytes_on_disk": bytes_on_disk,
         "megabytes_per_visit": megabytes,
         "mb_per_s": speed,
         "seconds": best,
@@ -118,7 +138,10 @@ def main() -> None:
         f" fsync, order rotated, median of {arguments.repeats}"
     )
     for name in writers:
-        print(f"  {name:<5} {best[name]:6.2f} s  {speed[name]:8.1f} MB/s  ratio {ratio[name]:.2f}")
+        print(
+            f"  {name:<9} {best[name]:6.2f} s  {speed[name]:8.1f} MB/s  ratio {ratio[name]:.2f}"
+            f"  {bytes_on_disk[name] / 1e6:8.1f} MB on disk"
+        )
     if arguments.json:
         arguments.json.write_text(json.dumps(figures, indent=2))
 

@@ -110,6 +110,7 @@ class Night:
                 self.step(f"Prometheus at {self.prometheus}, scraping the CSCs listed in "
                           f"{self.metrics.config.sd_dir}")
             config_root = write_night_configs(options, components, efd_url=efd)
+            await self._prerender(config_root)
             bootstrap = options.broker
             kind = settings().sal().broker_kind
             if bootstrap is None:
@@ -133,6 +134,16 @@ class Night:
                 return await self._night(domain, env, config_root, [*components, "DMCS"], efd)
             finally:
                 await _bounded("closing the Kafka connection", domain.close())
+
+    async def _prerender(self, config_root: Path) -> None:
+        """The camera's pixels for every visit, rendered before anything starts (or found in
+        the render cache from an earlier night), so no readout renders inside the night."""
+        from dmcs.sims.camera_render import prerender_site
+
+        self.step("rendering the camera's pixels before the night (niced, every core)")
+        rendering = await asyncio.to_thread(
+            prerender_site, config_root, range(1, self.options.visits + 1))
+        self.step(rendering.line())
 
     async def _night(self, domain: Domain, env: dict[str, str], config_root: Path,
                      components: list[str], efd: str | None) -> NightReport:

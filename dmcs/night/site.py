@@ -13,6 +13,7 @@ import yaml
 
 from dmcs.night.efd import EFD_WRITER, efd_writer_config
 from dmcs.night.options import NightOptions
+from dmcs.sims.data_dirs import data_dir
 from dmcs.sims.site_config import write_site_configs
 
 #: Sims first, then the DM services in the DMCS's bring-up order.
@@ -35,6 +36,10 @@ def write_night_configs(options: NightOptions, services: list[str], *,
     calib = {**payload, "calib_dir": str(data / "calib"), "n_exposures": 3, "exptime": 1.0}
     pp_dir = data / "prompt_processing"
     configs: dict[str, dict[str, Any]] = {
+        # pixels are rendered before the night (nothing ahead during it), into a cache that
+        # outlives the night's root: the next night with this sky reuses them
+        "MTCamera": {**sims["MTCamera"], "render_cache": str(data_dir("render_cache")),
+                     "render_ahead": 0},
         "ScriptQueue": {**sims["ScriptQueue"], "calibration_exposure_time": 0.5,
                         "calibration_counts": {k: options.calibrations
                                                for k in ("bias", "dark", "flat")}},

@@ -72,6 +72,8 @@ class AlertProductionConfig(SimulationConfig):
 
     calib_dir: Path | None = None
     apdb_url: str | None = None
+    #: Raw snaps are taken from (and rendered into) this cache instead of simulated each run.
+    render_cache: Path | None = None
     detection_threshold: float = Field(5.0, gt=0)
     background_cell: int = Field(128, ge=16)
     association_radius_arcsec: float = Field(1.0, gt=0)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 from dmcs.payloads.camera.exposure import DataBundle
+from dmcs.payloads.io.compression import TileCompression
 from dmcs.payloads.io.io_fits import read_fits, write_fits
 from dmcs.payloads.io.io_hdf5 import read_hdf5, write_hdf5
 
@@ -14,12 +15,16 @@ EXTENSIONS: dict[str, str] = {"fits": ".fits", "hdf5": ".h5"}
 
 
 def write_bundle(
-    path_without_suffix: Path, bundle: DataBundle, output_format: OutputFormat
+    path_without_suffix: Path,
+    bundle: DataBundle,
+    output_format: OutputFormat,
+    compression: TileCompression | None = None,
 ) -> Path:
+    """Write a bundle; ``compression`` applies to FITS (HDF5 datasets are written as they are)."""
     path = path_without_suffix.with_suffix(EXTENSIONS[output_format])
     path.parent.mkdir(parents=True, exist_ok=True)
     if output_format == "fits":
-        return write_fits(path, bundle)
+        return write_fits(path, bundle, compression)
     return write_hdf5(path, bundle)
 
 

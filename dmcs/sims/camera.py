@@ -2,23 +2,29 @@
 
 ``Camera.parse_request`` turns ``takeImages`` arguments into an ``ImageRequest`` (ValueError
 naming what is wrong: numImages < 1, an unknown sensor, a bad keyValueMap).
-``Camera.new_image`` names the next image and registers it in the DAQ store;
-``Camera.read_out`` simulates each CCD with the payloads' camera simulator and stores it.
+``Camera.render_ahead`` queues a science visit's snaps (and the next ``render_ahead`` visits')
+to the niced rendering pool, when the visit is asked for; ``Camera.new_image`` names the next
+image and registers it in the DAQ store; ``Camera.read_out`` copies each CCD's rendered
+pixels from the render cache into the DAQ store (rendering any that are not there yet) and
+lasts at least ``readout_time``, as the camera's readout does.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pydantic import Field
 
-from dmcs.payloads.camera.camera import CameraModel, CameraSimulator, RawExposure
+from dmcs.payloads.camera.camera import CameraModel, CameraSimulator
 from dmcs.payloads.camera.focal_plane import FocalPlane
+from dmcs.payloads.camera.render_cache import RenderCache, RenderedSnap
 from dmcs.payloads.camera.sky import SkyParameters, SyntheticSky
 from dmcs.payloads.config import DEFAULT_DETECTORS
 from dmcs.sal.tai import current_tai, utc_from_tai
+from dmcs.sims.camera_render import RenderPool
 from dmcs.sims.daq_store import DaqImage, DaqStore
 from dmcs.sims.data_dirs import data_dir
 from dmcs.validation import StrictModel
@@ -41,8 +47,22 @@ class CameraConfig(StrictModel):
     transient_density_per_arcmin2: float = Field(3.0, ge=0)
     daq_root: str = ""
     daq_capacity: int = Field(1000, ge=1)
-    #: Integration lasts expTime x this (0.01 plays a 30 s visit in 0.3 s).
+    #: Integration lasts expTime x this, a readout readout_time x this (0.01 plays a 30 s
+    #: visit in 0.3 s).
     exposure_time_scale: float = Field(1.0, ge=0)
+    #: Seconds a readout lasts at the least (the real camera reads out in 2 s).
+    readout_time: float = Field(2.0, ge=0)
+    #: Rendered snaps, reused across runs; "" is render_cache/ beside the DAQ store.
+    render_cache: str = ""
+    render_cache_gb: float = Field(20.0, gt=0)
+    #: Niced processes rendering ahead of readouts (0: render at readout, in the camera).
+    render_workers: int = Field(1, ge=0)
+    #: Visits after the one being taken whose snaps are rendered ahead too.
+    render_ahead: int = Field(1, ge=0)
+
+    @property
+    def cache_bytes(self) -> int:
+        return int(self.render_cache_gb * 1e9)
 
     def simulator(self) -> CameraSimulator:
         sky = SyntheticSky(SkyParameters(
@@ -90,15 +110,32 @@ def dayobs_of(tai: float) -> str:
 
 
 class Camera:
-    """Names images, registers them in the DAQ store and fills it with simulated pixels."""
+    """Names images, registers them in the DAQ store and fills it with rendered pixels."""
 
     def __init__(self, config: CameraConfig, daq: DaqStore) -> None:
         self.config = config
         self.daq = daq
-        self.simulator = config.simulator()
         self.focal_plane = FocalPlane(config.detector_size)
         for name in config.detectors:
             self.focal_plane.detector(name)
+        self.cache = render_cache(config)
+        self.simulator = self.cache.simulator
+        self.pool = (
+            RenderPool(config, self.cache, config.render_workers)
+            if config.render_workers > 0 else None
+        )
+
+    def close(self) -> None:
+        """Stop the rendering pool (snaps it had not rendered are rendered at readout)."""
+        if self.pool is not None:
+            self.pool.close()
+
+    def render_ahead(self, request: ImageRequest) -> int:
+        """Queue the snaps of a science request's visit and of the next visits; how many."""
+        if self.pool is None or request.image_type != "OBJECT" or request.visit is None:
+            return 0
+        visits = range(request.visit, request.visit + 1 + self.config.render_ahead)
+        return self.pool.ahead(visits, request.detectors)
 
     def parse_request(self, num_images: int, exp_time: float, sensors: str,
                       key_value_map: str) -> ImageRequest:
@@ -146,18 +183,27 @@ class Camera:
         self.daq.begin_image(image)
         return image
 
-    def simulate(self, image: DaqImage, detector_name: str) -> RawExposure:
+    def rendered(self, image: DaqImage, detector_name: str) -> RenderedSnap:
+        """One CCD of ``image`` from the render cache, rendered now if it is not there."""
         detector = self.focal_plane.detector(detector_name)
         kind = CALIBRATION_KIND.get(image.image_type)
-        if kind is None:
-            return self.simulator.science_snap(image.visit, detector, image.snap)
-        return self.simulator.calibration_exposure(kind, image.number, detector,
-                                                   image.exposure_time)
+        if kind is not None:
+            return self.cache.calibration(kind, image.number, detector, image.exposure_time)
+        if self.pool is not None:
+            self.pool.wait_or_take_over(self.cache.science_key(image.visit, detector, image.snap))
+        return self.cache.science_snap(image.visit, detector, image.snap)
+
+    @property
+    def readout_seconds(self) -> float:
+        return self.config.readout_time * self.config.exposure_time_scale
 
     def read_out(self, image: DaqImage) -> float:
-        """Simulate and store every CCD of ``image``, mark it complete; the end TAI (blocking)."""
+        """Copy every CCD of ``image`` into the DAQ store, taking at least the readout time;
+        mark it complete; the end TAI (blocking)."""
+        due = time.monotonic() + self.readout_seconds
         for detector in image.detectors:
-            self.daq.put_ccd(image.name, detector, self.simulate(image, detector))
+            self.daq.put_ccd_file(image.name, detector, self.rendered(image, detector))
+        time.sleep(max(0.0, due - time.monotonic()))
         end = current_tai()
         self.daq.complete_image(image.name, end)
         return end
@@ -166,3 +212,11 @@ class Camera:
 def daq_root(config: CameraConfig) -> Path:
     """The configured DAQ store directory, or ``$DMCS_HOME/daq``."""
     return Path(config.daq_root) if config.daq_root else data_dir("daq")
+
+
+def render_cache(config: CameraConfig) -> RenderCache:
+    """The configured render cache of this camera's sky, or ``render_cache/`` beside the DAQ
+    store (so a camera keeps its data together, ``$DMCS_HOME`` by default)."""
+    root = Path(config.render_cache) if config.render_cache else daq_root(config).parent / (
+        "render_cache")
+    return RenderCache(root, config.simulator(), config.cache_bytes)

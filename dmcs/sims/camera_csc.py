@@ -28,9 +28,19 @@ class CameraCsc(ConfigurableCsc):
     async def configure(self, config: CameraConfig) -> None:
         try:
             daq = DaqStore(daq_root(config), config.daq_capacity)
-            self.camera = Camera(config, daq)
+            camera = Camera(config, daq)
         except (ValueError, OSError) as err:
             raise ExpectedError(f"camera configuration: {err}") from None
+        await self._close_camera()
+        self.camera = camera
+
+    async def close(self) -> None:
+        await self._close_camera()
+        await super().close()
+
+    async def _close_camera(self) -> None:
+        if self.camera is not None:
+            await asyncio.to_thread(self.camera.close)
 
     async def handle_summary_state(self) -> None:
         if self.summary_state == State.ENABLED:
@@ -44,6 +54,9 @@ class CameraCsc(ConfigurableCsc):
                                                 data.keyValueMap)
         except ValueError as err:
             raise ExpectedError(f"takeImages: {err}") from None
+        queued = await asyncio.to_thread(self.camera.render_ahead, request)
+        if queued:
+            self.log.info("rendering %d snap(s) ahead, niced", queued)
         scale = self.camera.config.exposure_time_scale
         await self.controller.ack_in_progress(
             data, request.num_images * (request.exposure_time * scale + READOUT_ALLOWANCE_S),

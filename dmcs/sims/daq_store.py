@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -37,12 +36,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
-from astropy.io import fits
-from astropy.wcs import WCS
-
 from dmcs import shared_sqlite
 from dmcs.payloads.camera.camera import RawExposure
+from dmcs.payloads.camera.raw_format import raw_bytes, raw_from_bytes, raw_metadata, raw_wcs
+from dmcs.payloads.camera.render_cache import RenderedSnap
 
 INDEX_FILE = "index.sqlite"
 
@@ -178,22 +175,37 @@ class DaqStore:
 
     def put_ccd(self, image_name: str, detector: str, raw: RawExposure) -> None:
         """Store one CCD's amplifiers (atomically) with its metadata and WCS."""
-        buffer = io.BytesIO()
-        np.save(buffer, np.stack(raw.amps).astype(np.int32, copy=False))
-        data = buffer.getbuffer()
+        data = raw_bytes(raw)
         path = self.ccd_path(image_name, detector)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         with tmp.open("wb") as stream:
             stream.write(data)
         os.replace(tmp, path)
-        wcs = raw.wcs.to_header_string() if raw.wcs is not None else ""
+        self._index_ccd(image_name, detector, hashlib.md5(data).hexdigest(), len(data),
+                        raw_metadata(raw), raw_wcs(raw))
+
+    def put_ccd_file(self, image_name: str, detector: str, rendered: RenderedSnap) -> None:
+        """Store one CCD by copying an already rendered file (the camera's readout).
+
+        The md5 is the one recorded when the file was rendered: a file damaged since then
+        fails ``read_raw`` as any damaged CCD does.
+        """
+        path = self.ccd_path(image_name, detector)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        shutil.copyfile(rendered.path, tmp)
+        os.replace(tmp, path)
+        self._index_ccd(image_name, detector, rendered.md5, rendered.nbytes,
+                        rendered.metadata, rendered.wcs)
+
+    def _index_ccd(self, image_name: str, detector: str, md5: str, nbytes: int,
+                   metadata: str, wcs: str) -> None:
         with self._db() as db:
             db.execute(
                 "INSERT OR REPLACE INTO ccds (image, detector, md5, nbytes, metadata, wcs)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (image_name, detector, hashlib.md5(data).hexdigest(), len(data),
-                 json.dumps(raw.metadata), wcs),
+                (image_name, detector, md5, nbytes, metadata, wcs),
             )
 
     def complete_image(self, image_name: str, date_end: float) -> None:
@@ -237,9 +249,7 @@ class DaqStore:
             raise DaqCorruptError(f"{path}: cannot read ({err.strerror})") from None
         if hashlib.md5(data).hexdigest() != md5:
             raise DaqCorruptError(f"{path}: md5 mismatch (file damaged since readout)")
-        amps = np.load(io.BytesIO(data))
-        wcs = WCS(fits.Header.fromstring(wcs_text)) if wcs_text else None
-        return RawExposure(list(amps), json.loads(metadata), wcs)
+        return raw_from_bytes(data, metadata, wcs_text)
 
     def ccd_md5(self, image_name: str, detector: str) -> str:
         """The md5 of a CCD file recorded at readout (provenance)."""

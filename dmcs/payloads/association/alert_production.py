@@ -1,14 +1,28 @@
 """The alert-production payload: per-CCD prompt processing, then association and alerts.
 
-``run_item`` (any rank) processes one CCD of one visit and writes its calexp, source catalog,
-difference image and DIASources (with cutouts). ``finalize`` (rank 0) associates each visit's
-DIASources into the APDB in visit and detector order and writes one alert file per visit, so
-the science is the same whatever order items finished in. DIASources already in the APDB (a
-re-run) are neither associated nor alerted again, and an earlier alert file is left alone.
+A CCD goes through three steps, in this order, so that alerts never wait for the big files:
+
+1. ``alert_ready(visit, detector)``: the science (ISR ... DIASources) and the one dataset
+   association reads, ``diasrc`` (DIASources and their cutouts). Returns an ``AlertReadyCcd``:
+   its ``result`` is what ``finalize`` needs for this CCD; its ``products`` stay in memory.
+2. ``finalize({item: ccd.result, ...})`` (rank 0, one or many CCDs): associates each visit's
+   DIASources into the APDB in visit and detector order and writes one alert file per visit,
+   so the science is the same whatever order CCDs finished in. DIASources already in the
+   APDB (a re-run) are neither associated nor alerted again, and an earlier alert file is
+   left alone. Whoever sends alerts sends them now.
+3. ``write_outputs(ccd)``: calexp, source catalog and difference image, tile-compressed as
+   Rubin writes them (``io.compression``); appends their paths to ``ccd.result["outputs"]``
+   and frees the products.
+
+Prompt processing does 1 on a rank, 2 and the sending in the service, then 3. ``run_item``
+(the batch path, any rank) does 1 then 3, and scores the CCD against the simulator's truth
+(``score_truth``: a test of the science, not part of it, so never in a latency window);
+``finalize`` then runs once over every item's result.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +36,13 @@ from dmcs.payloads.calibration.calibration import provenance_table
 from dmcs.payloads.camera.camera import CameraSimulator
 from dmcs.payloads.camera.exposure import DataBundle, MaskBit, exposure_to_bundle
 from dmcs.payloads.camera.focal_plane import PIXEL_SCALE_ARCSEC, FocalPlane
+from dmcs.payloads.camera.render_cache import CachedSnaps, RenderCache
 from dmcs.payloads.camera.truth import score
 from dmcs.payloads.characterize.psf import FWHM_PER_SIGMA
 from dmcs.payloads.config import AlertProductionConfig, validate_config
 from dmcs.payloads.data_query import parse_data_query, select_detectors, visit_detector_item
+from dmcs.payloads.io.compression import TileCompression
+from dmcs.payloads.memory import keep_freed_memory
 from dmcs.payloads.repository import OutputRepository
 from dmcs.payloads.stage_timer import StageTimer
 from dmcs.payloads.storage import read_bundle, write_bundle
@@ -33,6 +50,20 @@ from dmcs.payloads.storage import read_bundle, write_bundle
 NOISE_BITS = int(MaskBit.EDGE | MaskBit.SAT | MaskBit.BAD)
 #: What an empty data query processes: one simulated visit, every configured detector.
 DEFAULT_QUERY = "visit=1"
+#: The dataset association reads: written before alerts, uncompressed (it is small).
+ALERT_INPUTS = "diasrc"
+#: Image datasets, written after alerts and tile-compressed.
+COMPRESSION = TileCompression()
+
+
+@dataclass
+class AlertReadyCcd:
+    """One CCD after the science: ``result`` for ``finalize``, ``products`` still to write."""
+
+    visit: int
+    detector: str
+    result: dict[str, Any]
+    products: CcdProducts | None
 
 
 class AlertProductionPipeline:
@@ -42,6 +73,8 @@ class AlertProductionPipeline:
         "visit=1..3 detector=R22_S11,R22_S12 (detectors default to the configured ones);"
         f" empty: {DEFAULT_QUERY}"
     )
+    #: Whether ``run_item`` scores each CCD against the simulator's truth (batch runs do).
+    scores_truth = True
 
     def __init__(self, config: dict[str, Any], output_dir: Path) -> None:
         self.config = validate_config(AlertProductionConfig, config, self.name)
@@ -67,7 +100,10 @@ class AlertProductionPipeline:
         ]
 
     def setup(self) -> None:
+        keep_freed_memory()
         self.simulator = self.config.simulator()
+        if self.config.render_cache is not None:
+            self.simulator = CachedSnaps(RenderCache(self.config.render_cache, self.simulator))
         self.processor = PromptProcessor(self.config, self.simulator)
         missing = self.processor.missing_calibrations(self.config.detectors)
         if missing:
@@ -89,38 +125,71 @@ class AlertProductionPipeline:
         return query.visits[0], query.detectors[0]
 
     def run_item(self, item: str) -> dict[str, Any]:
-        visit, detector_name = self._parse_item(item)
+        """The batch path: alert-ready products, then the outputs, then the truth score."""
+        visit, detector = self._parse_item(item)
+        timer = StageTimer()
+        ccd = self.alert_ready(visit, detector, timer)
+        truth = None
+        if self.scores_truth:
+            with timer.stage("truth"):
+                truth = self.score_truth(ccd)
+        self.write_outputs(ccd, timer)
+        self.stage_seconds = timer.seconds
+        self.stage_cpu_seconds = timer.cpu_seconds
+        return ccd.result if truth is None else ccd.result | {"truth": truth}
+
+    def alert_ready(
+        self, visit: int, detector: str, timer: StageTimer | None = None
+    ) -> AlertReadyCcd:
+        """Step 1 of the module docstring: the science and the ``diasrc`` dataset."""
         if self.processor is None:
             self.setup()
-        assert self.processor is not None and self.simulator is not None
-        detector = self.focal_plane.detector(detector_name)
-        timer = StageTimer()
-        products = self.processor.process(visit, detector, timer)
-        with timer.stage("write"):
-            outputs = self._write(visit, detector_name, products)
-        self.stage_seconds = timer.seconds
-        return self._result(visit, detector_name, products, outputs)
-
-    def _write(self, visit: int, detector: str, products: CcdProducts) -> list[str]:
-        formats = self.config.format_of
-        provenance = {"provenance": provenance_table(self._inputs(visit, detector))}
-        bundles = {
-            "calexp": exposure_to_bundle(products.calexp, provenance),
-            "src": DataBundle(
-                {"sources": products.characterization.sources}, self._catalog_metadata(products)
-            ),
-            "diffim": exposure_to_bundle(products.difference, provenance),
-            "diasrc": DataBundle(
+        assert self.processor is not None
+        timer = timer or StageTimer()
+        products = self.processor.process(visit, self.focal_plane.detector(detector), timer)
+        with timer.stage("alert_inputs"):
+            bundle = DataBundle(
                 {"diasources": products.dia_sources} | products.cutouts,
                 self._catalog_metadata(products),
                 products.calexp.wcs,
-            ),
-        }
-        written = [
-            write_bundle(self.output.visit_dataset(name, visit, detector), bundle, formats(name))
-            for name, bundle in bundles.items()
-        ]
-        return [str(path) for path in written]
+            )
+            path = self._write_dataset(ALERT_INPUTS, visit, detector, bundle)
+        result = self._result(visit, detector, products, [path])
+        return AlertReadyCcd(visit, detector, result, products)
+
+    def write_outputs(self, ccd: AlertReadyCcd, timer: StageTimer | None = None) -> list[str]:
+        """Step 3 of the module docstring: calexp, src, diffim; their paths (once only)."""
+        products = ccd.products
+        if products is None:
+            raise ValueError(f"visit {ccd.visit} {ccd.detector}: outputs already written")
+        with (timer or StageTimer()).stage("write"):
+            provenance = {"provenance": provenance_table(self._inputs(ccd.visit, ccd.detector))}
+            bundles = {
+                "calexp": exposure_to_bundle(products.calexp, provenance),
+                "src": DataBundle(
+                    {"sources": products.characterization.sources},
+                    self._catalog_metadata(products),
+                ),
+                "diffim": exposure_to_bundle(products.difference, provenance),
+            }
+            written = [
+                self._write_dataset(name, ccd.visit, ccd.detector, bundle, COMPRESSION)
+                for name, bundle in bundles.items()
+            ]
+        ccd.products = None
+        ccd.result["outputs"].extend(written)
+        return written
+
+    def _write_dataset(
+        self,
+        name: str,
+        visit: int,
+        detector: str,
+        bundle: DataBundle,
+        compression: TileCompression | None = None,
+    ) -> str:
+        path = self.output.visit_dataset(name, visit, detector)
+        return str(write_bundle(path, bundle, self.config.format_of(name), compression))
 
     def _inputs(self, visit: int, detector: str) -> list[str]:
         assert self.simulator is not None
@@ -143,26 +212,31 @@ class AlertProductionPipeline:
         keys = ("VISIT", "DETECTOR", "DETINDEX", "EXPTIME", "ZP", "PSFSIGMA")
         return {key: products.calexp.metadata[key] for key in keys}
 
+    def score_truth(self, ccd: AlertReadyCcd) -> dict[str, float | int]:
+        """The CCD's results against what the simulator injected (before ``write_outputs``)."""
+        assert self.simulator is not None
+        products = ccd.products
+        if products is None:
+            raise ValueError(f"visit {ccd.visit} {ccd.detector}: products already written")
+        difference = products.difference
+        usable = (difference.mask & NOISE_BITS) == 0
+        assert products.calexp.wcs is not None
+        return score(
+            self.simulator.scene(ccd.visit, self.focal_plane.detector(ccd.detector)),
+            products.dia_sources,
+            float(np.median(difference.variance[usable])),
+            float(products.calexp.metadata["EXPTIME"]),
+            products.characterization.zero_point.value,
+            products.calexp.wcs,
+            self.config.detector_size,
+        ).as_dict()
+
     def _result(
         self, visit: int, detector: str, products: CcdProducts, outputs: list[str]
     ) -> dict[str, Any]:
-        assert self.simulator is not None
         characterization = products.characterization
         dia = products.dia_sources
         difference = products.difference
-        usable = (difference.mask & NOISE_BITS) == 0
-        noise_variance = float(np.median(difference.variance[usable]))
-        exptime = float(products.calexp.metadata["EXPTIME"])
-        assert products.calexp.wcs is not None
-        truth = score(
-            self.simulator.scene(visit, self.focal_plane.detector(detector)),
-            dia,
-            noise_variance,
-            exptime,
-            characterization.zero_point.value,
-            products.calexp.wcs,
-            self.config.detector_size,
-        )
         return {
             "visit": visit,
             "detector": detector,
@@ -175,7 +249,6 @@ class AlertProductionPipeline:
             "astrometric_rms_arcsec": characterization.astrometry.rms_arcsec,
             "n_astrometric_matches": characterization.astrometry.n_matched,
             "kernel_stamps": int(difference.metadata["KNSTAMPS"]),
-            "truth": truth.as_dict(),
         }
 
     def finalize(self, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -202,8 +275,9 @@ class AlertProductionPipeline:
         finally:
             apdb.close()
         ordered = [result for visit in sorted(by_visit) for result in by_visit[visit]]
-        injected = sum(r["truth"]["n_injected_above_10sigma"] for r in ordered)
-        recovered = sum(r["truth"]["n_recovered_above_10sigma"] for r in ordered)
+        scored = [r for r in ordered if "truth" in r]
+        injected = sum(r["truth"]["n_injected_above_10sigma"] for r in scored)
+        recovered = sum(r["truth"]["n_recovered_above_10sigma"] for r in scored)
         return {
             "pipeline": self.name,
             "visits": sorted(by_visit),
@@ -215,7 +289,7 @@ class AlertProductionPipeline:
             "apdb_url": self.apdb_url,
             "completeness_above_10sigma": recovered / injected if injected else None,
             "false_diasources_per_ccd": {
-                f"{r['visit']}/{r['detector']}": r["truth"]["n_false_diasources"] for r in ordered
+                f"{r['visit']}/{r['detector']}": r["truth"]["n_false_diasources"] for r in scored
             },
         }
 
@@ -223,7 +297,7 @@ class AlertProductionPipeline:
         self, apdb: Apdb, visit: int, visit_results: list[dict[str, Any]]
     ) -> tuple[Path | None, dict[str, int]]:
         bundles = [
-            read_bundle(Path(next(p for p in r["outputs"] if "/diasrc/" in p)))
+            read_bundle(Path(next(p for p in r["outputs"] if f"/{ALERT_INPUTS}/" in p)))
             for r in visit_results
         ]
         sources = np.concatenate([b.arrays["diasources"] for b in bundles])

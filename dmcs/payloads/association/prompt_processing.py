@@ -1,8 +1,9 @@
 """Prompt processing of one CCD of one visit: raw snaps to calibrated exposure and DIASources.
 
-Stages, in order: simulate (the camera readout), isr, snap_combine, characterize, template,
-differencing, dia_detection. Calibrations come from master products in ``calib_dir`` when one
-is configured, otherwise from the simulator's own noise-free instrument signature.
+Stages, in order: raws (the camera readout: simulated, or read from the DAQ store or the
+render cache), isr, snap_combine, characterize, template, differencing, dia_detection.
+Calibrations come from master products in ``calib_dir`` when one is configured, otherwise
+from the simulator's own noise-free instrument signature.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ class PromptProcessor:
     def process(self, visit: int, detector: Detector, timer: StageTimer) -> CcdProducts:
         model = self.simulator.model
         gains = self.simulator.signature(detector.index).gains
-        with timer.stage("simulate"):
+        with timer.stage("raws"):
             raws = [
                 self.simulator.science_snap(visit, detector, snap)
                 for snap in range(model.snaps_per_visit)

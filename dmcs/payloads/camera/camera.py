@@ -205,13 +205,15 @@ class CameraSimulator:
             scene.flux_e_per_s(np.concatenate([scene.star_mag, scene.transient_mag]))
             * m.snap_exptime
         )
-        sky_and_stars = render_point_sources(shape, x, y, flux, scene.conditions.psf_sigma_pixels)
-        sky_and_stars += scene.conditions.sky_e_per_pixel_per_s * m.snap_exptime
-        expected = sky_and_stars * signature.flat + signature.dark_current_e_per_s * m.snap_exptime
+        expected = render_point_sources(shape, x, y, flux, scene.conditions.psf_sigma_pixels)
+        expected += np.float32(scene.conditions.sky_e_per_pixel_per_s * m.snap_exptime)
+        expected *= signature.flat
+        expected += signature.dark_current_e_per_s * np.float32(m.snap_exptime)
         cosmic_rays = cosmic_ray_image(
             rng, shape, m.cosmic_rays_per_megapixel_per_s * m.snap_exptime
         )
-        electrons = _photon_noise(rng, expected) + cosmic_rays
+        electrons = _photon_noise(rng, expected)
+        electrons += cosmic_rays
         raw = self._readout(electrons, signature, rng)
         raw.metadata.update(
             self._header(detector, "science", visit * 10 + snap, m.snap_exptime)
@@ -260,7 +262,8 @@ class CameraSimulator:
         self, electrons: np.ndarray, signature: DetectorSignature, rng: np.random.Generator
     ) -> RawExposure:
         m = self.model
-        electrons = np.minimum(electrons, m.full_well_e) + signature.bias_structure_e
+        electrons = np.minimum(electrons, np.float32(m.full_well_e))
+        electrons += signature.bias_structure_e
         amps = []
         row_drift = rng.normal(0, 0.5, (AMP_ROWS * AMP_COLUMNS, 1))
         for amp in range(AMP_ROWS * AMP_COLUMNS):
@@ -272,13 +275,15 @@ class CameraSimulator:
             segment = np.empty((m.amp_height, m.amp_width + m.overscan_columns), dtype=np.float32)
             segment[:, : m.amp_width] = data
             segment[:, m.amp_width :] = 0.0
-            segment += (
-                rng.standard_normal(segment.shape, dtype=np.float32) * signature.read_noise_e[amp]
-            )
-            segment /= signature.gains[amp]
+            noise = rng.standard_normal(segment.shape, dtype=np.float32)
+            noise *= np.float32(signature.read_noise_e[amp])
+            segment += noise
+            segment /= np.float32(signature.gains[amp])
             ripple = row_drift[amp] * np.sin(np.linspace(0, 3 * np.pi, m.amp_height))[:, None]
             segment += (m.bias_level_adu + 100 * amp + ripple).astype(np.float32)
-            amps.append(np.clip(np.rint(segment), 0, ADC_MAX).astype(np.int32))
+            np.rint(segment, out=segment)
+            np.clip(segment, 0, ADC_MAX, out=segment)
+            amps.append(segment.astype(np.int32))
         return RawExposure(amps, {})
 
     def _signature(self, detector_index: int) -> DetectorSignature:
@@ -355,5 +360,8 @@ def cosmic_ray_image(
 def _photon_noise(rng: np.random.Generator, expected: np.ndarray) -> np.ndarray:
     """Poisson noise in its Gaussian limit (float32, fast enough for 4k x 4k frames)."""
     noise = rng.standard_normal(expected.shape, dtype=np.float32)
-    noise *= np.sqrt(np.maximum(expected, 0)).astype(np.float32)
-    return (expected + noise).astype(np.float32)
+    spread = np.maximum(expected, 0, dtype=np.float32)
+    np.sqrt(spread, out=spread)
+    noise *= spread
+    noise += expected
+    return noise

@@ -20,10 +20,15 @@ def combine_snaps(snaps: list[Exposure], threshold: float = 5.0) -> Exposure:
         raise ValueError(f"snap combination needs 1 or 2 snaps, got {len(snaps)}")
     first, second = snaps
     difference = first.image - second.image
-    noise = np.sqrt(2 * np.minimum(first.variance, second.variance))
+    noise = np.minimum(first.variance, second.variance)
+    noise *= np.float32(2)
+    np.sqrt(noise, out=noise)
     noise *= np.float32(threshold)
-    hit_first = _grow(difference > noise, difference > 0)
-    hit_second = _grow(difference < -noise, difference < 0)
+    # the hits of one snap and of the other are disjoint: their differences have opposite signs
+    hit_first = _grown_hits(difference > noise, difference > 0)
+    np.negative(noise, out=noise)
+    hit_second = _grown_hits(difference < noise, difference < 0)
+    del difference, noise
     image = first.image + second.image
     image[hit_first] = 2 * second.image[hit_first]
     image[hit_second] = 2 * first.image[hit_second]
@@ -31,28 +36,34 @@ def combine_snaps(snaps: list[Exposure], threshold: float = 5.0) -> Exposure:
     variance[hit_first] = 4 * second.variance[hit_first]
     variance[hit_second] = 4 * first.variance[hit_second]
     mask = first.mask | second.mask
-    mask[hit_first | hit_second] |= np.int32(MaskBit.CR)
+    mask[hit_first] |= np.int32(MaskBit.CR)
+    mask[hit_second] |= np.int32(MaskBit.CR)
     metadata = dict(first.metadata) | {
         "EXPTIME": float(first.metadata["EXPTIME"]) + float(second.metadata["EXPTIME"]),
         "NSNAPS": 2,
-        "NCRPIX": int((hit_first | hit_second).sum()),
+        "NCRPIX": len(hit_first[0]) + len(hit_second[0]),
     }
     metadata.pop("SNAP", None)
     return Exposure(
-        image.astype(np.float32), mask, variance.astype(np.float32), first.wcs, metadata
+        image.astype(np.float32, copy=False),
+        mask,
+        variance.astype(np.float32, copy=False),
+        first.wcs,
+        metadata,
     )
 
 
-def _grow(core: np.ndarray, brighter: np.ndarray) -> np.ndarray:
-    """Extend hits by one pixel into neighbours that are also brighter in that snap.
+def _grown_hits(core: np.ndarray, brighter: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, columns) of the hits and of their neighbours that are brighter in that snap too.
 
     Works on the (sparse) hit coordinates rather than dilating the whole frame.
     """
     rows, cols = np.nonzero(core)
-    grown = core.copy()
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            r = np.clip(rows + dy, 0, core.shape[0] - 1)
-            c = np.clip(cols + dx, 0, core.shape[1] - 1)
-            grown[r, c] |= brighter[r, c]
-    return grown
+    offsets = np.arange(-1, 2)
+    around_rows = np.clip(rows[:, None, None] + offsets[None, :, None], 0, core.shape[0] - 1)
+    around_cols = np.clip(cols[:, None, None] + offsets[None, None, :], 0, core.shape[1] - 1)
+    around_rows, around_cols = np.broadcast_arrays(around_rows, around_cols)
+    keep = brighter[around_rows, around_cols]
+    keep[:, 1, 1] = True  # the hit itself
+    flat = np.unique(around_rows[keep] * core.shape[1] + around_cols[keep])
+    return np.divmod(flat, core.shape[1])

@@ -44,10 +44,8 @@ def gnomonic(
 
 def _vote_offset(src: np.ndarray, ref: np.ndarray, search_px: float) -> np.ndarray:
     """The (dx, dy) shift from references to sources supported by the most pairs."""
-    pairs = cKDTree(ref).query_ball_tree(cKDTree(src), search_px)
-    offsets = np.array([src[j] - ref[i] for i, found in enumerate(pairs) for j in found]).reshape(
-        -1, 2
-    )
+    pairs = cKDTree(ref).sparse_distance_matrix(cKDTree(src), search_px, output_type="ndarray")
+    offsets = src[pairs["j"]] - ref[pairs["i"]]
     if len(offsets) == 0:
         raise ValueError("astrometry: no reference stars near any detected source")
     edges = np.arange(-search_px, search_px + 1.0, 1.0)

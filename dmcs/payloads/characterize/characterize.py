@@ -10,13 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib import recfunctions
 
 from dmcs.payloads.camera.exposure import Exposure, MaskBit
 from dmcs.payloads.camera.focal_plane import PIXEL_SCALE_ARCSEC
 from dmcs.payloads.characterize.astrometry import AstrometricSolution, fit_wcs
 from dmcs.payloads.characterize.detection import find_peaks, footprint_mask, significance_map
-from dmcs.payloads.characterize.measurement import extract_stamps, measure_sources, stamp_half_width
+from dmcs.payloads.characterize.measurement import (
+    SOURCE_DTYPE,
+    extract_stamps,
+    measure_sources,
+    stamp_half_width,
+)
 from dmcs.payloads.characterize.photometry import ZeroPoint, fit_zero_point
 from dmcs.payloads.characterize.psf import FWHM_PER_SIGMA, adaptive_sigma
 from dmcs.payloads.isr.background import estimate_background
@@ -24,6 +28,9 @@ from dmcs.payloads.isr.background import estimate_background
 INITIAL_PSF_SIGMA = 2.0
 PSF_STAR_SNR = (50.0, 2000.0)
 MAX_PSF_STARS = 200
+CALIBRATED_SOURCE_DTYPE = np.dtype(
+    [*SOURCE_DTYPE.descr, ("ra", "f8"), ("dec", "f8"), ("mag", "f8"), ("refmatch", "i2")]
+)
 
 
 @dataclass(frozen=True)
@@ -87,8 +94,9 @@ def characterize(
         first_image, exposure.variance, exposure.mask, bright.x, bright.y, INITIAL_PSF_SIGMA
     )
     background = estimate_background(exposure.image, unusable | detected, background_cell)
-    image = exposure.image - background
-    mask = exposure.mask | np.where(detected, np.int32(MaskBit.DET), np.int32(0))
+    image = np.subtract(exposure.image, background, out=first_image)
+    mask = exposure.mask.copy()
+    np.bitwise_or(mask, np.int32(MaskBit.DET), out=mask, where=detected)
     calexp = Exposure(image, mask, exposure.variance, exposure.wcs, dict(exposure.metadata))
 
     psf_sigma = measure_psf_sigma(calexp, bright_stars)
@@ -133,8 +141,9 @@ def _calibrated(
     ra, dec = calexp.wcs.all_pix2world(sources["x"], sources["y"], 0)
     positive = np.where(sources["psf_flux"] > 0, sources["psf_flux"], np.nan)
     mag = zero_point.value - 2.5 * np.log10(positive / exptime)
-    reference = np.zeros(len(sources), dtype=np.int16)
-    reference[matched] = 1
-    return recfunctions.append_fields(
-        sources, ["ra", "dec", "mag", "refmatch"], [ra, dec, mag, reference], usemask=False
-    )
+    calibrated = np.zeros(len(sources), dtype=CALIBRATED_SOURCE_DTYPE)
+    for name in sources.dtype.names or ():
+        calibrated[name] = sources[name]
+    calibrated["ra"], calibrated["dec"], calibrated["mag"] = ra, dec, mag
+    calibrated["refmatch"][matched] = 1
+    return calibrated

@@ -11,8 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 from scipy.spatial import cKDTree
+
+from dmcs.payloads.characterize.smoothing import gaussian_smooth
+
+#: Above one candidate pixel in this many, whole shifted images beat pixel-by-pixel checks.
+DENSE_FRACTION = 64
 
 
 @dataclass(frozen=True)
@@ -23,8 +27,8 @@ class Peaks:
 
 
 def significance_map(image: np.ndarray, variance: np.ndarray, psf_sigma: float) -> np.ndarray:
-    smoothed = ndimage.gaussian_filter(image, psf_sigma, mode="constant", truncate=3.5)
-    noise = ndimage.gaussian_filter(variance, psf_sigma / np.sqrt(2), mode="constant", truncate=3.5)
+    smoothed = gaussian_smooth(image, psf_sigma)
+    noise = gaussian_smooth(variance, psf_sigma / np.sqrt(2))
     noise *= np.float32(1 / (4 * np.pi * psf_sigma**2))
     np.maximum(noise, np.float32(1e-12), out=noise)
     np.sqrt(noise, out=noise)
@@ -40,15 +44,14 @@ def find_peaks(
     A peak is above its eight neighbours; of peaks closer than 1.5 PSF sigma only the
     brightest is kept (the map is PSF-smoothed, so closer peaks are one source).
     """
-    signed = np.pad(significance if polarity > 0 else -significance, 1, constant_values=-np.inf)
-    y, x = np.nonzero(signed >= threshold)
-    values = signed[y, x]
-    is_peak = np.ones(len(y), dtype=bool)
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            if dy or dx:
-                is_peak &= values >= signed[y + dy, x + dx]
-    y, x, values = y[is_peak] - 1, x[is_peak] - 1, values[is_peak]
+    above = significance >= threshold if polarity > 0 else significance <= -threshold
+    y, x = np.nonzero(above)
+    values = polarity * significance[y, x]
+    if len(y) * DENSE_FRACTION > above.size:
+        is_peak = _local_maxima(significance if polarity > 0 else -significance)[y, x]
+    else:
+        is_peak = _above_neighbours(significance, y, x, values, polarity)
+    y, x, values = y[is_peak], x[is_peak], values[is_peak]
     order = np.argsort(-values, kind="stable")
     y, x, values = y[order], x[order], values[order]
     keep = np.ones(len(y), dtype=bool)
@@ -59,10 +62,55 @@ def find_peaks(
     return Peaks(x[keep], y[keep], values[keep])
 
 
+def _above_neighbours(
+    significance: np.ndarray, y: np.ndarray, x: np.ndarray, values: np.ndarray, polarity: int
+) -> np.ndarray:
+    """Whether each pixel (y, x) is at least as high as its eight neighbours, pixel by pixel
+    (for few candidates; beyond the edge the clipped index is the pixel or a neighbour)."""
+    is_peak = np.ones(len(y), dtype=bool)
+    last_row, last_column = significance.shape[0] - 1, significance.shape[1] - 1
+    for dy in (-1, 0, 1):
+        rows = np.clip(y + dy, 0, last_row)
+        for dx in (-1, 0, 1):
+            if dy or dx:
+                columns = np.clip(x + dx, 0, last_column)
+                is_peak &= values >= polarity * significance[rows, columns]
+    return is_peak
+
+
+def _local_maxima(image: np.ndarray) -> np.ndarray:
+    """Pixels at least as high as each of their eight neighbours (none beyond the edges).
+
+    The 3x3 maximum is taken as a maximum over row neighbours, then over column neighbours,
+    with shifted whole-image slices.
+    """
+    across = image.copy()
+    np.maximum(across[:, 1:], image[:, :-1], out=across[:, 1:])
+    np.maximum(across[:, :-1], image[:, 1:], out=across[:, :-1])
+    around = across.copy()
+    np.maximum(around[1:], across[:-1], out=around[1:])
+    np.maximum(around[:-1], across[1:], out=around[:-1])
+    return image >= around
+
+
 def footprint_mask(
     significance: np.ndarray, threshold: float, grow: int, polarity: int = 1
 ) -> np.ndarray:
     """Pixels above threshold, dilated by ``grow`` pixels (what background estimation avoids)."""
-    signed = significance if polarity > 0 else -significance
-    above = signed >= threshold
-    return ndimage.binary_dilation(above, iterations=grow) if grow > 0 else above
+    above = significance >= threshold if polarity > 0 else significance <= -threshold
+    return grow_mask(above, grow)
+
+
+def grow_mask(mask: np.ndarray, grow: int) -> np.ndarray:
+    """``mask`` dilated ``grow`` times by the 4-neighbour cross (ndimage's default structure).
+
+    Shifted ORs of whole rows and columns: a tenth of ``ndimage.binary_dilation``'s time at 4k.
+    """
+    grown = mask
+    for _ in range(grow):
+        previous, grown = grown, grown.copy()
+        grown[1:] |= previous[:-1]
+        grown[:-1] |= previous[1:]
+        grown[:, 1:] |= previous[:, :-1]
+        grown[:, :-1] |= previous[:, 1:]
+    return grown

@@ -49,7 +49,8 @@ def detect_dia_sources(
     """Measured DIASources, sorted by position; marks their footprints DET/DETNEG in the mask."""
     significance = significance_map(difference.image, difference.variance, psf_sigma)
     for polarity, bit in ((1, MaskBit.DET), (-1, MaskBit.DETNEG)):
-        difference.mask[footprint_mask(significance, threshold, 0, polarity)] |= np.int32(bit)
+        footprint = footprint_mask(significance, threshold, 0, polarity)
+        np.bitwise_or(difference.mask, np.int32(bit), out=difference.mask, where=footprint)
     catalogs = []
     for polarity in (1, -1):
         peaks = find_peaks(significance, threshold, psf_sigma, polarity)

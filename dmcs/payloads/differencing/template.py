@@ -40,11 +40,12 @@ def simulate_template(
     )
     sky = 10 ** (-0.4 * (model.sky_mag_per_arcsec2 - model.zero_point_mag)) * PIXEL_SCALE_ARCSEC**2
     pixel_variance = (sky * exptime + model.snaps_per_visit * model.read_noise_e**2) / depth_visits
-    variance = np.full(shape, pixel_variance, dtype=np.float32) + (image / depth_visits).astype(
-        np.float32
-    )
+    variance = image / np.float32(depth_visits)
+    variance += np.float32(pixel_variance)
     rng = rng_for(simulator.seed, "template", visit, detector.index)
-    image += rng.standard_normal(shape, dtype=np.float32) * np.sqrt(variance)
+    noise = np.sqrt(variance)
+    noise *= rng.standard_normal(shape, dtype=np.float32)
+    image += noise
     metadata: dict[str, str | int | float | bool] = {
         "TEMPLATE": True,
         "PSFSIGMA": float(sigma),
@@ -56,4 +57,4 @@ def simulate_template(
     wcs = scene.wcs.deepcopy()
     wcs.wcs.crpix = wcs.wcs.crpix + TEMPLATE_BORDER
     wcs.pixel_shape = shape
-    return Exposure(image.astype(np.float32), np.zeros(shape, np.int32), variance, wcs, metadata)
+    return Exposure(image, np.zeros(shape, np.int32), variance, wcs, metadata)

@@ -1,8 +1,8 @@
 """FITS storage of a DataBundle: metadata in the primary header, one extension per array.
 
 Images carry the WCS in their headers; tables are binary tables. Image data are streamed in
-big-endian order through a small buffer; files are fsynced so a product reported as written
-survives a node crash.
+big-endian order through a small buffer, or tile-compressed (``io.compression``) when asked;
+files are fsynced so a product reported as written survives a node crash.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from dmcs.payloads.camera.exposure import DataBundle, Metadata
+from dmcs.payloads.io.compression import TileCompression
 
 STRUCTURAL_KEYWORDS = frozenset({"SIMPLE", "BITPIX", "NAXIS", "EXTEND", "COMMENT", "HISTORY", ""})
 FITS_BLOCK = 2880
@@ -72,14 +73,15 @@ def _write_big_endian(stream: BinaryIO, array: np.ndarray) -> None:
     stream.write(b"\0" * (-array.nbytes % FITS_BLOCK))
 
 
-def _table_hdu_bytes(name: str, table: np.ndarray) -> bytes:
-    """One binary-table HDU as bytes (astropy writes it after a default one-block primary)."""
+def _extension_bytes(hdu: fits.BinTableHDU | fits.CompImageHDU) -> bytes:
+    """One extension HDU as bytes (astropy writes it after a default one-block primary)."""
     buffer = io.BytesIO()
-    fits.BinTableHDU(data=table, name=name.upper()).writeto(buffer)
+    fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(buffer)
     return buffer.getvalue()[len(fits.PrimaryHDU().header.tostring()) :]
 
 
-def write_fits(path: Path, bundle: DataBundle) -> Path:
+def write_fits(path: Path, bundle: DataBundle, compression: TileCompression | None = None) -> Path:
+    """The bundle as a FITS file; with ``compression``, its 2-D planes tile-compressed."""
     check_metadata(bundle.metadata)
     primary = fits.PrimaryHDU()
     for key, value in bundle.metadata.items():
@@ -89,9 +91,12 @@ def write_fits(path: Path, bundle: DataBundle) -> Path:
         stream.write(primary.header.tostring().encode("ascii"))
         for name, array in bundle.arrays.items():
             if array.dtype.names:
-                stream.write(_table_hdu_bytes(name, array))
+                stream.write(_extension_bytes(fits.BinTableHDU(data=array, name=name.upper())))
                 continue
             header = wcs_header.copy() if array.ndim == 2 else fits.Header()
+            if compression is not None and array.ndim == 2:
+                stream.write(_extension_bytes(compression.hdu(name.upper(), array, header)))
+                continue
             hdu = fits.ImageHDU(data=array, header=header, name=name.upper())
             stream.write(hdu.header.tostring().encode("ascii"))
             _write_big_endian(stream, array)

@@ -8,7 +8,8 @@ variance plane from the photon and read noise.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -17,16 +18,43 @@ from dmcs.payloads.camera.exposure import Exposure, MaskBit
 
 SATURATION_FRACTION = 0.98
 OVERSCAN_SKIP_COLUMNS = 2
+SCALED_DARKS_KEPT = 4
 
 
 @dataclass
 class MasterCalibrations:
-    """Master bias (e-), dark (e-/s) and flat (unit median) of one detector, and its defects."""
+    """Master bias (e-), dark (e-/s) and flat (unit median) of one detector, and its defects.
+
+    Held per detector for many exposures, so what every exposure would recompute (the flat's
+    inverse and its square, the dark scaled to an exposure time) is computed once, on use.
+    """
 
     bias: np.ndarray | None = None
     dark: np.ndarray | None = None
     flat: np.ndarray | None = None
     defects: np.ndarray | None = None
+    _scaled_darks: dict[float, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def inverse_flat(self) -> np.ndarray | None:
+        return None if self.flat is None else np.reciprocal(self.flat, dtype=np.float32)
+
+    @cached_property
+    def inverse_flat_squared(self) -> np.ndarray | None:
+        inverse = self.inverse_flat
+        return None if inverse is None else inverse * inverse
+
+    def dark_for(self, exptime: float) -> np.ndarray | None:
+        """The dark current in electrons over ``exptime`` seconds (the last few kept)."""
+        if self.dark is None:
+            return None
+        if exptime not in self._scaled_darks:
+            if len(self._scaled_darks) >= SCALED_DARKS_KEPT:
+                self._scaled_darks.clear()
+            self._scaled_darks[exptime] = np.multiply(
+                self.dark, np.float32(exptime), dtype=np.float32
+            )
+        return self._scaled_darks[exptime]
 
 
 @dataclass
@@ -39,7 +67,10 @@ class AssembledImage:
 
 
 def assemble(raw: RawExposure, model: CameraModel, gains: np.ndarray) -> AssembledImage:
-    """Overscan-subtract, trim, flip and gain-correct the 16 segments into one image."""
+    """Overscan-subtract, trim, flip and gain-correct the 16 segments into one image.
+
+    Each segment is converted straight into its (flipped) place in the CCD image.
+    """
     n = model.detector_size
     electrons = np.empty((n, n), dtype=np.float32)
     read_noise = np.empty(AMP_ROWS * AMP_COLUMNS)
@@ -49,22 +80,15 @@ def assemble(raw: RawExposure, model: CameraModel, gains: np.ndarray) -> Assembl
         row_level = overscan.mean(axis=1)
         level = np.polyval(np.polyfit(row_index, row_level, 3), row_index).astype(np.float32)
         read_noise[amp] = float(np.std(overscan - level[:, None])) * gains[amp]
-        data = (segment[:, : model.amp_width].astype(np.float32) - level[:, None]) * np.float32(
-            gains[amp]
-        )
         flip_y, flip_x = model.amp_flips(amp)
-        data = data[::-1] if flip_y else data
-        data = data[:, ::-1] if flip_x else data
-        electrons[model.amp_slices(amp)] = data
+        place = electrons[model.amp_slices(amp)]
+        place = place[::-1] if flip_y else place
+        place = place[:, ::-1] if flip_x else place
+        np.copyto(place, segment[:, : model.amp_width], casting="unsafe")
+        place -= level[:, None]
+        place *= np.float32(gains[amp])
     saturated = electrons >= SATURATION_FRACTION * model.full_well_e
     return AssembledImage(electrons, saturated, read_noise)
-
-
-def read_noise_map(model: CameraModel, read_noise_e: np.ndarray) -> np.ndarray:
-    noise = np.empty((model.detector_size, model.detector_size), dtype=np.float32)
-    for amp, value in enumerate(read_noise_e):
-        noise[model.amp_slices(amp)] = value
-    return noise
 
 
 def run_isr(
@@ -75,15 +99,18 @@ def run_isr(
     image = assembled.electrons
     if calibs.bias is not None:
         image -= calibs.bias
-    variance = np.maximum(image, 0) + read_noise_map(model, assembled.read_noise_e) ** 2
-    exptime = float(raw.metadata.get("EXPTIME", 0.0))
-    if calibs.dark is not None:
-        image -= calibs.dark * np.float32(exptime)
-    if calibs.flat is not None:
-        image /= calibs.flat
-        variance /= calibs.flat**2
-    mask = np.where(assembled.saturated, np.int32(MaskBit.SAT), np.int32(0))
+    variance = np.maximum(image, 0)
+    for amp, noise in enumerate(assembled.read_noise_e):
+        variance[model.amp_slices(amp)] += np.float32(noise**2)
+    dark = calibs.dark_for(float(raw.metadata.get("EXPTIME", 0.0)))
+    if dark is not None:
+        image -= dark
+    if calibs.inverse_flat is not None and calibs.inverse_flat_squared is not None:
+        image *= calibs.inverse_flat
+        variance *= calibs.inverse_flat_squared
+    mask = np.zeros(image.shape, dtype=np.int32)
+    mask[assembled.saturated] = np.int32(MaskBit.SAT)
     if calibs.defects is not None:
         mask[calibs.defects] |= np.int32(MaskBit.BAD)
     metadata = dict(raw.metadata) | {"ISR": True, "RDNOISE": float(np.mean(assembled.read_noise_e))}
-    return Exposure(image, mask.astype(np.int32), variance.astype(np.float32), raw.wcs, metadata)
+    return Exposure(image, mask, variance, raw.wcs, metadata)

@@ -95,6 +95,7 @@ class PromptVisitPipeline(AlertProductionPipeline):
     name = "prompt-visit"
     summary = "prompt processing's warm rank pool: one CCD from raws in the DAQ store"
     data_query_help = "not planned from a query: the PromptProcessing CSC feeds its items"
+    scores_truth = False  # a test of the science, kept out of the latency window
 
     def __init__(self, config: dict[str, Any], output_dir: Path) -> None:
         payload_config = dict(config)
