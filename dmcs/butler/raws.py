@@ -37,7 +37,7 @@ from dmcs.butler.instrument import (
 )
 from dmcs.butler.raw_format import RawFitsFormatter
 from dmcs.butler.repository import RAW
-from dmcs.sal.tai import utc_from_tai
+from dmcs.butler.times import timespan
 
 #: The day of observation rolls over 12 h after UTC midnight (the camera's dayobs rule).
 DAYOBS_OFFSET_S = 12 * 3600.0
@@ -94,13 +94,6 @@ class RawFile:
 
     detector: str
     path: Path
-
-
-def timespan(begin_tai: float, end_tai: float) -> Timespan:
-    def tai(value: float) -> astropy.time.Time:
-        return astropy.time.Time(utc_from_tai(value), format="unix", scale="utc").tai
-
-    return Timespan(tai(begin_tai), tai(max(end_tai, begin_tai)))
 
 
 def _day_obs_record(exposure: ExposureInfo) -> dict[str, Any]:
