@@ -163,6 +163,7 @@ def print_summary(report: NightReport, console: Console, path: Path | None) -> N
         ("daytime jobs", jobs),
         ("night script", f"{r.script_state} {r.script_reason}".strip()),
         ("elapsed", f"{r.elapsed_s:.0f} s; outputs in {r.root}"),
+        ("Butler repo", r.butler_repo or "none (nothing archived)"),
         ("EFD report", r.efd_report or "no EFD"),
         ("dashboards", dashboards_line(r.dashboards)),
     ]
