@@ -71,7 +71,7 @@ class _HashingWriter:
     def write(self, data: bytes | memoryview) -> None:
         self.md5.update(data)
         self.stream.write(data)
-        self.size += len(data)
+        self.size += memoryview(data).nbytes
 
 
 def write_atomically(hdus: fits.HDUList, path: Path) -> tuple[str, int]:

@@ -105,6 +105,7 @@ def test_an_image_becomes_verified_fits_files_and_raws_in_the_butler(
         assert primary["HEADURL"] == header.path.as_uri() and primary["HEADMD5"] == header.md5
     md5 = outcomes[1].description.split(" md5 ")[1].split()[0]
     verify(path, md5)
+    assert outcomes[1].byte_size == path.stat().st_size
     assert butler.get("raw.header", data_id, collections=RAW_RUN)["OBSID"] == image.name
     exposure = butler.query_dimension_records("exposure", data_id=data_id)[0]
     assert (exposure.obs_id, exposure.observation_type, exposure.seq_num) == (
