@@ -153,13 +153,18 @@ def register_exposure(butler: Butler, exposure: ExposureInfo) -> None:
         skip_existing=True)
 
 
-def raw_ref(butler: Butler, exposure: int, detector: str) -> DatasetRef:
-    """The raw's ref, with the id every archiver computes for it."""
-    data_id = DataCoordinate.standardize(
-        instrument=INSTRUMENT, detector=detector_id(detector), exposure=exposure,
-        universe=butler.dimensions)
-    return DatasetRef(butler.get_dataset_type(RAW), data_id, run=RAW_RUN,
-                      id_generation_mode=DatasetIdGenEnum.DATAID_TYPE_RUN)
+def raw_refs(butler: Butler, exposure: int, detectors: Sequence[str]) -> list[DatasetRef]:
+    """The raws' refs, with the ids every archiver computes for them."""
+    raw = butler.get_dataset_type(RAW)
+    refs = []
+    for detector in detectors:
+        values = {"instrument": INSTRUMENT, "detector": detector_id(detector),
+                  "exposure": exposure}
+        data_id = DataCoordinate.from_required_values(
+            raw.dimensions, tuple(values[name] for name in raw.dimensions.required))
+        refs.append(DatasetRef(raw, data_id, run=RAW_RUN,
+                               id_generation_mode=DatasetIdGenEnum.DATAID_TYPE_RUN))
+    return refs
 
 
 def ingest_exposure(butler: Butler, exposure: ExposureInfo, files: Sequence[RawFile]) -> None:
@@ -168,11 +173,9 @@ def ingest_exposure(butler: Butler, exposure: ExposureInfo, files: Sequence[RawF
     A racing archiver's insert between our check and our insert is a conflict: the second
     attempt finds its datasets and skips them.
     """
-    datasets = [
-        FileDataset(path=str(f.path.resolve()), refs=[raw_ref(butler, exposure.id, f.detector)],
-                    formatter=RawFitsFormatter)
-        for f in files
-    ]
+    refs = raw_refs(butler, exposure.id, [f.detector for f in files])
+    datasets = [FileDataset(path=str(f.path.resolve()), refs=[ref], formatter=RawFitsFormatter)
+                for f, ref in zip(files, refs, strict=True)]
     for attempt in range(2):
         try:
             with butler.transaction():
