@@ -158,8 +158,8 @@ def raw_refs(butler: Butler, exposure: int, detectors: Sequence[str]) -> list[Da
     raw = butler.get_dataset_type(RAW)
     refs = []
     for detector in detectors:
-        values = {"instrument": INSTRUMENT, "detector": detector_id(detector),
-                  "exposure": exposure}
+        values: dict[str, int | str] = {"instrument": INSTRUMENT,
+                                         "detector": detector_id(detector), "exposure": exposure}
         data_id = DataCoordinate.from_required_values(
             raw.dimensions, tuple(values[name] for name in raw.dimensions.required))
         refs.append(DatasetRef(raw, data_id, run=RAW_RUN,
