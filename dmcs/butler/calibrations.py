@@ -14,18 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lsst.daf.butler import (
-    Butler,
-    DataCoordinate,
-    DatasetIdGenEnum,
-    DatasetRef,
-    FileDataset,
-    Timespan,
-)
+from lsst.daf.butler import Butler, DataCoordinate, DatasetRef, FileDataset, Timespan
 
 from dmcs.butler.collections import CALIBRATION, calibration_run
 from dmcs.butler.exposure_format import ExposureFormatter
 from dmcs.butler.instrument import INSTRUMENT, detector_id
+from dmcs.butler.refs import deterministic_ref
 from dmcs.butler.repository import CALIBRATIONS
 from dmcs.butler.times import tai_time
 from dmcs.payloads.camera.exposure import Exposure
@@ -56,8 +50,7 @@ def certify_masters(butler: Butler, masters: Sequence[MasterFile], label: str,
         data_id = DataCoordinate.standardize(
             instrument=INSTRUMENT, detector=detector_id(master.detector),
             universe=butler.dimensions)
-        refs.append(DatasetRef(butler.get_dataset_type(master.kind), data_id, run=run,
-                               id_generation_mode=DatasetIdGenEnum.DATAID_TYPE_RUN))
+        refs.append(deterministic_ref(butler.get_dataset_type(master.kind), data_id, run))
     validity = Timespan(tai_time(begin_tai), None)
     with butler.transaction():
         butler.ingest(*(FileDataset(path=str(m.path.resolve()), refs=[ref],

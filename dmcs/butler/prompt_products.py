@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from lsst.daf.butler import Butler, DatasetIdGenEnum, DatasetRef
+from lsst.daf.butler import Butler, DatasetRef
 from lsst.daf.butler.registry import ConflictingDefinitionError, DataIdValueError
 
 from dmcs.butler.collections import PROMPT, prompt_run
 from dmcs.butler.instrument import INSTRUMENT, detector_id
+from dmcs.butler.refs import deterministic_ref
 from dmcs.butler.repository import EXPOSURES, TABLES
 
 PRODUCTS = (*EXPOSURES, *TABLES)
@@ -49,8 +50,7 @@ class PromptOutputs:
         except DataIdValueError:
             raise UnknownVisit(
                 f"visit {visit} is not in the repository yet: its raws come first") from None
-        return DatasetRef(self.butler.get_dataset_type(name), data_id, run=self.run,
-                          id_generation_mode=DatasetIdGenEnum.DATAID_TYPE_RUN)
+        return deterministic_ref(self.butler.get_dataset_type(name), data_id, self.run)
 
     def put(self, name: str, product: Any, *, visit: int, detector: str) -> DatasetRef:
         """Store one product; one already stored is kept and its ref returned."""

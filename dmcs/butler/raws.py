@@ -16,14 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import astropy.time
-from lsst.daf.butler import (
-    Butler,
-    DataCoordinate,
-    DatasetIdGenEnum,
-    DatasetRef,
-    FileDataset,
-    Timespan,
-)
+from lsst.daf.butler import Butler, DataCoordinate, DatasetRef, FileDataset, Timespan
 from lsst.daf.butler.registry import ConflictingDefinitionError
 
 from dmcs.butler.collections import RAW_RUN
@@ -36,6 +29,7 @@ from dmcs.butler.instrument import (
     science_detectors,
 )
 from dmcs.butler.raw_format import RawFitsFormatter
+from dmcs.butler.refs import deterministic_ref
 from dmcs.butler.repository import RAW
 from dmcs.butler.times import timespan
 
@@ -162,8 +156,7 @@ def raw_refs(butler: Butler, exposure: int, detectors: Sequence[str]) -> list[Da
                                          "detector": detector_id(detector), "exposure": exposure}
         data_id = DataCoordinate.from_required_values(
             raw.dimensions, tuple(values[name] for name in raw.dimensions.required))
-        refs.append(DatasetRef(raw, data_id, run=RAW_RUN,
-                               id_generation_mode=DatasetIdGenEnum.DATAID_TYPE_RUN))
+        refs.append(deterministic_ref(raw, data_id, RAW_RUN))
     return refs
 
 
