@@ -188,7 +188,7 @@ class Night:
             observer, self._audit(), restarts=supervisor.restarts(), script_state=script_state,
             script_reason=script_reason, interrupted=self._was_interrupted(),
             elapsed_s=time.monotonic() - self.started, root=options.root,
-            efd_report=efd_report, dashboards=dashboards)
+            efd_report=efd_report, dashboards=dashboards, butler_repo=self._butler_repo())
 
     async def _run_script(self, domain: Domain) -> BaseScript:
         options = self.options
@@ -295,15 +295,20 @@ class Night:
             raise ValueError(f"{label} was never heard from; not walked to {target.name}")
         await walk_to_state(remote, target, timeout=SHUTDOWN_TIMEOUT_S, attempts=BUSY_ATTEMPTS)
 
-    def _audit(self) -> Audit | None:
+    def _butler_repo(self) -> str:
+        """The archive's Butler repository, once the Archiver has created it."""
         archive_root = self.options.root.resolve() / "data" / "archive"
-        catalog_path = archive_root / "catalog.sqlite"
-        if not catalog_path.exists():
-            return None
-        from dmcs.services.archiver.audit import audit_archive
-        from dmcs.services.archiver.catalog import Catalog
+        return str(archive_root) if (archive_root / "butler.yaml").exists() else ""
 
-        return audit_archive(Catalog(str(catalog_path)), archive_root)
+    def _audit(self) -> Audit | None:
+        repo = self._butler_repo()
+        if not repo:
+            return None
+        from lsst.daf.butler import Butler
+
+        from dmcs.services.archiver.audit import audit_archive
+
+        return audit_archive(Butler.from_config(repo), Path(repo))
 
     def _was_interrupted(self) -> bool:
         return self.interrupted is not None and self.interrupted.done()

@@ -48,6 +48,8 @@ class NightReport:
     elapsed_s: float
     root: str
     efd_report: str = ""
+    #: The archive's Butler repository (``butler query-datasets <butler_repo> raw``).
+    butler_repo: str = ""
     dashboards: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
@@ -76,8 +78,8 @@ def percentile(values: list[float], q: float) -> float | None:
 def build_report(observer: NightObserver, archive: Audit | None, *,
                  restarts: dict[str, int], script_state: str, script_reason: str,
                  interrupted: bool, elapsed_s: float, root: Path,
-                 efd_report: str = "", dashboards: dict[str, Any] | None = None
-                 ) -> NightReport:
+                 efd_report: str = "", dashboards: dict[str, Any] | None = None,
+                 butler_repo: str = "") -> NightReport:
     science = observer.science()
     latencies = observer.latencies()
     states = [g.state for g in science]
@@ -108,6 +110,7 @@ def build_report(observer: NightObserver, archive: Audit | None, *,
         root=str(root),
         efd_report=efd_report,
         dashboards=dashboards or {},
+        butler_repo=butler_repo,
     )
     report.problems = _problems(report, archive)
     return report
@@ -125,7 +128,7 @@ def _problems(r: NightReport, archive: Audit | None) -> list[str]:
     if r.images_archived != r.images_expected:
         problems.append(f"{r.images_archived} of {r.images_expected} CCD images archived")
     if archive is None:
-        problems.append("no archive catalog to audit")
+        problems.append("no archive repository to audit")
     elif archive.missing_files:
         problems.append(f"{len(archive.missing_files)} catalogued files missing")
     if r.images_duplicated:
@@ -160,6 +163,7 @@ def print_summary(report: NightReport, console: Console, path: Path | None) -> N
         ("daytime jobs", jobs),
         ("night script", f"{r.script_state} {r.script_reason}".strip()),
         ("elapsed", f"{r.elapsed_s:.0f} s; outputs in {r.root}"),
+        ("Butler repo", r.butler_repo or "none (nothing archived)"),
         ("EFD report", r.efd_report or "no EFD"),
         ("dashboards", dashboards_line(r.dashboards)),
     ]

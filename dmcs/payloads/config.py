@@ -65,12 +65,18 @@ class CalibrationConfig(SimulationConfig):
     exptime: float = Field(60.0, gt=0)
     clip_sigma: float = Field(3.0, gt=1)
     calib_dir: Path | None = None
+    #: A Butler repository to certify the masters in (LSSTCam/calib); none: files only.
+    butler_repo: Path | None = None
 
 
 class AlertProductionConfig(SimulationConfig):
     """Prompt processing of visits into DIASources, the APDB and alert packets."""
 
     calib_dir: Path | None = None
+    #: Read the masters certified in this Butler repository (instead of calib_dir's files).
+    calib_butler: Path | None = None
+    #: Resolve data queries against the raws ingested in this Butler repository.
+    butler_repo: Path | None = None
     apdb_url: str | None = None
     #: Raw snaps are taken from (and rendered into) this cache instead of simulated each run.
     render_cache: Path | None = None

@@ -1,12 +1,19 @@
 """Data queries and work-item ids: ``visit=1..3 detector=R22_S11,R22_S12``.
 
 A work item id uses the same grammar (``visit=1 detector=R22_S11``), so any item is itself a
-valid query naming exactly that item.
+valid query naming exactly that item. With a Butler repository, a query is resolved against
+the raws ingested there (``resolve_in_butler``): the work is the (visit, detector) pairs that
+have raws, and a query that matches none is refused, naming it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+from lsst.daf.butler import Butler
+
+from dmcs.butler.data_queries import visit_detectors
 
 KEYS = ("visit", "detector")
 
@@ -77,3 +84,15 @@ def select_detectors(query: DataQuery, configured: list[str], text: str) -> list
                 f"(configured: {', '.join(configured)})"
             )
     return detectors
+
+
+def resolve_in_butler(
+    query: DataQuery, configured: list[str], text: str, repo: Path
+) -> list[tuple[int, str]]:
+    """The (visit, detector) pairs with raws in ``repo`` that the query selects among the
+    configured detectors; ValueError naming the query when there are none."""
+    detectors = select_detectors(query, configured, text)
+    pairs = visit_detectors(Butler.from_config(str(repo)), query.visits, detectors)
+    if not pairs:
+        raise ValueError(f"data query {text!r} matches no raw in the Butler repository {repo}")
+    return pairs

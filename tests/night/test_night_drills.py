@@ -27,8 +27,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from lsst.daf.butler import Butler
 from rich.console import Console
 
+from dmcs.butler.raws import all_raws
 from dmcs.night.observer import Group
 from dmcs.night.options import NightOptions
 from dmcs.night.orchestrator import NIGHT_SCRIPT_INDEX, Night
@@ -165,6 +167,9 @@ async def test_night_survives_kills_and_every_dashboard_panel_has_data(
     assert report.visits_alerted + report.visits_caught_up == 3
     assert report.images_archived == report.images_expected >= 6  # 3 visits x 2 snaps
     assert (report.images_duplicated, report.checksum_failures) == (0, 0)
+    raws = all_raws(Butler.from_config(report.butler_repo))  # exactly once, as the Butler says
+    assert len({(r.dataId["exposure"], r.dataId["detector"]) for r in raws}) == len(raws) \
+        == report.images_expected
     assert report.duplicate_alerts == 0
     catch_up = [j for j in report.ocps_jobs if j["pipeline"] == "catch-up-late"]
     assert catch_up and catch_up[0]["exit_code"] == 0

@@ -40,7 +40,12 @@ from dmcs.payloads.camera.render_cache import CachedSnaps, RenderCache
 from dmcs.payloads.camera.truth import score
 from dmcs.payloads.characterize.psf import FWHM_PER_SIGMA
 from dmcs.payloads.config import AlertProductionConfig, validate_config
-from dmcs.payloads.data_query import parse_data_query, select_detectors, visit_detector_item
+from dmcs.payloads.data_query import (
+    parse_data_query,
+    resolve_in_butler,
+    select_detectors,
+    visit_detector_item,
+)
 from dmcs.payloads.io.compression import TileCompression
 from dmcs.payloads.memory import keep_freed_memory
 from dmcs.payloads.repository import OutputRepository
@@ -93,6 +98,10 @@ class AlertProductionPipeline:
             raise ValueError(
                 f"alert-production needs visits: data query {data_query!r} has no visit=..."
             )
+        if self.config.butler_repo is not None:
+            pairs = resolve_in_butler(query, self.config.detectors,
+                                      data_query or DEFAULT_QUERY, self.config.butler_repo)
+            return [visit_detector_item(visit, detector) for visit, detector in pairs]
         detectors = select_detectors(query, self.config.detectors, data_query)
         ordered = sorted(detectors, key=lambda name: self.focal_plane.detector(name).index)
         return [

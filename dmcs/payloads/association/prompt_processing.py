@@ -2,8 +2,9 @@
 
 Stages, in order: raws (the camera readout: simulated, or read from the DAQ store or the
 render cache), isr, snap_combine, characterize, template, differencing, dia_detection.
-Calibrations come from master products in ``calib_dir`` when one is configured, otherwise
-from the simulator's own noise-free instrument signature.
+Calibrations come from master products in ``calib_dir`` when one is configured (or those
+certified in the Butler repository ``calib_butler``), otherwise from the simulator's own
+noise-free instrument signature.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from dmcs.payloads.calibration.calibration import calibrations_from_products
+from dmcs.payloads.calibration.certified import certified_calibrations, missing_masters
 from dmcs.payloads.camera.camera import CameraSimulator, footprint_region
 from dmcs.payloads.camera.exposure import Exposure, bundle_to_exposure
 from dmcs.payloads.camera.focal_plane import Detector
@@ -52,7 +54,9 @@ class PromptProcessor:
         self.simulator = simulator
         self.calibrations = lru_cache(maxsize=4)(self._load_calibrations)
 
-    def missing_calibrations(self, detectors: list[str]) -> list[Path]:
+    def missing_calibrations(self, detectors: list[str]) -> list[Path | str]:
+        if self.config.calib_butler is not None:
+            return list(missing_masters(self.config.calib_butler, detectors))
         if self.config.calib_dir is None:
             return []
         repository = OutputRepository(self.config.calib_dir)
@@ -64,6 +68,8 @@ class PromptProcessor:
         ]
 
     def _load_calibrations(self, detector: Detector) -> MasterCalibrations:
+        if self.config.calib_butler is not None:
+            return certified_calibrations(self.config.calib_butler, detector.name)
         if self.config.calib_dir is None:
             signature = self.simulator.signature(detector.index)
             return MasterCalibrations(

@@ -3,7 +3,10 @@
 Each work item simulates ``n_exposures`` raw calibration frames of one detector, combines
 them and writes the master with its inputs recorded as provenance. Masters live in the
 calibration repository ``calib_dir`` (default: this job's output directory), where darks find
-their master bias and flats their bias and dark, so separate jobs can build the chain.
+their master bias and flats their bias and dark, so separate jobs can build the chain. With
+``butler_repo``, ``finalize`` (rank 0, once per job) also ingests the job's masters where they
+are and certifies them in the Butler's ``LSSTCam/calib`` from now on, in a RUN named after
+the pipeline and job (``LSSTCam/calib/calib-bias/<job id>``), for prompt processing to find.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from dmcs.butler.calibrations import MasterFile, certify_masters
+from dmcs.butler.collections import CALIBRATION
+from dmcs.butler.repository import open_repository
 from dmcs.payloads.calibration.calibration import (
     master_bias,
     master_dark,
@@ -26,6 +32,7 @@ from dmcs.payloads.config import CalibrationConfig, validate_config
 from dmcs.payloads.data_query import detector_item, parse_data_query, select_detectors
 from dmcs.payloads.repository import OutputRepository
 from dmcs.payloads.storage import find_dataset, read_bundle, write_bundle
+from dmcs.sal.tai import current_tai
 
 
 def load_master(repository: OutputRepository, kind: str, detector: str) -> Exposure:
@@ -50,6 +57,8 @@ class CalibrationPipeline(ABC):
     def __init__(self, config: dict[str, Any], output_dir: Path) -> None:
         self.config = validate_config(CalibrationConfig, config, self.name)
         self.calibs = OutputRepository(self.config.calib_dir or output_dir)
+        #: The job's id when run by the job manager (its outputs are <jobs>/<id>/outputs).
+        self.job_label = Path(output_dir).resolve().parent.name
         self.simulator: CameraSimulator | None = None
 
     def plan(self, data_query: str) -> list[str]:
@@ -110,12 +119,20 @@ class CalibrationPipeline(ABC):
 
     def finalize(self, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
         ordered = [results[item] for item in sorted(results)]
-        return {
+        summary: dict[str, Any] = {
             "pipeline": self.name,
             "n_products": len(ordered),
             "outputs": [path for result in ordered for path in result["outputs"]],
             "medians": {result["detector"]: result["median"] for result in ordered},
         }
+        if self.config.butler_repo is not None:
+            masters = [MasterFile(self.kind, result["detector"], Path(path))
+                       for result in ordered for path in result["outputs"]]
+            refs = certify_masters(open_repository(self.config.butler_repo), masters,
+                                   f"{self.name}/{self.job_label}", current_tai())
+            summary["certified"] = {"collection": CALIBRATION, "run": refs[0].run,
+                                    "datasets": len(refs)}
+        return summary
 
 
 class BiasPipeline(CalibrationPipeline):

@@ -1,37 +1,50 @@
-"""Archiving one CCD of one image, exactly once: the Archiver's logic, apart from messaging.
+"""Archiving the CCDs of one image, exactly once: the Archiver's logic, apart from messaging.
 
-Order of work per CCD, and why a crash anywhere neither loses nor duplicates it:
+Order of work per image (an exposure), and why a crash anywhere neither loses nor duplicates
+a CCD:
 
-1. catalog already has ``(obsid, raft, sensor)`` -> only mark the DAQ copy archived;
-2. read pixels from the DAQ (md5-checked) and the header file;
-3. write the FITS file atomically (temp + rename) at its one deterministic path;
-4. register the catalog row (``ON CONFLICT DO NOTHING``);
-5. mark the DAQ copy archived (it may now be evicted).
+1. ask the Butler which of its CCDs are ingested already -> only mark those archived in the DAQ;
+2. the others, in parallel (``workers``): read the pixels from the DAQ (md5-checked) and write
+   the FITS file atomically (temp + rename) at its one deterministic path, md5 on the way;
+3. one directory fsync, then one Butler transaction: the exposure's records and one ``ingest``
+   of its new files, with deterministic dataset ids;
+4. mark those CCDs archived in the DAQ (they may now be evicted).
 
-A crash before 4 leaves no row: the next attempt rewrites the same path. A crash after 4
-finds the row at step 1, and the CCD is reported again (imageInOODS is at least once; its
-consumers key on obsid, raft, sensor). A damaged DAQ file is marked FAILED (status 1) and
-never retried; an I/O error writing the archive (status 2) stays pending for the next
+A crash before 3 leaves no dataset: the next attempt rewrites the same paths. A crash after 3
+finds the datasets at 1, and those CCDs are reported again (imageInOODS is at least once; its
+consumers key on obsid, raft, sensor). A damaged DAQ file is marked FAILED (status 1) and never
+retried; an I/O error writing a file or registering it (status 2) stays pending for the next
 catch-up.
 """
 
 from __future__ import annotations
 
 import socket
+from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 
 from astropy.io import fits
+from lsst.daf.butler import Butler
+from lsst.daf.butler.registry import ConflictingDefinitionError
+from sqlalchemy.exc import SQLAlchemyError
 
-from dmcs.sal.tai import current_tai
-from dmcs.services.archiver.catalog import Catalog, RawRecord
-from dmcs.services.archiver.raw_fits import assemble, write_atomically
-from dmcs.sims.daq_store import CcdState, DaqCorruptError, DaqImage, DaqStore
+from dmcs.butler.instrument import exposure_id
+from dmcs.butler.raws import RawFile, ingest_exposure, ingested_detectors
+from dmcs.services.archiver.ccd_writer import (
+    ARCHIVED,
+    WRITE_FAILED,
+    Cards,
+    CcdFailed,
+    CcdJob,
+    CcdWritten,
+    write_ccd,
+)
+from dmcs.services.archiver.exposure_info import exposure_info
+from dmcs.services.archiver.raw_fits import sync_directory
+from dmcs.sims.daq_store import CcdState, DaqImage, DaqStore
 from dmcs.sims.header import header_path, read_header
-
-ARCHIVED = 0
-DAQ_DATA_BAD = 1
-WRITE_FAILED = 2
 
 
 @dataclass(frozen=True)
@@ -40,10 +53,6 @@ class HeaderRef:
 
     path: Path
     md5: str | None = None
-
-    @property
-    def url(self) -> str:
-        return self.path.as_uri()
 
 
 @dataclass(frozen=True)
@@ -57,7 +66,7 @@ class Outcome:
     description: str
     byte_size: int = 0
     newly_archived: bool = False
-    #: Catalogued by an earlier run that stopped before marking the DAQ (report it again).
+    #: Ingested by an earlier run that stopped before marking the DAQ (report it again).
     recovered: bool = False
 
     @property
@@ -70,22 +79,34 @@ def archive_path(root: Path, image: DaqImage, detector: str) -> Path:
     return root / image.instrument / image.dayobs / image.name / f"{image.name}_{detector}.fits"
 
 
+#: What registering can fail with besides I/O: the database's errors, a race lost twice.
+REGISTRY_ERRORS = (OSError, SQLAlchemyError, ConflictingDefinitionError)
+
+
+def _outcome(image: DaqImage, detector: str, status: int, text: str, *, byte_size: int = 0,
+             newly_archived: bool = False, recovered: bool = False) -> Outcome:
+    raft, sensor = detector.split("_")
+    return Outcome(image.name, raft, sensor, status, text, byte_size, newly_archived, recovered)
+
+
 class Archiver:
-    """Turns DAQ CCDs into archived, catalogued FITS files."""
+    """Turns DAQ images into archived FITS files, ingested as raws into the Butler."""
 
     def __init__(
         self,
         root: Path,
         daq: DaqStore,
-        catalog: Catalog,
+        butler: Butler,
         header_root: Path,
+        pool: Executor,
         identity: str,
         version: str,
     ) -> None:
         self.root = root
         self.daq = daq
-        self.catalog = catalog
+        self.butler = butler
         self.header_root = header_root
+        self.pool = pool
         self.provenance = f"{identity}@{socket.gethostname()}"
         self.version = version
 
@@ -98,78 +119,73 @@ class Archiver:
         """CCDs the DAQ holds that are neither archived nor given up on, oldest first."""
         return self.daq.pending()
 
-    def archive_ccd(self, image: DaqImage, detector: str, header: HeaderRef | None) -> Outcome:
-        """Archive one CCD (idempotent: a CCD already catalogued is not written again)."""
-        raft, sensor = detector.split("_")
-        existing = self.catalog.get(image.name, raft, sensor)
-        if existing is not None:
-            recovered = self.daq.ccd_state(image.name, detector) == CcdState.NEW
-            self.daq.mark(image.name, detector, CcdState.ARCHIVED)
-            return Outcome(
-                image.name,
-                raft,
-                sensor,
-                ARCHIVED,
-                f"archived {existing.path}",
-                existing.byte_size,
-                recovered=recovered,
-            )
-        try:
-            raw = self.daq.read_raw(image.name, detector)
-        except DaqCorruptError as err:
-            self.daq.mark(image.name, detector, CcdState.FAILED)
-            return Outcome(image.name, raft, sensor, DAQ_DATA_BAD, f"DAQ data unusable: {err}")
+    def archive_image(
+        self, image: DaqImage, detectors: Sequence[str], header: HeaderRef | None
+    ) -> list[Outcome]:
+        """Archive these CCDs of one image (idempotent: an ingested CCD is not written again)."""
+        ingested = ingested_detectors(self.butler, exposure_id(image.dayobs, image.number))
+        outcomes = [self._already_archived(image, d) for d in detectors if d in ingested]
+        todo = [d for d in detectors if d not in ingested]
+        if not todo:
+            return outcomes
         cards, header_md5, note = self._header_cards(header)
-        path = archive_path(self.root, image, detector)
-        hdus = assemble(
-            raw,
-            cards,
-            {
-                "OBSID": image.name,
-                "INSTRUME": image.instrument,
-                "DAYOBS": image.dayobs,
-                "SEQNUM": image.number,
-                "RAFTBAY": raft,
-                "CCDSLOT": sensor,
-                "DETNAME": detector,
-                "GROUPID": image.group_id,
-                "ORIGIN": "dmcs Archiver",
-                "ARCHVER": self.version,
-                "DAQMD5": self.daq.ccd_md5(image.name, detector),
-            },
-        )
+        header_provenance: Cards = {"HEADURL": header.path.as_uri() if header and cards else "",
+                             "HEADMD5": header_md5}
+        jobs = [CcdJob(self.daq.root, image, d, cards, self._cards(image, d) | header_provenance,
+                       archive_path(self.root, image, d)) for d in todo]
+        results = list(self.pool.map(write_ccd, jobs))
+        written = [r for r in results if isinstance(r, CcdWritten)]
+        outcomes += [self._failed(image, r) for r in results if isinstance(r, CcdFailed)]
+        if written:
+            outcomes += self._ingest(image, cards, written, note)
+        return outcomes
+
+    def _ingest(self, image: DaqImage, cards: fits.Header | None, written: list[CcdWritten],
+                note: str) -> list[Outcome]:
         try:
-            md5, size = write_atomically(hdus, path)
-        except OSError as err:
-            return Outcome(
-                image.name, raft, sensor, WRITE_FAILED, f"cannot write {path}: {err.strerror}"
-            )
-        record = RawRecord(
-            obsid=image.name,
-            raft=raft,
-            sensor=sensor,
-            instrument=image.instrument,
-            dayobs=image.dayobs,
-            seqnum=image.number,
-            image_type=image.image_type,
-            group_id=image.group_id,
-            visit=image.visit,
-            snap=image.snap,
-            exposure_time=image.exposure_time,
-            date_obs=image.date_obs,
-            path=str(path),
-            byte_size=size,
-            md5=md5,
-            daq_md5=str(hdus[0].header["DAQMD5"]),
-            header_url=header.url if header and cards is not None else "",
-            header_md5=header_md5,
-            archiver=self.provenance,
-            archiver_version=self.version,
-            archived_at=current_tai(),
-        )
-        newly = self.catalog.register(record)
+            sync_directory(written[0].path.parent)
+            ingest_exposure(self.butler, exposure_info(self.daq, image, cards),
+                            [RawFile(w.detector, w.path) for w in written])
+        except REGISTRY_ERRORS as err:
+            text = " ".join(str(err).split())[:500]
+            return [_outcome(image, w.detector, WRITE_FAILED,
+                             f"cannot register {w.path} in the Butler: {text}") for w in written]
+        outcomes = []
+        for w in written:
+            self.daq.mark(image.name, w.detector, CcdState.ARCHIVED)
+            outcomes.append(_outcome(image, w.detector, ARCHIVED,
+                                     f"archived {w.path} md5 {w.md5}{note}",
+                                     byte_size=w.size, newly_archived=True))
+        return outcomes
+
+    def _already_archived(self, image: DaqImage, detector: str) -> Outcome:
+        recovered = self.daq.ccd_state(image.name, detector) == CcdState.NEW
         self.daq.mark(image.name, detector, CcdState.ARCHIVED)
-        return Outcome(image.name, raft, sensor, ARCHIVED, f"archived {path}{note}", size, newly)
+        path = archive_path(self.root, image, detector)
+        size = path.stat().st_size if path.exists() else 0
+        return _outcome(image, detector, ARCHIVED, f"archived {path}", byte_size=size,
+                        recovered=recovered)
+
+    def _failed(self, image: DaqImage, failed: CcdFailed) -> Outcome:
+        if failed.status_code != WRITE_FAILED:
+            self.daq.mark(image.name, failed.detector, CcdState.FAILED)
+        return _outcome(image, failed.detector, failed.status_code, failed.description)
+
+    def _cards(self, image: DaqImage, detector: str) -> Cards:
+        raft, sensor = detector.split("_")
+        return {
+            "OBSID": image.name,
+            "INSTRUME": image.instrument,
+            "DAYOBS": image.dayobs,
+            "SEQNUM": image.number,
+            "RAFTBAY": raft,
+            "CCDSLOT": sensor,
+            "DETNAME": detector,
+            "GROUPID": image.group_id,
+            "ORIGIN": "dmcs Archiver",
+            "ARCHIVER": self.provenance,
+            "ARCHVER": self.version,
+        }
 
     @staticmethod
     def _header_cards(header: HeaderRef | None) -> tuple[fits.Header | None, str, str]:

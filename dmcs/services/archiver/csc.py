@@ -2,19 +2,24 @@
 ``catchUp`` command onto ``dmcs.services.archiver.archiver.Archiver``.
 
 While ENABLED: every endReadout queues its image; on entering ENABLED and on ``catchUp``,
-everything the DAQ holds that the catalog lacks is archived. Each CCD waits up to
-``header_wait`` seconds after end of readout for its header, is archived in a worker thread,
-and is reported by ``imageInOODS``; ``archiveStatus`` follows the backlog.
+everything the DAQ holds that the Butler lacks is archived. An image waits up to
+``header_wait`` seconds after end of readout for its header; its CCDs are written by
+``workers`` workers at once and ingested together; each is reported by ``imageInOODS``, and
+``archiveStatus`` follows the backlog after every image.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
+from dmcs.butler.repository import open_repository
 from dmcs.csc.configurable_csc import ConfigurableCsc
 from dmcs.sal.interfaces.archiver import ARCHIVER
 from dmcs.sal.interfaces.camera import MT_CAMERA
@@ -22,8 +27,9 @@ from dmcs.sal.interfaces.header_service import MT_HEADER_SERVICE
 from dmcs.sal.remote import Remote
 from dmcs.sal.tai import current_tai
 from dmcs.sal.topics.controller_command import ExpectedError
-from dmcs.services.archiver.archiver import ARCHIVED, Archiver, HeaderRef, Outcome
-from dmcs.services.archiver.catalog import Catalog
+from dmcs.services.archiver.archiver import Archiver, HeaderRef, Outcome
+from dmcs.services.archiver.ccd_writer import ARCHIVED
+from dmcs.services.archiver.workers import WorkerKind, default_workers, make_pool
 from dmcs.sims.daq_store import DaqImage, DaqStore
 from dmcs.sims.data_dirs import data_dir
 from dmcs.state_machines.summary_state import State
@@ -35,14 +41,16 @@ KNOWN_HEADERS = 1000
 
 
 class ArchiverConfig(StrictModel):
-    """Where pixels and headers come from, where files and the catalog go."""
+    """Where pixels and headers come from, where files and the Butler repository go."""
 
     archive_root: str = ""
     daq_root: str = ""
     header_root: str = ""
-    catalog_url: str = ""
+    registry_url: str = ""
     camera: str = "LSSTCam"
     header_wait: float = Field(5.0, ge=0)
+    workers: int = Field(default_factory=default_workers, ge=1)
+    worker_kind: WorkerKind = WorkerKind.THREAD
 
 
 class ArchiverCsc(ConfigurableCsc):
@@ -54,6 +62,7 @@ class ArchiverCsc(ConfigurableCsc):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.archiver: Archiver | None = None
+        self._pool: Executor | None = None
         self.headers: dict[str, HeaderRef] = {}
         self.totals = {"ccds": 0, "bytes": 0, "failures": 0}
         self.images_archived: set[str] = set()
@@ -65,16 +74,26 @@ class ArchiverCsc(ConfigurableCsc):
     async def configure(self, config: ArchiverConfig) -> None:
         root = Path(config.archive_root) if config.archive_root else data_dir("archive")
         try:
-            self.archiver = Archiver(
-                root,
-                DaqStore(Path(config.daq_root) if config.daq_root else data_dir("daq")),
-                Catalog(config.catalog_url or str(root / "catalog.sqlite")),
-                Path(config.header_root) if config.header_root else data_dir("headers"),
-                self.identity,
-                self.version,
-            )
+            butler = await asyncio.to_thread(open_repository, root, config.registry_url)
+            daq = DaqStore(Path(config.daq_root) if config.daq_root else data_dir("daq"))
         except (ValueError, OSError) as err:
             raise ExpectedError(f"archiver configuration: {err}") from None
+        self._close_pool()
+        self._pool = make_pool(config.worker_kind, config.workers)
+        self.archiver = Archiver(
+            root,
+            daq,
+            butler,
+            Path(config.header_root) if config.header_root else data_dir("headers"),
+            self._pool,
+            self.identity,
+            self.version,
+        )
+
+    def _close_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
     @property
     def archiver_config(self) -> ArchiverConfig:
@@ -102,6 +121,7 @@ class ArchiverCsc(ConfigurableCsc):
 
     async def close(self) -> None:
         await self._stop()
+        self._close_pool()
         await super().close()
 
     async def _stop(self) -> None:
@@ -149,7 +169,11 @@ class ArchiverCsc(ConfigurableCsc):
         pending = await asyncio.to_thread(self.archiver.pending)
         if pending:
             self.log.info("catch-up: %d CCD(s) in the DAQ not archived", len(pending))
-        return [await self._archive(image, detector) for image, detector in pending]
+        outcomes = []
+        for _, ccds in groupby(pending, key=lambda ccd: ccd[0].name):
+            group = list(ccds)
+            outcomes += await self._archive(group[0][0], [detector for _, detector in group])
+        return outcomes
 
     async def _archive_image(self, name: str) -> None:
         assert self.archiver is not None
@@ -158,18 +182,20 @@ class ArchiverCsc(ConfigurableCsc):
         except KeyError as err:
             self.log.error("endReadout for %s: %s", name, err)
             return
-        for detector in image.detectors:
-            await self._archive(image, detector)
+        await self._archive(image, image.detectors)
 
-    async def _archive(self, image: DaqImage, detector: str) -> Outcome:
-        """One CCD, serialized (the live path and catch-up may both reach it)."""
+    async def _archive(self, image: DaqImage, detectors: Sequence[str]) -> list[Outcome]:
+        """One image's CCDs, one image at a time (the live path and catch-up may both reach
+        it); its CCDs in parallel."""
         assert self.archiver is not None
         header = await self._header_for(image)
         async with self._lock:
-            outcome = await asyncio.to_thread(self.archiver.archive_ccd, image, detector, header)
-        if outcome.worth_reporting:
-            await self._report(image, outcome)
-        return outcome
+            outcomes = await asyncio.to_thread(
+                self.archiver.archive_image, image, detectors, header)
+        reported = [o for o in outcomes if o.worth_reporting]
+        if reported:
+            await self._report(image, reported)
+        return outcomes
 
     async def _header_for(self, image: DaqImage) -> HeaderRef | None:
         """The image's header: announced, or on disk; wait at most header_wait after readout."""
@@ -181,26 +207,26 @@ class ArchiverCsc(ConfigurableCsc):
                 return header
             await asyncio.sleep(HEADER_POLL_S)
 
-    async def _report(self, image: DaqImage, outcome: Outcome) -> None:
+    async def _report(self, image: DaqImage, outcomes: list[Outcome]) -> None:
         assert self.archiver is not None
-        if outcome.status_code == ARCHIVED:
-            self.totals["ccds"] += 1
-            metrics.IMAGES_ARCHIVED.labels(self.interface.name).inc()
-            self.totals["bytes"] += outcome.byte_size
-            self.images_archived.add(outcome.obsid)
-        else:
-            self.totals["failures"] += 1
-            self.log.error(
-                "%s %s_%s: %s", outcome.obsid, outcome.raft, outcome.sensor, outcome.description
+        for outcome in outcomes:
+            if outcome.status_code == ARCHIVED:
+                self.totals["ccds"] += 1
+                metrics.IMAGES_ARCHIVED.labels(self.interface.name).inc()
+                self.totals["bytes"] += outcome.byte_size
+                self.images_archived.add(outcome.obsid)
+            else:
+                self.totals["failures"] += 1
+                self.log.error("%s %s_%s: %s", outcome.obsid, outcome.raft, outcome.sensor,
+                               outcome.description)
+            await self.controller.evt("imageInOODS").set_write(
+                camera=self.archiver_config.camera,
+                obsid=outcome.obsid,
+                raft=outcome.raft,
+                sensor=outcome.sensor,
+                statusCode=outcome.status_code,
+                description=outcome.description[:1000],
             )
-        await self.controller.evt("imageInOODS").set_write(
-            camera=self.archiver_config.camera,
-            obsid=outcome.obsid,
-            raft=outcome.raft,
-            sensor=outcome.sensor,
-            statusCode=outcome.status_code,
-            description=outcome.description[:1000],
-        )
         backlog = await asyncio.to_thread(self.archiver.daq.pending_count)
         metrics.ARCHIVE_BACKLOG.labels(self.interface.name).set(backlog)
         await self.controller.tel("archiveStatus").set_write(

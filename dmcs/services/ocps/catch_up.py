@@ -1,7 +1,9 @@
 """`catch-up-late`: daytime alert production for the visits prompt processing marked late.
 
 Plans one item per CCD of every LATE visit in prompt processing's ledger (optionally only
-the visits a ``visit=...`` data query names), reading the same raws from the DAQ store.
+the visits a ``visit=...`` data query names), reading the same raws from the DAQ store. With
+``butler_repo``, only the CCDs whose raws the archive holds, and a query naming late visits of
+which none has one is refused, naming it.
 ``finalize`` takes each visit through the ledger's compare-and-set, LATE -> CATCHING_UP ->
 CAUGHT_UP, and associates and alerts only the visits it moved: a visit already caught up (or,
 by any path, alerted) is skipped, so a catch-up run twice never sends an alert twice.
@@ -17,7 +19,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from dmcs.payloads.data_query import parse_data_query
+from dmcs.payloads.data_query import DataQuery, parse_data_query, resolve_in_butler
 from dmcs.sal.config import SalConfig
 from dmcs.sal.domain import Domain
 from dmcs.services.prompt_processing.alert_stream import AlertStream
@@ -62,11 +64,17 @@ class CatchUpPipeline(PromptVisitPipeline):
         ]
 
     def plan(self, data_query: str) -> list[str]:
+        late = self._late_visits(data_query)
+        wanted = {(r.visit, d) for r in late for d in r.detectors if d in self.config.detectors}
+        if late and self.config.butler_repo is not None:
+            query = DataQuery(tuple(r.visit for r in late), None)
+            wanted &= set(resolve_in_butler(
+                query, self.config.detectors, data_query, self.config.butler_repo))
         return [
             ccd_item(record.visit, detector, record.images)
-            for record in self._late_visits(data_query)
+            for record in late
             for detector in record.detectors
-            if detector in self.config.detectors
+            if (record.visit, detector) in wanted
         ]
 
     def finalize(self, results: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """The Archiver CSC with the camera and header service: live archiving, catch-up, bad data,
-and a PostgreSQL catalog."""
+and a PostgreSQL registry."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from astropy.io import fits
+from lsst.daf.butler import Butler, ButlerConfig
 
+from dmcs.butler.raws import all_raws
 from dmcs.sal.broker import free_port
 from dmcs.sal.domain import Domain
 from dmcs.sal.interfaces.archiver import ARCHIVER
 from dmcs.sal.interfaces.camera import MT_CAMERA
 from dmcs.sal.remote import Remote
 from dmcs.services.archiver.audit import audit_archive
-from dmcs.services.archiver.catalog import Catalog
 from dmcs.services.archiver.csc import ArchiverCsc
 from dmcs.sims.camera_csc import CameraCsc
 from dmcs.sims.header_csc import HeaderServiceCsc
@@ -43,9 +45,9 @@ async def archiver(domain: Domain, site: Path) -> AsyncIterator[tuple[ArchiverCs
         yield csc, remote
 
 
-def set_catalog_url(site: Path, url: str) -> None:
+def set_registry_url(site: Path, url: str) -> None:
     config = site / "Archiver" / "_init.yaml"
-    config.write_text(config.read_text() + f"catalog_url: {url}\n")
+    config.write_text(config.read_text() + f"registry_url: {url}\n")
 
 
 async def take(camera: Remote, count: int) -> list[str]:
@@ -69,9 +71,11 @@ async def test_every_ccd_read_out_is_archived_with_its_header_and_reported(
         (name, detector, 0) for name in names for detector in DETECTORS)
     assert {r.camera for r in got} == {"LSSTCam"}
     assert csc.archiver is not None
-    records = csc.archiver.catalog.records()
-    assert all(r.header_url.endswith("_header.fits") and r.header_md5 for r in records)
-    audit = audit_archive(csc.archiver.catalog, tmp_path / "data" / "archive")
+    uris = csc.archiver.butler.get_many_uris(all_raws(csc.archiver.butler)).values()
+    headers = [fits.getheader(u.primaryURI.ospath) for u in uris if u.primaryURI]
+    assert len(headers) == 4
+    assert all(h["HEADURL"].endswith("_header.fits") and h["HEADMD5"] for h in headers)
+    audit = audit_archive(csc.archiver.butler, tmp_path / "data" / "archive")
     assert (audit.records, audit.files, audit.ok) == (4, 4, True)
     status = await wait_for_sample(remote.tel("archiveStatus"), ccdsArchived=4)
     assert (status.imagesArchived, status.backlog, status.failures) == (2, 0, 0)
@@ -92,7 +96,7 @@ async def test_images_taken_while_disabled_are_caught_up_on_enable_and_on_comman
     assert "failed" in ack.result
     later = await reports(remote, 2)
     assert {r.obsid for r in later} == set(second) and {r.statusCode for r in later} == {0}
-    assert csc.archiver is not None and csc.archiver.catalog.count() == 4
+    assert csc.archiver is not None and len(all_raws(csc.archiver.butler)) == 4
 
 
 async def test_a_damaged_daq_file_is_reported_and_the_archiver_carries_on(
@@ -110,7 +114,8 @@ async def test_a_damaged_daq_file_is_reported_and_the_archiver_carries_on(
     assert got["R22_S12"].statusCode == 0
     [later] = await take(observatory, 1)
     assert {r.statusCode for r in await reports(remote, 2)} == {0}
-    assert csc.archiver.catalog.get(later, "R22", "S11") is not None
+    archived = {ref.dataId.records["exposure"].obs_id for ref in all_raws(csc.archiver.butler)}
+    assert later in archived
     assert csc.summary_state == State.ENABLED
 
 
@@ -123,28 +128,31 @@ async def test_catch_up_is_refused_unless_enabled(
         await remote.cmd("catchUp").start(timeout=10)
 
 
-async def test_a_postgresql_catalog_url_catalogs_every_ccd_there(
+async def test_a_postgresql_registry_url_registers_every_ccd_there(
     observatory: Remote, domain: Domain, site: Path, postgres_url: str, tmp_path: Path,
 ) -> None:
-    set_catalog_url(site, postgres_url)
-    async with ArchiverCsc(domain, initial_state=State.DISABLED, config_root=site) as csc, \
+    set_registry_url(site, postgres_url)
+    async with ArchiverCsc(domain, initial_state=State.DISABLED, config_root=site), \
             Remote(domain, ARCHIVER) as remote:
         await remote.cmd("enable").start()
         [name] = await take(observatory, 1)
         got = await reports(remote, 2)
     assert sorted((r.obsid, f"{r.raft}_{r.sensor}", r.statusCode) for r in got) == [
         (name, detector, 0) for detector in DETECTORS]
-    audit = audit_archive(Catalog(postgres_url), tmp_path / "data" / "archive")
+    root = tmp_path / "data" / "archive"
+    audit = audit_archive(Butler.from_config(str(root)), root)
     assert (audit.records, audit.files, audit.ok) == (2, 2, True)
-    assert not list((tmp_path / "data" / "archive").glob("catalog.sqlite*"))
-    assert isinstance(csc, ArchiverCsc) and csc.archiver is not None
-    assert csc.archiver.catalog.url == postgres_url
+    assert not list(root.glob("*.sqlite*"))
+    database = postgres_url.rsplit("/", 1)[1]
+    assert ButlerConfig(str(root))["registry", "db"].endswith(f"/{database}")
 
 
-async def test_an_unreachable_catalog_fails_start_naming_it(domain: Domain, site: Path) -> None:
-    set_catalog_url(site, f"postgresql://dmcs:secret@127.0.0.1:{free_port()}/catalog")
+async def test_an_unreachable_registry_fails_start_naming_it(
+    domain: Domain, site: Path,
+) -> None:
+    set_registry_url(site, f"postgresql://dmcs:secret@127.0.0.1:{free_port()}/registry")
     async with ArchiverCsc(domain, config_root=site), Remote(domain, ARCHIVER) as remote:
-        with pytest.raises(Exception, match=r"archiver configuration: catalog "
-                                            r"postgresql://dmcs:\*\*\*@127\.0\.0\.1:\d+/catalog: "
+        with pytest.raises(Exception, match=r"archiver configuration: Butler registry "
+                                            r"postgresql://dmcs:\*\*\*@127\.0\.0\.1:\d+/registry: "
                                             r"connection failed"):
             await remote.cmd("start").start(timeout=30)

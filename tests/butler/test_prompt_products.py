@@ -1,0 +1,79 @@
+"""Prompt products put through the Butler: per-night RUNs chained in LSSTCam/prompt, read back
+as they went in, put once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from lsst.daf.butler import Butler
+
+from dmcs.butler.prompt_products import PromptOutputs, UnknownVisit
+from dmcs.payloads.camera.exposure import Exposure
+from dmcs.payloads.camera.focal_plane import FocalPlane, Pointing
+from dmcs.payloads.differencing.dia_sources import DIA_SOURCE_DTYPE
+from tests.butler.conftest import DAYOBS, ingest_visit
+
+
+def calexp(level: float) -> Exposure:
+    rng = np.random.default_rng(0)
+    focal_plane = FocalPlane(64)
+    wcs = focal_plane.wcs(focal_plane.detector("R22_S11"), Pointing(150.0, 2.0, 0.0))
+    return Exposure(rng.normal(level, 3.0, (64, 64)).astype(np.float32),
+                    np.zeros((64, 64), np.int32), np.full((64, 64), 9.0, np.float32), wcs,
+                    {"VISIT": 1, "DETECTOR": "R22_S11"})
+
+
+def dia_sources(count: int) -> np.ndarray:
+    table = np.zeros(count, dtype=DIA_SOURCE_DTYPE)
+    table["diaSourceId"] = np.arange(count) + 7
+    table["psfFlux"] = np.linspace(1.0, 2.0, count)
+    return table
+
+
+@pytest.fixture
+def outputs(repo: Butler, repo_root: Path) -> PromptOutputs:
+    ingest_visit(repo, repo_root, 1, ["R22_S11"])
+    return PromptOutputs(repo, DAYOBS)
+
+
+def test_products_read_back_as_they_were_put(outputs: PromptOutputs, repo: Butler) -> None:
+    image = calexp(100.0)
+    outputs.put("calexp", image, visit=1, detector="R22_S11")
+    outputs.put("diasrc", dia_sources(5), visit=1, detector="R22_S11")
+    data_id = {"instrument": "LSSTCam", "visit": 1, "detector": 94}
+    got = repo.get("calexp", data_id, collections="LSSTCam/prompt")
+    assert np.array_equal(got.image, image.image) and np.array_equal(got.mask, image.mask)
+    assert got.wcs is not None and got.metadata["VISIT"] == 1
+    table = repo.get("diasrc", data_id, collections="LSSTCam/defaults")
+    assert list(table["diaSourceId"]) == [7, 8, 9, 10, 11]
+    assert np.allclose(table["psfFlux"], np.linspace(1.0, 2.0, 5))
+    uri = repo.getURI("diasrc", data_id, collections="LSSTCam/prompt")
+    assert uri.ospath.endswith(".parq") and f"LSSTCam/prompt/{DAYOBS}" in uri.ospath
+
+
+def test_each_night_has_its_run_newest_first_in_the_chain(
+    outputs: PromptOutputs, repo: Butler,
+) -> None:
+    PromptOutputs(repo, "20261201")
+    PromptOutputs(repo, DAYOBS)
+    assert list(repo.registry.getCollectionChain("LSSTCam/prompt")) == [
+        "LSSTCam/prompt/20261201", f"LSSTCam/prompt/{DAYOBS}"]
+
+
+def test_a_product_put_again_keeps_the_first(outputs: PromptOutputs, repo: Butler) -> None:
+    first = outputs.put("src", dia_sources(3), visit=1, detector="R22_S11")
+    second = outputs.put("src", dia_sources(9), visit=1, detector="R22_S11")
+    assert first.id == second.id
+    assert len(repo.get(first)) == 3
+    assert len(repo.query_datasets("src", collections="LSSTCam/prompt")) == 1
+
+
+def test_a_product_of_a_visit_without_raws_or_of_an_unknown_type_is_refused(
+    outputs: PromptOutputs,
+) -> None:
+    with pytest.raises(UnknownVisit, match="visit 2 is not in the repository yet"):
+        outputs.put("calexp", calexp(1.0), visit=2, detector="R22_S11")
+    with pytest.raises(ValueError, match="'coadd' is not a prompt product"):
+        outputs.put("coadd", calexp(1.0), visit=1, detector="R22_S11")
