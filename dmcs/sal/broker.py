@@ -32,10 +32,10 @@ from dmcs.settings import settings
 __all__ = [
     "BrokerError",
     "BrokerProcess",
+    "KafkaUnavailableError",
     "default_broker_kind",
     "embedded_broker",
     "embedded_port",
-    "KafkaUnavailableError",
     "ensure_embedded_broker",
     "free_port",
     "is_listening",

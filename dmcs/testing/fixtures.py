@@ -32,7 +32,6 @@ from dmcs.testing import unique_subname
 from dmcs.testing.postgres import BIN_GLOB, PostgresServer, find_bin_dir, running_postgres
 from dmcs.testing.processes import Cli, CscProcesses
 
-
 #: Where the run's broker and registry are, for the xdist workers (set by the pytest process).
 RUN_BROKER_ENV = "DMCS_TEST_RUN_BROKER"
 RUN_REGISTRY_ENV = "DMCS_TEST_RUN_REGISTRY"
