@@ -14,54 +14,16 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 import pytest
+from ts_xml_schemas import REFERENCE, expected_schema, topic_definition
 
 from dmcs.sal.domain import Domain
 from dmcs.sal.interface import Interface, TopicKind, TopicSpec
 from dmcs.sal.interface_file import load_interface
-from dmcs.sal.sample import PRIVATE_FIELDS, SalSample
 
-REFERENCE = json.loads((Path(__file__).parent / "ts_xml_reference.json").read_text())
-AVRO = {"boolean": "boolean", "byte": "int", "short": "int", "unsigned short": "int",
-        "int": "int", "long": "int", "unsigned int": "long", "unsigned long": "long",
-        "long long": "long", "float": "float", "double": "double", "string": "string"}
-ZERO: dict[str, Any] = {"boolean": False, "float": 0.0, "double": 0.0, "string": ""}
 EXTENSIONS = {"command_setAuthList", "logevent_authList"}
-KINDS = {"command": TopicKind.COMMAND, "logevent": TopicKind.EVENT}
-
-
-def _private(indexed: bool) -> list[dict[str, Any]]:
-    names = (["salIndex"] if indexed else []) + list(PRIVATE_FIELDS)
-    fields = SalSample.model_fields
-    types = {"private_sndStamp": "double", "private_rcvStamp": "double",
-             "private_efdStamp": "double", "private_kafkaStamp": "double",
-             "private_revCode": "string", "private_identity": "string"}
-    return [{"name": n, "type": types.get(n, "int"), "default": ZERO.get(types.get(n, ""), 0),
-             "description": fields[n].description,
-             "units": (fields[n].json_schema_extra or {})["units"]}  # type: ignore[index]
-            for n in names]
-
-
-def expected_schema(component: str, topic: str, definition: dict[str, Any],
-                    indexed: bool) -> dict[str, Any]:
-    """The schema ts_salobj registers for `topic` of `component`, from its ts_xml entry."""
-    fields = _private(indexed)
-    for item in definition["fields"]:
-        avro = AVRO[item["type"]]
-        zero = ZERO.get(avro, 0)
-        count = item["count"] if item["type"] != "string" else 1
-        fields.append({
-            "name": item["name"],
-            "type": {"type": "array", "items": avro} if count > 1 else avro,
-            "default": [zero] * count if count > 1 else zero,
-            "description": item["description"],
-            "units": item["units"],
-        })
-    return {"type": "record", "name": topic, "namespace": f"lsst.sal.{component}",
-            "description": definition["description"], "fields": fields}
 
 
 def _generics_of(component: dict[str, Any]) -> set[str]:
@@ -83,11 +45,6 @@ def shared_topics() -> list[tuple[str, str]]:
     return shared
 
 
-def _definition(component: str, topic: str) -> dict[str, Any]:
-    own = REFERENCE["components"][component]["topics"]
-    return own[topic] if topic in own else REFERENCE["generics"][topic]
-
-
 def _spec(component: str, topic: str) -> TopicSpec:
     interface = load_interface(component)
     return next(s for s in interface.specs() if s.sal_name == topic)
@@ -97,7 +54,7 @@ def _spec(component: str, topic: str) -> TopicSpec:
 def test_shared_topic_schema_is_ts_salobj_s(component: str, topic: str) -> None:
     indexed = REFERENCE["components"][component]["indexed"]
     assert load_interface(component).indexed == indexed
-    expected = expected_schema(component, topic, _definition(component, topic), indexed)
+    expected = expected_schema(component, topic, topic_definition(component, topic), indexed)
     assert _spec(component, topic).schema == expected
 
 
@@ -149,4 +106,4 @@ async def test_the_registered_schema_is_the_derived_one(domain: Domain) -> None:
             registered = json.loads(json.loads(response.read())["schema"])
         indexed = REFERENCE["components"][component]["indexed"]
         assert registered == expected_schema(component, topic,
-                                             _definition(component, topic), indexed)
+                                             topic_definition(component, topic), indexed)

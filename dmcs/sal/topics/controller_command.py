@@ -107,7 +107,7 @@ class CommandDispatcher:
     ) -> None:
         """Send one ack for `data` to its sender."""
         self.ack_writer.set(
-            ack=int(code), error=0 if code >= 0 else int(code), result=result[:1000],
+            ack=int(code), error=0 if code >= 0 else 1, result=result[:1000],
             identity=data.private_identity, origin=data.private_origin,
             cmdtype=self.interface.command_id(name), timeout=timeout,
         )

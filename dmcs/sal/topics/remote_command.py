@@ -151,7 +151,7 @@ class RemoteCommand:
 
     def _local_ack(self, seq_num: int, code: AckCode, result: str) -> AckCmdModel:
         return AckCmdModel(
-            ack=int(code), error=int(code), result=result,
+            ack=int(code), error=1, result=result,
             identity=self.remote.domain.identity, origin=self.remote.domain.origin,
             cmdtype=self.remote.interface.command_id(self.name), private_seqNum=seq_num,
             salIndex=self.remote.index,
