@@ -35,8 +35,7 @@ class ListenAndReport:
         self._task.add_done_callback(self._log_failure)
 
     async def _run(self) -> None:
-        for remote in self.remotes:
-            await remote.start()
+        await asyncio.gather(*(remote.start() for remote in self.remotes))
         while True:
             await self.report()
             await asyncio.sleep(self.interval_s)

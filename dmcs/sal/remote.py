@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -72,8 +73,7 @@ class Remote(AsyncResource):
 
     async def start(self) -> None:
         await self.domain.ensure_topics(self.interface.specs())
-        await self._ack_group.start()
-        await self._group.start()
+        await asyncio.gather(self._ack_group.start(), self._group.start())
         self._started_at = current_tai()
 
     async def close(self) -> None:

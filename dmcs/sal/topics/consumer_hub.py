@@ -68,6 +68,9 @@ class _Topic:
     #: Partition -> offset where its history ends, while catching up.
     catching_up: dict[TopicPartition, int] = field(default_factory=dict)
     caught_up: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Done once its partitions and start offsets are known (or failed, with why).
+    assigned: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future())
 
     def deliver(self, sample: SalSample) -> None:
         if self.history:
@@ -93,6 +96,8 @@ class ConsumerHub:
         self._lock = asyncio.Lock()
         self._paused: set[TopicPartition] = set()
         self._fetches: set[asyncio.Future[None]] = set()
+        self._pending: list[_Topic] = []
+        self._assigner: asyncio.Task[None] | None = None
         self._wait_ms = self.profile.busy_wait_ms
         self._active_until = 0.0
         self._log_watch = LogWatch()
@@ -105,35 +110,57 @@ class ConsumerHub:
     # --- readers come and go -----------------------------------------------------------
 
     async def add(self, readers: list[TopicReader]) -> None:
-        """Start serving `readers`; returns once history readers have their history."""
+        """Start serving `readers`; returns once history readers have their history.
+
+        Topics new to the process are assigned in rounds: every add that comes while a round
+        is being prepared joins the next one, so starting many Remotes at once costs a few
+        reassignments, not one each (each costs up to a fetch's broker wait).
+        """
         async with self._lock:
-            consumer = await self._ensure_consumer()
-            new: list[_Topic] = []
-            joined: list[_Topic] = []
-            for reader in readers:
-                name = reader.spec.kafka_topic(self.domain.subname)
-                topic = self._topics.get(name)
-                if topic is None:
-                    topic = self._new_topic(reader, name)
-                    new.append(topic)
-                elif topic.caught_up.is_set() and topic.history:
-                    for sample in sorted(topic.latest.values(),
-                                         key=lambda s: s.private_sndStamp):
-                        reader.deliver(sample)
-                topic.readers.append(reader)
-                joined.append(topic)
-            if new:
-                await self._assign_new(consumer, new)
-        waits = [t.caught_up.wait() for t in set(joined) if not t.caught_up.is_set()]
+            await self._ensure_consumer()
+        joined: list[_Topic] = []
+        for reader in readers:
+            name = reader.spec.kafka_topic(self.domain.subname)
+            topic = self._topics.get(name)
+            if topic is None:
+                topic = self._new_topic(reader, name)
+                self._pending.append(topic)
+            elif topic.caught_up.is_set() and topic.history:
+                for sample in sorted(topic.latest.values(), key=lambda s: s.private_sndStamp):
+                    reader.deliver(sample)
+            topic.readers.append(reader)
+            joined.append(topic)
+        if self._pending and (self._assigner is None or self._assigner.done()):
+            self._assigner = asyncio.create_task(self._assign_rounds(), name="sal-assign")
+        topics = list(dict.fromkeys(joined))
+        await asyncio.gather(*(t.assigned for t in topics))
+        waits = [t.caught_up.wait() for t in topics if not t.caught_up.is_set()]
         if waits:
             try:
                 await asyncio.wait_for(asyncio.gather(*waits), HISTORY_TIMEOUT)
             except TimeoutError:
-                late = sorted(t.name for t in joined if not t.caught_up.is_set())
+                late = sorted(t.name for t in topics if not t.caught_up.is_set())
                 log.warning("history of %s incomplete after %.0f s", ", ".join(late),
                             HISTORY_TIMEOUT)
-                for topic in joined:
+                for topic in topics:
                     self._finish_history(topic)
+
+    async def _assign_rounds(self) -> None:
+        """Prepare and hand to the loop every topic waiting to be assigned, a round at a time."""
+        assert self._consumer is not None
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await self._assign_new(self._consumer, batch)
+            except Exception as err:
+                for topic in batch:
+                    self._topics.pop(topic.name, None)
+                    if not topic.assigned.done():
+                        topic.assigned.set_exception(err)
+                continue
+            for topic in batch:
+                if not topic.assigned.done():
+                    topic.assigned.set_result(None)
 
     async def remove(self, readers: list[TopicReader]) -> None:
         """Stop serving `readers`; a topic nobody reads any more is unassigned."""
@@ -163,7 +190,7 @@ class ConsumerHub:
             self._wake.set()
 
     async def close(self) -> None:
-        for task in [self._task, *self._fetches]:
+        for task in [self._task, self._assigner, *self._fetches]:
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)

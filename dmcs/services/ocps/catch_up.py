@@ -16,16 +16,17 @@ OCPS fills in with its own broker when the request does not say.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from dmcs.payloads.data_query import DataQuery, parse_data_query, resolve_in_butler
-from dmcs.sal.config import SalConfig
 from dmcs.sal.domain import Domain
 from dmcs.services.prompt_processing.alert_stream import AlertStream
 from dmcs.services.prompt_processing.ccd_pipeline import PromptVisitPipeline, ccd_item
 from dmcs.services.prompt_processing.service import LEDGER_FILE
 from dmcs.services.prompt_processing.visit_ledger import VisitLedger, VisitRecord, VisitState
+from dmcs.settings import settings
 
 
 class CatchUpPipeline(PromptVisitPipeline):
@@ -51,9 +52,11 @@ class CatchUpPipeline(PromptVisitPipeline):
         )
         super().__init__(own, output_dir)
         self.ledger = VisitLedger(Path(pp_dir) / LEDGER_FILE)
-        self.stream = SalConfig(
-            bootstrap_servers=stream.get("bootstrap_servers") or None, subname=stream["subname"]
-        )
+        # SASL/TLS settings come from the environment the job inherits, never from job.json.
+        self.stream = replace(
+            settings().sal(stream.get("bootstrap_servers") or None, stream["subname"],
+                           stream.get("schema_registry_url") or None),
+            broker_kind=stream.get("broker_kind", "kafka"))
 
     def _late_visits(self, data_query: str) -> list[VisitRecord]:
         wanted = parse_data_query(data_query).visits if data_query.strip() else None

@@ -29,6 +29,8 @@ class OcpsCsc(ConfigurableCsc):
         stream = {
             "bootstrap_servers": self.domain.bootstrap_servers or "",
             "subname": self.domain.subname,
+            "schema_registry_url": self.domain.registry_url,
+            "broker_kind": self.domain.profile.kind,
         }
         self.service = OcpsService(config, self._publish, self.identity, stream)
 

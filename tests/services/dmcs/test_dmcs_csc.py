@@ -82,13 +82,13 @@ async def test_faulted_service_is_recovered_then_dmcs_gives_up(
     await remote.cmd("start").start()
     await remote.cmd("enable").start(timeout=30)
     async with Remote(domain, TEST, 2) as test2:
-        await test2.cmd("fault").start(errorCode=7)
+        await test2.cmd("fault").start()
         fault = await wait_for_sample(remote.evt("serviceFault"), service="Test:2")
-        assert (fault.errorCode, fault.recoveries) == (7, 1)
+        assert (fault.errorCode, fault.recoveries) == (TestCsc.FAULT_CODE, 1)
         assert "recovery 1/1" in fault.action
         await _until(lambda: services[1].summary_state == State.ENABLED)
         assert dmcs.summary_state == State.ENABLED
-        await test2.cmd("fault").start(errorCode=8)
+        await test2.cmd("fault").start()
         await wait_for_sample(remote.evt("summaryState"), summaryState=int(State.FAULT))
     error = await wait_for_sample(remote.evt("errorCode"), errorCode=SERVICE_LOST)
     assert "Test:2 in FAULT after 1 recoveries" in error.errorReport
