@@ -12,7 +12,7 @@ import importlib
 from dmcs.mpi.pipeline import Pipeline
 from dmcs.mpi.selftest import SelftestPipeline
 
-_PAYLOAD_REGISTRY_MODULE = "dmcs.payloads.pipelines"
+_PAYLOAD_REGISTRY_MODULE = "dmcs.services.pipelines"
 _MACHINERY_PIPELINES: dict[str, type[Pipeline]] = {SelftestPipeline.name: SelftestPipeline}
 
 

@@ -1,4 +1,5 @@
-"""The payload registry the MPI layer runs: pipeline name -> pipeline class.
+"""The science payloads' pipelines: name -> pipeline class (the services add their own in
+:mod:`dmcs.services.pipelines`, the registry the MPI layer runs).
 
 Every class follows the MPI layer's structural ``Pipeline`` protocol (``name``, ``summary``,
 ``data_query_help``, ``__init__(config, output_dir)``, ``plan(data_query)``, ``setup()``,
@@ -11,8 +12,6 @@ from typing import TYPE_CHECKING
 
 from dmcs.payloads.association.alert_production import AlertProductionPipeline
 from dmcs.payloads.calibration.calibration_pipelines import BiasPipeline, DarkPipeline, FlatPipeline
-from dmcs.services.ocps.catch_up import CatchUpPipeline
-from dmcs.services.prompt_processing.ccd_pipeline import PromptVisitPipeline
 
 if TYPE_CHECKING:
     from dmcs.mpi.pipeline import Pipeline
@@ -22,6 +21,4 @@ PIPELINES: dict[str, type[Pipeline]] = {
     BiasPipeline.name: BiasPipeline,
     DarkPipeline.name: DarkPipeline,
     FlatPipeline.name: FlatPipeline,
-    PromptVisitPipeline.name: PromptVisitPipeline,
-    CatchUpPipeline.name: CatchUpPipeline,
 }

@@ -33,6 +33,7 @@ from dmcs.telemetry.efd_query import (
     to_timestamp,
     utc_from_tai_index,
 )
+from dmcs.telemetry.efd_schema import schema_frame, topic_schema
 from dmcs.telemetry.influx_frames import InfluxFrameClient, InfluxQueryClient
 from dmcs.telemetry.influx_http import InfluxHttp
 
@@ -53,11 +54,11 @@ class EfdClient(AsyncResource):
 
     def __init__(self, efd_name: str, db_name: str | None = None, *,
                  timeout: float = DEFAULT_TIMEOUT_S, client: InfluxQueryClient | None = None,
-                 names_file: Path | None = None) -> None:
+                 names_file: Path | None = None, schema_registry: str | None = None) -> None:
         location = resolve_efd(efd_name, names_file or settings().efd_names_file)
         self.url = location.url
         self.db_name = db_name or location.database
-        self.schema_registry_url = location.schema_registry
+        self.schema_registry_url = schema_registry or location.schema_registry
         self.influx = InfluxHttp(self.url, self.db_name, timeout=timeout)
         self.influx_client: InfluxQueryClient = client or InfluxFrameClient(self.influx)
         self.query_history: list[str] = []
@@ -81,6 +82,19 @@ class EfdClient(AsyncResource):
         """Every topic (measurement) in the EFD, sorted."""
         frame = await self._do_query("SHOW MEASUREMENTS")
         return [] if frame is None else sorted(frame["name"])
+
+    async def get_schema(self, topic: str) -> pd.DataFrame:
+        """The topic's fields from the schema registry: name, description, units, aunits,
+        is_array (see :mod:`dmcs.telemetry.efd_schema`); EfdError if there is no registry
+        for this EFD or no schema for the topic."""
+        if not self.schema_registry_url:
+            raise EfdError("no schema registry for this EFD: give schema_registry= or a "
+                           "'schema_registry' entry for it in the named-EFD file")
+        schema = await topic_schema(self.schema_registry_url, topic)
+        if schema is None:
+            raise EfdError(f"the schema registry {self.schema_registry_url} has no schema "
+                           f"for topic {topic}")
+        return schema_frame(schema)
 
     async def get_fields(self, topic_name: str) -> list[str]:
         """The fields of a topic, sorted; EfdError if the topic is not in the EFD."""

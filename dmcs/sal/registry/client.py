@@ -137,6 +137,14 @@ class RegistryClient(AsyncResource):
         """The parsed schema of `schema_id` if this process already has it, without waiting."""
         return self._parsed.get(schema_id)
 
+    async def subjects(self) -> list[str]:
+        """Every subject the registry holds."""
+        status, answer = await self._request("GET", "/subjects")
+        if status != 200 or not isinstance(answer, list):
+            raise RegistryError(f"listing subjects of {self.url}: HTTP {status} "
+                                f"{_message(answer)}")
+        return [str(s) for s in answer]
+
     async def latest(self, subject: str) -> dict[str, Any]:
         """The latest version of `subject`: ``{subject, version, id, schema}``."""
         status, answer = await self._request(
