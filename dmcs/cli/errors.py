@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 from dmcs.ocs.errors import CommandFailedError, NotRunningError, OcsError
 from dmcs.sal.ack import AckCode
 from dmcs.sal.broker import BrokerError
+from dmcs.sal.domain import SchemaRegistrationError
 
 try:  # recent typer carries its own copy of click
     from typer._click.core import Context
@@ -81,6 +82,8 @@ def one_line_errors() -> Iterator[None]:
         fail(str(err), exit_code_of(err))
     except (KafkaError, BrokerError) as err:
         fail(f"Kafka broker problem: {err}", ExitCode.BROKER)
+    except SchemaRegistrationError as err:
+        fail(str(err), ExitCode.BROKER)
     except KeyboardInterrupt:
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 

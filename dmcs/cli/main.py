@@ -12,6 +12,7 @@ from dmcs.cli import (
     demo,
     efd,
     night,
+    registry,
     report,
     run,
     script,
@@ -29,6 +30,7 @@ app = typer.Typer(
     cls=OneLineUsageGroup,
 )
 app.command(name="broker")(broker.broker)
+app.command(name="registry")(registry.registry)
 app.command(name="run")(run.run)
 app.command(name="state")(state.state)
 app.command(name="command")(command.command)

@@ -23,6 +23,7 @@ WAIT_ACKS_ENV = "LSST_KAFKA_PRODUCER_WAIT_ACKS"
 BROKER_KIND_ENV = "DMCS_BROKER_KIND"
 DEFAULT_SUBNAME = "sal"
 FETCH_WAIT_ENV = "DMCS_FETCH_MAX_WAIT_MS"
+REGISTRY_RETRY_ENV = "DMCS_REGISTRY_RETRY_S"
 SECURITY_ENV = {
     "LSST_KAFKA_SECURITY_PROTOCOL": "security_protocol",
     "LSST_KAFKA_SECURITY_MECHANISM": "sasl_mechanism",
@@ -53,7 +54,8 @@ class SalConfig:
     :mod:`dmcs.sal.broker_profile`): Apache Kafka unless told it is Tansu.
     ``fetch_max_wait_ms`` overrides how long a read waits at the broker.
     ``telemetry_acks`` is what telemetry writes wait for (commands, acks and events always
-    wait for every in-sync replica).
+    wait for every in-sync replica). ``registry_retry_s`` bounds the wait for a registry that
+    does not answer (at start a process then stops with one line naming it).
     """
 
     bootstrap_servers: str | None = None
@@ -64,6 +66,8 @@ class SalConfig:
     telemetry_acks: int | str = 1
     broker_kind: BrokerKind = "kafka"
     fetch_max_wait_ms: int | None = None
+    #: How long a registration or schema lookup is retried while the registry is away.
+    registry_retry_s: float = 30.0
 
     @classmethod
     def from_env(
@@ -95,6 +99,7 @@ class SalConfig:
             telemetry_acks=_acks(env.get(WAIT_ACKS_ENV)),
             broker_kind=kind,  # type: ignore[arg-type]
             fetch_max_wait_ms=int(wait) if wait else None,
+            registry_retry_s=float(_positive(env, REGISTRY_RETRY_ENV, 30)),
         )
 
 

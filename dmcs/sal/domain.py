@@ -98,7 +98,8 @@ class Domain(AsyncResource):
             raise SchemaRegistrationError(
                 f"no schema registry for broker {self.bootstrap_servers}: set {REGISTRY_ENV} "
                 "(or run `dmcs registry` against that broker)")
-        self._registry = RegistryClient(self.registry_url)
+        self._registry = RegistryClient(self.registry_url,
+                                        retry_for=self.config.registry_retry_s)
         await self._registry.start()
         security = self.config.security
         self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers, **security)

@@ -6,6 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -15,18 +20,30 @@ import pytest
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, SchemaRegistryError
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
+from fastavro import parse_schema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dmcs.sal.broker import BrokerProcess
+from dmcs.cli.errors import ExitCode
+from dmcs.sal.broker import BrokerProcess, free_port
 from dmcs.sal.codec import decode_body, encode, header, schema_id
+from dmcs.sal.config import SalConfig
+from dmcs.sal.controller import Controller
+from dmcs.sal.domain import Domain
 from dmcs.sal.interface import TopicKind
 from dmcs.sal.interfaces.test import TEST
 from dmcs.sal.registry.client import RegistryClient, SchemaRefusedError
-from dmcs.sal.registry.process import RegistryProcess, start_private_registry
+from dmcs.sal.registry.process import (
+    RegistryProcess,
+    spawn_registry,
+    start_private_registry,
+    wait_answering,
+)
+from dmcs.sal.remote import Remote
 from dmcs.testing import unique_subname
 
 SCALARS = TEST.spec(TopicKind.TELEMETRY, "scalars")
+DMCS = str(Path(sys.executable).parent / "dmcs")
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 
 
@@ -249,3 +266,81 @@ async def test_a_refused_schema_stops_a_topic_with_one_line(registry: RegistryPr
             await registry_client.register(name, json.dumps(changed))
     assert refused.value.status == 409
     assert "int0" in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_a_registry_away_at_start_is_one_line_naming_it(tmp_path: Path,
+                                                        broker: BrokerProcess) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    env = {**os.environ, "LSST_KAFKA_BROKER_ADDR": broker.bootstrap_servers,
+           "LSST_SCHEMA_REGISTRY_URL": dead, "DMCS_BROKER_KIND": broker.kind,
+           "DMCS_REGISTRY_RETRY_S": "2", "LSST_TOPIC_SUBNAME": unique_subname(),
+           "DMCS_HOME": str(tmp_path)}
+    began = time.monotonic()
+    result = subprocess.run([DMCS, "run", "Test", "--index", "1"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == ExitCode.BROKER, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and dead in errors[0] and "unreachable" in errors[0], result.stderr
+    assert result.stderr.count("does not answer") <= 1, "one note of the retries, no storm"
+    assert time.monotonic() - began < 60
+
+
+def test_dmcs_registry_serves_in_the_foreground(broker: BrokerProcess) -> None:
+    port = free_port()
+    env = {**os.environ, "LSST_KAFKA_BROKER_ADDR": broker.bootstrap_servers}
+    proc = subprocess.Popen([DMCS, "registry", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        assert f"schema registry at http://127.0.0.1:{port}" in proc.stdout.readline()
+        one = SchemaRegistryClient({"url": f"http://127.0.0.1:{port}"})
+        assert one.register_schema(subject(), Schema(SCALARS.schema_text, "AVRO")) > 0
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+
+
+async def test_a_registry_lost_later_costs_known_ids_nothing_and_new_ones_wait(
+    broker: BrokerProcess, tmp_path: Path,
+) -> None:
+    """Known ids keep working with the registry gone; a sample of a schema first seen while it
+    is gone waits (its partition paused) and arrives once the registry is back: none lost."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "registry.log"
+    registry_proc = spawn_registry(broker.bootstrap_servers, port, log_path)
+    wait_answering(url, registry_proc, log_path)
+    config = SalConfig(bootstrap_servers=broker.bootstrap_servers, subname=unique_subname(),
+                       schema_registry_url=url, broker_kind=broker.kind)
+    newer = json.loads(with_extra_field(SCALARS.schema_text))
+    try:
+        async with Domain(config) as writer, Domain(config) as reader:
+            controller = Controller(writer, TEST, 1)
+            await controller.start()
+            async with Remote(reader, TEST, 1, include=["scalars"]) as remote:
+                tel = remote.tel("scalars")
+                await controller.tel("scalars").set_write(int0=1)
+                assert (await tel.next(flush=False, timeout=10)).int0 == 1
+                async with RegistryClient(url) as side:  # a newer writer's id, seen by none
+                    newer_id = await side.register(
+                        SCALARS.subject(config.subname), json.dumps(newer))
+                registry_proc.terminate()
+                registry_proc.wait(10)
+                await controller.tel("scalars").set_write(int0=2)
+                assert (await tel.next(flush=False, timeout=10)).int0 == 2
+                raw = encode(parse_schema(newer), header(newer_id),
+                             {**SCALARS.model(salIndex=1, int0=3).model_dump(), "extra0": 1.0})
+                await writer.producer_for(TopicKind.TELEMETRY).send_and_wait(
+                    SCALARS.kafka_topic(config.subname), raw, key=b"")
+                await controller.tel("scalars").set_write(int0=4)
+                with pytest.raises(TimeoutError):
+                    await tel.next(flush=False, timeout=3)  # waiting for schema newer_id
+                registry_proc = spawn_registry(broker.bootstrap_servers, port, log_path)
+                wait_answering(url, registry_proc, log_path)
+                got = [(await tel.next(flush=False, timeout=20)).int0 for _ in range(2)]
+                assert got == [3, 4]
+            await controller.close()
+    finally:
+        registry_proc.terminate()
+        registry_proc.wait(10)

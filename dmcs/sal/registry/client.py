@@ -64,6 +64,8 @@ class RegistryClient(AsyncResource):
         self._locks: dict[Any, asyncio.Lock] = {}
         #: Requests sent (a test and the benchmarks check lookups are not per message).
         self.requests = 0
+        self._answered = False
+        self._away_since: float | None = None
 
     async def start(self) -> None:
         if self._session is None:
@@ -181,16 +183,31 @@ class RegistryClient(AsyncResource):
                     if response.status >= 500 and time.monotonic() < deadline:
                         raise aiohttp.ClientResponseError(
                             response.request_info, (), status=response.status, message=text)
+                    self._back()
                     return response.status, _json(text)
             except (aiohttp.ClientError, OSError, TimeoutError) as err:
                 failures += 1
                 if time.monotonic() + delay > deadline:
                     raise UnreachableError(f"schema registry {self.url} unreachable for "
                                            f"{self.retry_for:.0f} s ({err})") from None
-                if failures == 1:
-                    log.warning("schema registry %s: %s; retrying", self.url, err)
+                self._away(err)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, _RETRY_MAX)
+
+    def _away(self, err: Exception) -> None:
+        """Say once that the registry does not answer: a warning if it did before (a new
+        schema id waits; known ones go on), quietly while a process is starting."""
+        if self._away_since is None:
+            self._away_since = time.monotonic()
+            level = logging.WARNING if self._answered else logging.INFO
+            log.log(level, "schema registry %s does not answer (%s); retrying", self.url, err)
+
+    def _back(self) -> None:
+        if self._away_since is not None and self._answered:
+            log.warning("schema registry %s answers again after %.1f s", self.url,
+                        time.monotonic() - self._away_since)
+        self._away_since = None
+        self._answered = True
 
 
 def _quote(subject: str) -> str:
