@@ -68,6 +68,10 @@ NOT_RUN = {
     "dmcs command Script:1 resume --subname night004355b3d1 --broker 127.0.0.1:51441": (
         "addresses the private broker of a running `dmcs night`"
     ),
+    "dmcs registry --port 8081": (
+        "serves in the foreground until stopped: tests/sal/test_registry.py runs it "
+        "(test_dmcs_registry_serves_in_the_foreground)"
+    ),
     "dmcs batch submit calib-bias --ranks 64 --launcher hostfile --hostfile /etc/dmcs/hosts": (
         "a site's 64-rank hostfile; the hostfile launcher runs in tests/mpi/test_launch_command.py"
     ),
