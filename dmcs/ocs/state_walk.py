@@ -63,9 +63,10 @@ async def walk_to_state(
 
     `start` defaults to the state the component last published. A command that does not
     complete raises CommandFailedError with the component's reason and the final ack. With
-    `attempts` > 1, a component too busy to answer (NOACK) is given more chances: once it is
-    heard again, the path is worked out again from the state it then publishes (the command
-    may have gone through).
+    `attempts` > 1, a component too busy to answer (NOACK), or one whose published state was
+    stale (the step was "not allowed"), is given more chances: once it is heard again, the
+    path is worked out again from the state it then publishes (the command may have gone
+    through).
     """
     round_trips: list[float] = []
     for attempt in range(attempts):
@@ -80,9 +81,11 @@ async def walk_to_state(
                 state = after
             return round_trips
         except CommandFailedError as err:
-            # After a NOACK the state read may be stale: a step can then race the
-            # component's own late state change, which is worth another look too.
-            racing = attempt > 0 and err.code is AckCode.FAILED \
+            # A state read from the component's events may be stale (after a NOACK, or when
+            # the summaryState of an earlier walk's last step has not arrived yet: events and
+            # acks are separate topics): a step that races the component's own state change
+            # is worth another look at the state it then publishes.
+            racing = (attempt > 0 or start is None) and err.code is AckCode.FAILED \
                 and "not allowed in state" in err.ack_error.ack.result
             if not (err.code is AckCode.NOACK or racing) or attempt == attempts - 1:
                 raise

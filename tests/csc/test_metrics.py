@@ -51,5 +51,9 @@ async def test_malformed_unkeyed_and_foreign_commands_are_counted(
     completed = (("ack", "COMPLETE"), ("command", "setLogLevel"), ("component", "Test"),
                  ("index", "1"))
     assert metrics[("dmcs_commands_total", completed)] == 1
+    never = (("ack", "FAILED"), ("command", "wait"), ("component", "Test"), ("index", "1"))
+    assert metrics[("dmcs_commands_total", never)] == 0, "a series exists before its first event"
+    unread = f"lsst.{sal_config.subname}.Test.command_wait"
+    assert metrics[("dmcs_decode_errors_total", (("topic", unread),))] == 0
     assert metrics[("dmcs_summary_state", (("component", "Test"), ("index", "1")))] == 5
     assert metrics[("dmcs_heartbeats_total", (("component", "Test"), ("index", "1")))] >= 1

@@ -53,6 +53,12 @@ class CommandDispatcher:
         self.commands_received = 0
         self._topic_locks: dict[str, asyncio.Lock] = {}
         self._recent: OrderedDict[CommandKey, None] = OrderedDict()
+        # Every (command, final ack) series exists from the start, at 0: a fresh CSC's panels
+        # show 0, not "No data".
+        for command in interface.commands:
+            for code in AckCode:
+                if code.is_final:
+                    metrics.COMMANDS.labels(interface.name, str(index), command, code.name)
 
     def on_command(self, name: str, data: SalSample) -> None:
         """Reader callback: start handling one command (a command read twice runs once)."""
