@@ -36,6 +36,7 @@ from dmcs.night.options import NightOptions
 from dmcs.night.orchestrator import NIGHT_SCRIPT_INDEX, Night
 from dmcs.sal.broker import BrokerProcess, is_listening
 from dmcs.sal.interfaces.script import SCRIPT
+from dmcs.sal.registry.process import RegistryProcess
 from dmcs.sal.remote import Remote
 from dmcs.state_machines.script_state import ScriptState
 from dmcs.testing import unique_subname, wait_for_sample
@@ -144,8 +145,45 @@ class Drills:
 @pytest.mark.skipif(not (shutil.which("influxd") and shutil.which("prometheus")),
                     reason="needs influxd and prometheus installed")
 @pytest.mark.timeout(900)
+def decode_every_message(broker: BrokerProcess, registry_url: str, subname: str
+                         ) -> dict[str, int]:
+    """Read every topic of `subname` with confluent-kafka alone and its AvroDeserializer;
+    messages decoded per topic (an undecodable one raises)."""
+    from confluent_kafka import Consumer, TopicPartition
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+    from confluent_kafka.schema_registry.avro import AvroDeserializer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
+    consumer = Consumer({"bootstrap.servers": broker.bootstrap_servers,
+                         "group.id": unique_subname("decode"), "enable.auto.commit": False})
+    deserialize = AvroDeserializer(SchemaRegistryClient({"url": registry_url}))
+    counts: dict[str, int] = {}
+    try:
+        topics = [t for t in consumer.list_topics(timeout=30).topics
+                  if t.startswith(f"lsst.{subname}.")]
+        ends = {}
+        for topic in topics:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=30)
+            if high > low:
+                ends[topic] = high
+        consumer.assign([TopicPartition(t, 0, 0) for t in ends])
+        left = dict(ends)
+        while left:
+            message = consumer.poll(10)
+            assert message is not None, f"no more messages; {len(left)} topics unread"
+            assert not message.error(), message.error()
+            deserialize(message.value(), SerializationContext(message.topic(),
+                                                              MessageField.VALUE))
+            counts[message.topic()] = counts.get(message.topic(), 0) + 1
+            if message.offset() + 1 >= left.get(message.topic(), 0):
+                left.pop(message.topic(), None)
+    finally:
+        consumer.close()
+    return counts
+
+
 async def test_night_survives_kills_and_every_dashboard_panel_has_data(
-    broker: BrokerProcess, tmp_path: Path
+    broker: BrokerProcess, registry: RegistryProcess, tmp_path: Path
 ) -> None:
     root = tmp_path / "night"
     options = NightOptions(root=root, visits=3, ccds=1, ccd_size=256,
@@ -195,6 +233,11 @@ async def test_night_survives_kills_and_every_dashboard_panel_has_data(
     assert Path(saved["efd_report"]).exists(), saved["efd_report"]
     prometheus_port = int(night.prometheus.rsplit(":", 1)[1]) if night.prometheus else 0
     assert prometheus_port and not is_listening("127.0.0.1", prometheus_port)
+
+    counts = await asyncio.to_thread(decode_every_message, broker, registry.url,
+                                     options.subname or "sal")
+    assert sum(counts.values()) > 1000 and len(counts) > 50, counts  # every topic decoded
+    assert counts[f"lsst.{options.subname}.PromptProcessing.logevent_visitProcessed"] >= 1
 
 
 @pytest.mark.timeout(300)
