@@ -33,7 +33,7 @@ async def test_get_schema_describes_every_field(domain: Domain, registry: Regist
 async def test_get_schema_names_what_is_missing(registry: RegistryProcess,
                                                 influx: InfluxServer) -> None:
     async with EfdClient(influx.url, schema_registry=registry.url) as client:
-        with pytest.raises(EfdError, match="no schema for topic lsst.sal.Nobody.nothing"):
+        with pytest.raises(EfdError, match=r"no schema for topic lsst\.sal\.Nobody\.nothing"):
             await client.get_schema("lsst.sal.Nobody.nothing")
     async with EfdClient(influx.url) as client:
         with pytest.raises(EfdError, match="no schema registry for this EFD"):
