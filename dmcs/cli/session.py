@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -27,6 +28,20 @@ def run_async(body: Coroutine[Any, Any, T], log_level: int = logging.WARNING) ->
     # aiokafka logs every refused connection; the verb reports the broker problem itself.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     return asyncio.run(body)
+
+
+def stop_signals() -> asyncio.Future[str]:
+    """A future set by SIGINT/SIGTERM, installed before the CSC is visible to anyone."""
+    loop = asyncio.get_running_loop()
+    signalled: asyncio.Future[str] = loop.create_future()
+
+    def on_signal(sig: signal.Signals) -> None:
+        if not signalled.done():
+            signalled.set_result(sig.name)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig)
+    return signalled
 
 
 @asynccontextmanager
