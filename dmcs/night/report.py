@@ -51,6 +51,8 @@ class NightReport:
     #: The archive's Butler repository (``butler query-datasets <butler_repo> raw``).
     butler_repo: str = ""
     dashboards: dict[str, Any] = field(default_factory=dict)
+    #: With `--brokers N`: what the night saw of its cluster (dmcs.night.cluster_watch).
+    cluster: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -79,7 +81,7 @@ def build_report(observer: NightObserver, archive: Audit | None, *,
                  restarts: dict[str, int], script_state: str, script_reason: str,
                  interrupted: bool, elapsed_s: float, root: Path,
                  efd_report: str = "", dashboards: dict[str, Any] | None = None,
-                 butler_repo: str = "") -> NightReport:
+                 butler_repo: str = "", cluster: dict[str, Any] | None = None) -> NightReport:
     science = observer.science()
     latencies = observer.latencies()
     states = [g.state for g in science]
@@ -111,6 +113,7 @@ def build_report(observer: NightObserver, archive: Audit | None, *,
         efd_report=efd_report,
         dashboards=dashboards or {},
         butler_repo=butler_repo,
+        cluster=cluster or {},
     )
     report.problems = _problems(report, archive)
     return report
@@ -137,6 +140,9 @@ def _problems(r: NightReport, archive: Audit | None) -> list[str]:
         problems.append(f"{r.checksum_failures} checksum failures")
     if r.duplicate_alerts:
         problems.append(f"{r.duplicate_alerts} duplicate alert batches")
+    if r.cluster.get("probe_failed"):
+        problems.append(f"{r.cluster['probe_failed']} of {r.cluster['probe_commands']} "
+                        "commands timed through the cluster failed")
     failed_jobs = [j for j in r.ocps_jobs if j["exit_code"] != 0]
     if failed_jobs:
         problems.append(f"{len(failed_jobs)} daytime jobs did not succeed")
@@ -167,6 +173,9 @@ def print_summary(report: NightReport, console: Console, path: Path | None) -> N
         ("EFD report", r.efd_report or "no EFD"),
         ("dashboards", dashboards_line(r.dashboards)),
     ]
+    if r.cluster:
+        rows.append(("cluster", cluster_line(r.cluster)))
+        rows += [(f"  {d['name']}", drill_line(d)) for d in r.cluster["drills"]]
     for label, text in rows:
         console.print(f"  {label:14} {text}")
     verdict = ("[green]every image and every visit accounted for[/]" if r.accounted_for
@@ -174,3 +183,17 @@ def print_summary(report: NightReport, console: Console, path: Path | None) -> N
     console.print(f"  {verdict}")
     if path is not None:
         console.print(f"  report: {path}")
+
+
+def cluster_line(cluster: dict[str, Any]) -> str:
+    return (f"{cluster['brokers']} Kafka nodes; {cluster['leader_changes']} command-topic "
+            f"leader changes, {cluster['client_warnings']} client warnings; "
+            f"{cluster['probe_commands']} timed commands ({cluster['probe_failed']} failed), "
+            f"longest {cluster['longest_command_s']:.2f} s")
+
+
+def drill_line(drill: dict[str, Any]) -> str:
+    return (f"{drill['seconds']:.0f} s: {drill['leader_changes']} leader changes (to nodes "
+            f"{drill['new_leaders']}), {drill['client_retries']} client retries, longest "
+            f"command {drill['longest_command_s']:.2f} s ({drill['commands_failed']} of "
+            f"{drill['commands']} failed)")

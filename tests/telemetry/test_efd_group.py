@@ -18,7 +18,7 @@ from dmcs.sal.domain import Domain
 from dmcs.sal.interface import TopicKind
 from dmcs.sal.interfaces.test import TEST
 from dmcs.telemetry.efd_client import EfdClient
-from dmcs.telemetry.efd_writer import EfdWriter, EfdWriterSettings, group_settings
+from dmcs.telemetry.efd_writer import EfdWriterSettings, group_settings
 from dmcs.telemetry.influx_server import InfluxServer
 from dmcs.testing.processes import STARTUP_TIMEOUT, Cli, read_line
 
