@@ -152,7 +152,7 @@ async def test_a_night_on_three_brokers_survives_losing_leader_controller_and_a_
     cluster: KafkaCluster, cluster_registry: RegistryProcess, tmp_path: Path,
 ) -> None:
     options = NightOptions(root=tmp_path / "night", visits=3, ccds=1, ccd_size=256,
-                           cadence=20.0, lead_time=5.0, calibrations=0, deadline=30.0,
+                           cadence=20.0, lead_time=5.0, calibrations=1, deadline=30.0,
                            registry=cluster_registry.url, local_efd=False, live=False,
                            subname=unique_subname("cluster"))
     out = io.StringIO()
@@ -167,7 +167,7 @@ async def test_a_night_on_three_brokers_survives_losing_leader_controller_and_a_
 
     assert len(drills.done) == 3, drills.done
     assert report.accounted_for, report.problems
-    assert report.images_archived == report.images_expected == 3 * 2
+    assert report.images_archived == report.images_expected >= 3 * 2
     assert report.visits_alerted + report.visits_caught_up == 3
     assert report.duplicate_alerts == 0
     summary = report.cluster
