@@ -100,6 +100,7 @@ async def test_prometheus_scrapes_every_required_series_from_csc_processes(
         assert not missing, f"Prometheus has no {missing}"
         assert states == expected
         enabled = await api.query('dmcs_commands_total{command="enable",ack="COMPLETE"}')
-        assert [s["value"][1] for s in enabled] == ["1"]
+        # Index 1 was enabled once; index 2's series exists at 0 (panels show 0, not "No data").
+        assert {s["metric"]["index"]: s["value"][1] for s in enabled} == {"1": "1", "2": "0"}
         scraped = await api.query('up{job="dmcs"}')
         assert sorted(s["metric"]["process"] for s in scraped) == ["Test:1", "Test:2"]
