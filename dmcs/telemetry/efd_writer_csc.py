@@ -14,7 +14,7 @@ from pydantic import Field
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
 from dmcs.csc.listen_and_report import ListenAndReport
-from dmcs.sal.interfaces.efd_writer import EFD_WRITER
+from dmcs.sal.interfaces import EFD_WRITER
 from dmcs.settings import settings
 from dmcs.state_machines.summary_state import State
 from dmcs.telemetry.efd_writer import EfdWriter, EfdWriterSettings

@@ -16,7 +16,7 @@ from traffic import Traffic
 from dmcs.sal.broker import free_port
 from dmcs.sal.domain import Domain
 from dmcs.sal.interface import TopicKind
-from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.interfaces import TEST
 from dmcs.sal.remote import Remote
 from dmcs.telemetry.prometheus_config import PrometheusConfig
 from dmcs.telemetry.prometheus_http import PrometheusHttp

@@ -17,12 +17,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from dmcs import metrics
 from dmcs.sal.codec import encode, header
 from dmcs.sal.domain import Domain
 from dmcs.sal.interface import TopicKind, TopicSpec
 from dmcs.sal.sample import SalSample
 from dmcs.sal.tai import tai_minus_utc
-from dmcs.telemetry import metrics
 from dmcs.validation import describe_validation_error
 
 log = logging.getLogger(__name__)
