@@ -185,7 +185,9 @@ async def _write(config: SalConfig, url: str, database: str, group: str) -> None
     async with connect(config) as domain:
         stop = stop_signals()
         writer = EfdWriter(domain.bootstrap_servers, domain.subname, InfluxHttp(url, database),
-                           domain.registry_url, EfdWriterSettings(**group_settings(group)),
+                           domain.registry_url,
+                           EfdWriterSettings(fetch_max_wait_ms=domain.profile.bulk_wait_ms,
+                                             **group_settings(group)),
                            domain.config.security)
         await writer.start()
         member = f" in consumer group {group}" if group else ""

@@ -24,7 +24,7 @@ from aiokafka.client import AIOKafkaClient
 
 from dmcs.sal.ack import AckError
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.dmcs import DMCS
+from dmcs.sal.interfaces import DMCS
 from dmcs.sal.remote import Remote
 
 log = logging.getLogger(__name__)

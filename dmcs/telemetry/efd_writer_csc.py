@@ -14,7 +14,7 @@ from pydantic import Field
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
 from dmcs.csc.listen_and_report import ListenAndReport
-from dmcs.sal.interfaces.efd_writer import EFD_WRITER
+from dmcs.sal.interfaces import EFD_WRITER
 from dmcs.settings import settings
 from dmcs.state_machines.summary_state import State
 from dmcs.telemetry.efd_writer import EfdWriter, EfdWriterSettings, group_settings
@@ -70,6 +70,7 @@ class EfdWriterCsc(ConfigurableCsc):
         writer_settings = EfdWriterSettings(batch_size=config.batch_size,
                                             flush_interval=config.flush_interval,
                                             max_buffer=config.max_buffer,
+                                            fetch_max_wait_ms=self.domain.profile.bulk_wait_ms,
                                             **group_settings(config.consumer_group))
         writer = EfdWriter(self.domain.bootstrap_servers, self.domain.subname,
                            InfluxHttp(url, config.database), self.domain.registry_url,

@@ -16,7 +16,7 @@ from traffic import Traffic
 from dmcs.sal.config import SalConfig
 from dmcs.sal.domain import Domain
 from dmcs.sal.interface import TopicKind
-from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.interfaces import TEST
 from dmcs.telemetry.efd_client import EfdClient
 from dmcs.telemetry.efd_writer import EfdWriterSettings, group_settings
 from dmcs.telemetry.influx_server import InfluxServer
