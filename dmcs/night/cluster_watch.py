@@ -6,7 +6,8 @@ it sends the DMCS a `setLogLevel` and times the round trip to its final ack (so 
 up by a failover shows as a long round trip, a lost one as a failure). A drill marks its window
 with ``async with watch.drill(name)``; the report gives each drill's leader changes, the
 client warnings logged (aiokafka's retries: "not leader", lost connections, timeouts) and the
-longest round trip from the drill's start until `SETTLE_S` after its end.
+longest round trip from the drill's start until `SETTLE_S` after its end (or the next drill's
+start).
 """
 
 from __future__ import annotations
@@ -186,12 +187,17 @@ class ClusterWatch:
             "probe_failed": sum(not ok for _, _, ok in seen.round_trips),
             "longest_command_s": round(max(trips, default=0.0), 3),
             "client_warnings": len(seen.client_warnings),
-            "drills": [self._drill_summary(d) for d in self.drills],
+            "drills": [self._drill_summary(d, later.started if later else None)
+                       for d, later in zip(self.drills, [*self.drills[1:], None], strict=True)],
         }
 
-    def _drill_summary(self, drill: _Drill) -> dict[str, Any]:
+    def _drill_summary(self, drill: _Drill, next_started: float | None) -> dict[str, Any]:
+        """What happened from the drill's start until SETTLE_S after its end (or until the
+        next drill began, so no command is counted twice)."""
         seen = self.seen
         end = (drill.ended if drill.ended is not None else time.monotonic()) + SETTLE_S
+        if next_started is not None:
+            end = min(end, next_started)
 
         def within(at: float) -> bool:
             return drill.started <= at <= end
