@@ -68,7 +68,8 @@ class EfdWriterCsc(ConfigurableCsc):
         writer_settings = EfdWriterSettings(batch_size=config.batch_size,
                                      flush_interval=config.flush_interval,
                                      max_buffer=config.max_buffer,
-                                     fetch_max_wait_ms=self.domain.profile.bulk_wait_ms)
+                                     fetch_max_wait_ms=self.domain.profile.bulk_wait_ms,
+                                     fetch_min_bytes=self.domain.profile.bulk_min_bytes)
         writer = EfdWriter(self.domain.bootstrap_servers, self.domain.subname,
                            InfluxHttp(url, config.database), self.domain.registry_url,
                            writer_settings, self.domain.config.security)
