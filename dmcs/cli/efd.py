@@ -187,6 +187,7 @@ async def _write(config: SalConfig, url: str, database: str, group: str) -> None
         writer = EfdWriter(domain.bootstrap_servers, domain.subname, InfluxHttp(url, database),
                            domain.registry_url,
                            EfdWriterSettings(fetch_max_wait_ms=domain.profile.bulk_wait_ms,
+                                             fetch_min_bytes=domain.profile.bulk_min_bytes,
                                              **group_settings(group)),
                            domain.config.security)
         await writer.start()

@@ -81,6 +81,7 @@ class EfdWriterSettings:
     retry_min: float = 0.2
     retry_max: float = 5.0
     fetch_max_wait_ms: int = 10
+    fetch_min_bytes: int = 1
     writes_in_flight: int = 2
     registry_retry: float = 1.0
     group_id: str = "dmcs-efd-writer"
@@ -219,6 +220,7 @@ class EfdWriter:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=settings.fetch_max_wait_ms,
+            fetch_min_bytes=settings.fetch_min_bytes,
             max_partition_fetch_bytes=4 * 1024 * 1024,
             **group,
             **self._security,

@@ -71,6 +71,7 @@ class EfdWriterCsc(ConfigurableCsc):
                                             flush_interval=config.flush_interval,
                                             max_buffer=config.max_buffer,
                                             fetch_max_wait_ms=self.domain.profile.bulk_wait_ms,
+                                            fetch_min_bytes=self.domain.profile.bulk_min_bytes,
                                             **group_settings(config.consumer_group))
         writer = EfdWriter(self.domain.bootstrap_servers, self.domain.subname,
                            InfluxHttp(url, config.database), self.domain.registry_url,
