@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 from pathlib import Path
 
-import fastavro
 import numpy as np
 import pytest
+from astropy.io import fits
 
-from dmcs.payloads.association.alerts import cutout_pixels
+from dmcs.payloads.association.alerts import read_alerts
 from dmcs.payloads.association.apdb import Apdb
-from dmcs.payloads.association.association import associate
+from dmcs.payloads.association.association import associate, with_visit_times
+from dmcs.payloads.association.cutout_fits import cutout_side
 from dmcs.payloads.differencing.dia_sources import DIA_SOURCE_DTYPE, dia_source_id
 from dmcs.payloads.pipelines import PIPELINES
 from tests.payloads.conftest import PayloadRun
@@ -50,9 +52,7 @@ def test_rerunning_association_does_not_duplicate_history(default_alert_run: Pay
 def test_alert_packets_decode_with_only_the_file_and_carry_history_and_cutouts(
     default_alert_run: PayloadRun,
 ) -> None:
-    path = Path(default_alert_run.summary["alert_files"][2])
-    with path.open("rb") as stream:
-        packets = list(fastavro.reader(stream))
+    packets = read_alerts(Path(default_alert_run.summary["alert_files"][2]))
     visit_3 = [r for r in default_alert_run.results.values() if r["visit"] == 3]
     assert len(packets) == sum(r["n_diasources"] for r in visit_3)
     with_history = [p for p in packets if p["diaObject"]["nDiaSources"] == 3]
@@ -62,11 +62,14 @@ def test_alert_packets_decode_with_only_the_file_and_carry_history_and_cutouts(
         (p for p in packets if not p["diaSource"]["isNegative"]),
         key=lambda p: p["diaSource"]["snr"],
     )
+    side = cutout_side(bright["diaSource"]["bboxSize"])
     for name in ("cutoutScience", "cutoutTemplate", "cutoutDifference"):
-        assert cutout_pixels(bright[name]).shape == (30, 30)
-    difference = cutout_pixels(bright["cutoutDifference"])
+        with fits.open(io.BytesIO(bright[name])) as hdus:
+            assert hdus[0].data.shape == (side, side)
+    with fits.open(io.BytesIO(bright["cutoutDifference"])) as hdus:
+        difference = hdus[0].data
     peak_row, peak_col = np.unravel_index(np.nanargmax(difference), difference.shape)
-    assert abs(peak_row - 15) <= 1 and abs(peak_col - 15) <= 1, (
+    assert abs(peak_row - side // 2) <= 1 and abs(peak_col - side // 2) <= 1, (
         "the transient sits at the cutout centre"
     )
 
@@ -76,7 +79,7 @@ def _synthetic_sources(visit: int, ra: np.ndarray, dec: np.ndarray, detector: in
     sources["diaSourceId"] = dia_source_id(visit, detector, np.arange(len(ra)))
     sources["visit"], sources["detector"], sources["ra"], sources["dec"] = visit, detector, ra, dec
     sources["psfFlux"], sources["psfFluxErr"], sources["snr"] = 1000.0, 50.0, 20.0
-    return sources
+    return with_visit_times(sources, np.full(len(ra), 61000.0 + visit), 61001.0)
 
 
 def _associate_worker(url: str, visit: int, detector: int, count: int) -> None:

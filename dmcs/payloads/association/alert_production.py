@@ -27,10 +27,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from astropy.time import Time
 
-from dmcs.payloads.association.alerts import cutout_record, source_record, write_alerts
+from dmcs.payloads.association.alerts import packet, write_alerts
 from dmcs.payloads.association.apdb import Apdb, parse_apdb_url
-from dmcs.payloads.association.association import associate
+from dmcs.payloads.association.association import associate, with_visit_times
+from dmcs.payloads.association.cutout_fits import pack, unpack
 from dmcs.payloads.association.prompt_processing import CcdProducts, PromptProcessor
 from dmcs.payloads.calibration.calibration import provenance_table
 from dmcs.payloads.camera.camera import CameraSimulator
@@ -57,6 +59,11 @@ NOISE_BITS = int(MaskBit.EDGE | MaskBit.SAT | MaskBit.BAD)
 DEFAULT_QUERY = "visit=1"
 #: The dataset association reads: written before alerts, uncompressed (it is small).
 ALERT_INPUTS = "diasrc"
+#: The kinds of cutout, as the ``diasrc`` dataset and the alert packet name them.
+CUTOUT_KINDS = ("cutout_science", "cutout_template", "cutout_difference")
+NOMINAL_NIGHT_START_MJD_TAI = 61000.0
+NOMINAL_VISIT_CADENCE_S = 40.0
+SECONDS_PER_DAY = 86400.0
 #: Image datasets, written after alerts and tile-compressed.
 COMPRESSION = TileCompression()
 
@@ -158,13 +165,23 @@ class AlertProductionPipeline:
         products = self.processor.process(visit, self.focal_plane.detector(detector), timer)
         with timer.stage("alert_inputs"):
             bundle = DataBundle(
-                {"diasources": products.dia_sources} | products.cutouts,
+                {"diasources": products.dia_sources} | _packed(products.cutouts),
                 self._catalog_metadata(products),
                 products.calexp.wcs,
             )
             path = self._write_dataset(ALERT_INPUTS, visit, detector, bundle)
         result = self._result(visit, detector, products, [path])
+        result["midpoint_mjd_tai"] = self.visit_midpoint_mjd_tai(visit)
         return AlertReadyCcd(visit, detector, result, products)
+
+    def visit_midpoint_mjd_tai(self, visit: int) -> float:
+        """The middle of the visit's exposure (MJD, TAI): a simulated visit has no clock, so
+        visit ``n`` starts ``n`` cadences after a nominal night start."""
+        assert self.simulator is not None
+        model = self.simulator.model
+        start = NOMINAL_NIGHT_START_MJD_TAI + visit * NOMINAL_VISIT_CADENCE_S / SECONDS_PER_DAY
+        exposure = model.snaps_per_visit * model.snap_exptime
+        return start + exposure / 2 / SECONDS_PER_DAY
 
     def write_outputs(self, ccd: AlertReadyCcd, timer: StageTimer | None = None) -> list[str]:
         """Step 3 of the module docstring: calexp, src, diffim; their paths (once only)."""
@@ -309,10 +326,18 @@ class AlertProductionPipeline:
             read_bundle(Path(next(p for p in r["outputs"] if f"/{ALERT_INPUTS}/" in p)))
             for r in visit_results
         ]
-        sources = np.concatenate([b.arrays["diasources"] for b in bundles])
+        midpoints = np.concatenate([
+            np.full(len(b.arrays["diasources"]), r["midpoint_mjd_tai"])
+            for b, r in zip(bundles, visit_results, strict=True)
+        ])
+        processed = float(Time.now().tai.mjd)
+        sources = with_visit_times(
+            np.concatenate([b.arrays["diasources"] for b in bundles]), midpoints, processed
+        )
         stamps = {
-            name: np.concatenate([b.arrays[name] for b in bundles])
-            for name in ("cutout_science", "cutout_template", "cutout_difference")
+            kind: [blob for b in bundles
+                   for blob in unpack(b.arrays[kind], b.arrays[f"{kind}_offsets"])]
+            for kind in CUTOUT_KINDS
         }
         association = associate(apdb, sources, self.config.association_radius_arcsec)
         packets = []
@@ -321,18 +346,13 @@ class AlertProductionPipeline:
             source = {name: sources[name][index].item() for name in sources.dtype.names or ()}
             source["diaObjectId"] = object_id
             packets.append(
-                {
-                    "alertId": source["diaSourceId"],
-                    "diaSource": source_record(source),
-                    "prvDiaSources": [
-                        source_record(row)
-                        for row in apdb.history(object_id, visit, self.config.history_length)
-                    ],
-                    "diaObject": apdb.object(object_id),
-                    "cutoutScience": cutout_record(stamps["cutout_science"][index]),
-                    "cutoutTemplate": cutout_record(stamps["cutout_template"][index]),
-                    "cutoutDifference": cutout_record(stamps["cutout_difference"][index]),
-                }
+                packet(
+                    source,
+                    apdb.history(object_id, visit, self.config.history_length),
+                    apdb.object(object_id),
+                    (stamps["cutout_science"][index], stamps["cutout_template"][index],
+                     stamps["cutout_difference"][index]),
+                )
             )
         path = write_alerts(self.output.alerts(visit), packets) if packets else None
         return path, {
@@ -340,3 +360,11 @@ class AlertProductionPipeline:
             "n_new_objects": len(association.new_object_ids),
             "n_updated_objects": len(association.updated_object_ids),
         }
+
+
+def _packed(cutouts: dict[str, list[bytes]]) -> dict[str, np.ndarray]:
+    """Each kind's FITS cutouts as a byte array and its offsets (a dataset holds arrays)."""
+    arrays = {}
+    for kind, blobs in cutouts.items():
+        arrays[kind], arrays[f"{kind}_offsets"] = pack(blobs)
+    return arrays

@@ -24,7 +24,10 @@ CREATE TABLE IF NOT EXISTS DiaObject (
     dec REAL NOT NULL,
     nDiaSources INTEGER NOT NULL,
     firstVisit INTEGER NOT NULL,
-    lastVisit INTEGER NOT NULL
+    lastVisit INTEGER NOT NULL,
+    validityStartMjdTai REAL NOT NULL,
+    firstDiaSourceMjdTai REAL NOT NULL,
+    lastDiaSourceMjdTai REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS DiaObject_dec ON DiaObject (dec);
 CREATE TABLE IF NOT EXISTS DiaSource (
@@ -37,12 +40,28 @@ CREATE TABLE IF NOT EXISTS DiaSource (
     psfFlux REAL NOT NULL,
     psfFluxErr REAL NOT NULL,
     snr REAL NOT NULL,
-    isNegative INTEGER NOT NULL
+    isNegative INTEGER NOT NULL,
+    x REAL NOT NULL,
+    y REAL NOT NULL,
+    midpointMjdTai REAL NOT NULL,
+    timeProcessedMjdTai REAL NOT NULL,
+    psfNdata INTEGER NOT NULL,
+    bboxSize INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS DiaSource_object ON DiaSource (diaObjectId, visit);
 """
 
-OBJECT_COLUMNS = ("diaObjectId", "ra", "dec", "nDiaSources", "firstVisit", "lastVisit")
+OBJECT_COLUMNS = (
+    "diaObjectId",
+    "ra",
+    "dec",
+    "nDiaSources",
+    "firstVisit",
+    "lastVisit",
+    "validityStartMjdTai",
+    "firstDiaSourceMjdTai",
+    "lastDiaSourceMjdTai",
+)
 SOURCE_COLUMNS = (
     "diaSourceId",
     "diaObjectId",
@@ -54,6 +73,12 @@ SOURCE_COLUMNS = (
     "psfFluxErr",
     "snr",
     "isNegative",
+    "x",
+    "y",
+    "midpointMjdTai",
+    "timeProcessedMjdTai",
+    "psfNdata",
+    "bboxSize",
 )
 
 
@@ -133,6 +158,7 @@ class Apdb:
         )
 
     def insert_sources(self, rows: list[tuple[int | float, ...]]) -> None:
+        """Rows of SOURCE_COLUMNS, in that order."""
         self.connection.executemany(
             f"INSERT INTO DiaSource ({', '.join(SOURCE_COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(SOURCE_COLUMNS))})",
@@ -172,5 +198,8 @@ OBJECT_DTYPE = np.dtype(
         ("nDiaSources", "i8"),
         ("firstVisit", "i8"),
         ("lastVisit", "i8"),
+        ("validityStartMjdTai", "f8"),
+        ("firstDiaSourceMjdTai", "f8"),
+        ("lastDiaSourceMjdTai", "f8"),
     ]
 )

@@ -4,6 +4,8 @@ Each DIASource joins the nearest DIAObject within the radius (a DIAObject takes 
 source per visit: the nearest; the others found no object). Unassociated sources found new
 DIAObjects, numbered in the order given, so the same inputs always give the same ids. A source
 already in the APDB is skipped, so re-running a visit does not duplicate its history.
+A DIAObject's new version starts (``validityStartMjdTai``) at the midpoint of the visit
+that changed it; the sources carry ``midpointMjdTai`` and ``timeProcessedMjdTai``.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.lib.recfunctions as rfn
 from astropy import units as u
 from astropy.coordinates import SkyCoord
 
-from dmcs.payloads.association.apdb import Apdb
+from dmcs.payloads.association.apdb import SOURCE_COLUMNS, Apdb
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,20 @@ class AssociationResult:
     object_ids: np.ndarray
     new_object_ids: list[int]
     updated_object_ids: list[int]
+
+
+def with_visit_times(sources: np.ndarray, midpoint_mjd_tai: np.ndarray,
+                     processed_mjd_tai: float) -> np.ndarray:
+    """DIASources as association takes them: with their visit's midpoint and processing time
+    (and a ``diaObjectId`` column, filled in by ``associate``'s store)."""
+    count = len(sources)
+    return rfn.append_fields(
+        sources,
+        ["diaObjectId", "midpointMjdTai", "timeProcessedMjdTai"],
+        [np.full(count, -1, dtype=np.int64), np.asarray(midpoint_mjd_tai, dtype=np.float64),
+         np.full(count, processed_mjd_tai)],
+        usemask=False,
+    )
 
 
 def _nearest_objects(sources: np.ndarray, objects: np.ndarray, radius_arcsec: float) -> np.ndarray:
@@ -44,7 +61,8 @@ def _nearest_objects(sources: np.ndarray, objects: np.ndarray, radius_arcsec: fl
 
 
 def associate(apdb: Apdb, sources: np.ndarray, radius_arcsec: float) -> AssociationResult:
-    """Associate one visit's DIASources (sorted by id) and store them; one transaction."""
+    """Associate one visit's DIASources (sorted by id, ``with_visit_times``) and store them;
+    one transaction."""
     object_ids = np.full(len(sources), -1, dtype=np.int64)
     with apdb.transaction():
         known = apdb.known_source_ids(sources["diaSourceId"])
@@ -67,6 +85,7 @@ def associate(apdb: Apdb, sources: np.ndarray, radius_arcsec: float) -> Associat
         assigned = np.empty(len(pending), dtype=np.int64)
         new_objects = []
         for k, source in enumerate(pending):
+            midpoint = float(source["midpointMjdTai"])
             if choice[k] >= 0:
                 target = updated[by_index[int(choice[k])]]
                 n = target["nDiaSources"]
@@ -74,34 +93,23 @@ def associate(apdb: Apdb, sources: np.ndarray, radius_arcsec: float) -> Associat
                 target["dec"] = (target["dec"] * n + source["dec"]) / (n + 1)
                 target["nDiaSources"] = n + 1
                 target["lastVisit"] = max(target["lastVisit"], source["visit"])
+                target["validityStartMjdTai"] = midpoint
+                target["lastDiaSourceMjdTai"] = max(target["lastDiaSourceMjdTai"], midpoint)
                 assigned[k] = target["diaObjectId"]
             else:
                 assigned[k] = next_id
                 new_objects.append(
-                    (next_id, source["ra"], source["dec"], 1, source["visit"], source["visit"])
+                    (next_id, source["ra"], source["dec"], 1, source["visit"], source["visit"],
+                     midpoint, midpoint, midpoint)
                 )
                 next_id += 1
         if len(updated):
             apdb.upsert_objects(updated)
         if new_objects:
             apdb.upsert_objects(np.array(new_objects, dtype=updated.dtype))
-        apdb.insert_sources(
-            [
-                (
-                    int(s["diaSourceId"]),
-                    int(o),
-                    int(s["visit"]),
-                    int(s["detector"]),
-                    float(s["ra"]),
-                    float(s["dec"]),
-                    float(s["psfFlux"]),
-                    float(s["psfFluxErr"]),
-                    float(s["snr"]),
-                    int(s["isNegative"]),
-                )
-                for s, o in zip(pending, assigned, strict=True)
-            ]
-        )
+        rows = pending.copy()
+        rows["diaObjectId"] = assigned
+        apdb.insert_sources([tuple(row[name].item() for name in SOURCE_COLUMNS) for row in rows])
     object_ids[fresh] = assigned
     return AssociationResult(
         object_ids, [o[0] for o in new_objects], [int(i) for i in updated["diaObjectId"]]
