@@ -6,13 +6,11 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from aiokafka import TopicPartition
-
 from dmcs.sal.domain import Domain
 from dmcs.sal.interfaces.camera import MT_CAMERA
 from dmcs.sal.interfaces.script_queue import SCRIPT_QUEUE
 from dmcs.sal.sample import SalSample
-from dmcs.services.prompt_processing.alert_stream import alert_topic
+from dmcs.services.prompt_processing.alert_stream import default_alert_topic
 from dmcs.sims.camera import Camera, CameraConfig
 from dmcs.sims.daq_store import DaqStore
 
@@ -86,16 +84,18 @@ async def alerts_on_stream(domain: Domain) -> list[bytes]:
 
     Tansu may report a batch's base offset as the end offset, so the end is not trusted.
     """
-    await domain.ensure_kafka_topics([(alert_topic(domain.subname), False)])
+    topic = default_alert_topic(domain.subname)
+    await domain.ensure_kafka_topics([(topic, False)])
     consumer = domain.new_consumer(50)
     await consumer.start()
     try:
-        partition = TopicPartition(alert_topic(domain.subname), 0)
-        consumer.assign([partition])
-        await consumer.seek_to_beginning(partition)
+        partitions = (await domain.partitions([topic]))[topic]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
         values: list[bytes] = []
-        while batch := (await consumer.getmany(partition, timeout_ms=1000)).get(partition):
-            values.extend(m.value for m in batch if m.value is not None)
+        while batches := await consumer.getmany(*partitions, timeout_ms=1000):
+            values.extend(m.value for batch in batches.values() for m in batch
+                          if m.value is not None)
         return values
     finally:
         await consumer.stop()
