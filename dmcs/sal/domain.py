@@ -227,8 +227,8 @@ class Domain(AsyncResource):
                 return
             assert self._admin is not None
             replication = self.config.replication_factor
-            new = [NewTopic(n, partitions, replication, topic_configs=_topic_configs(c, replication))
-                   for n, c in missing]
+            new = [NewTopic(n, partitions, replication,
+                            topic_configs=_topic_configs(c, replication)) for n, c in missing]
             response: Any = await self._admin.create_topics(new)
             for name, code, message in response.topic_errors:
                 if code not in (0, TOPIC_EXISTS):
