@@ -24,6 +24,7 @@ from dmcs.alerts.broker_consumer import (
 from dmcs.payloads.association.alerts import alert_schema
 from dmcs.payloads.association.cutout_fits import cutout_side
 from dmcs.sal.domain import Domain
+from dmcs.sal.tai import current_tai
 from dmcs.services.prompt_processing.alert_stream import PRODUCER_TIMESTAMP, AlertStream
 from dmcs.services.prompt_processing.service import PromptProcessingService
 from dmcs.services.prompt_processing.settings import PromptProcessingConfig
@@ -64,7 +65,8 @@ async def night_of_alerts(tmp_path: Path, domain: Domain) -> tuple[AlertStream, 
         cam = camera(tmp_path / "daq")
         reported = []
         for visit in VISITS:
-            readouts = await asyncio.to_thread(read_out_visit, cam, visit)
+            start = current_tai() - 40.0 * (len(VISITS) - visit)
+            readouts = await asyncio.to_thread(read_out_visit, cam, visit, start)
             await pp.end_readout(readouts[-1])
             reported.append((await published.wait_for("visitProcessed",
                                                       groupId=group(visit)))["alerts"])

@@ -30,7 +30,7 @@ import numpy as np
 from astropy.time import Time
 
 from dmcs.payloads.association.alerts import packet, write_alerts
-from dmcs.payloads.association.apdb import Apdb, parse_apdb_url
+from dmcs.payloads.association.apdb import ApdbClient, parse_apdb_url
 from dmcs.payloads.association.association import associate, with_visit_times
 from dmcs.payloads.association.cutout_fits import pack, unpack
 from dmcs.payloads.association.prompt_processing import CcdProducts, PromptProcessor
@@ -287,7 +287,7 @@ class AlertProductionPipeline:
             ),
         ):
             by_visit.setdefault(results[item]["visit"], []).append(results[item])
-        apdb = Apdb(self.apdb_url)
+        apdb = ApdbClient(self.apdb_url)
         alert_files: list[str] = []
         counts = {"n_alerts": 0, "n_new_objects": 0, "n_updated_objects": 0}
         try:
@@ -320,46 +320,35 @@ class AlertProductionPipeline:
         }
 
     def _associate_visit(
-        self, apdb: Apdb, visit: int, visit_results: list[dict[str, Any]]
+        self, apdb: ApdbClient, visit: int, visit_results: list[dict[str, Any]]
     ) -> tuple[Path | None, dict[str, int]]:
         bundles = [
             read_bundle(Path(next(p for p in r["outputs"] if f"/{ALERT_INPUTS}/" in p)))
             for r in visit_results
         ]
-        midpoints = np.concatenate([
-            np.full(len(b.arrays["diasources"]), r["midpoint_mjd_tai"])
-            for b, r in zip(bundles, visit_results, strict=True)
-        ])
         processed = float(Time.now().tai.mjd)
-        sources = with_visit_times(
-            np.concatenate([b.arrays["diasources"] for b in bundles]), midpoints, processed
-        )
-        stamps = {
-            kind: [blob for b in bundles
-                   for blob in unpack(b.arrays[kind], b.arrays[f"{kind}_offsets"])]
-            for kind in CUTOUT_KINDS
-        }
-        association = associate(apdb, sources, self.config.association_radius_arcsec)
         packets = []
-        for index in np.nonzero(association.object_ids >= 0)[0]:
-            object_id = int(association.object_ids[index])
-            source = {name: sources[name][index].item() for name in sources.dtype.names or ()}
-            source["diaObjectId"] = object_id
-            packets.append(
-                packet(
-                    source,
-                    apdb.history(object_id, visit, self.config.history_length),
-                    apdb.object(object_id),
-                    (stamps["cutout_science"][index], stamps["cutout_template"][index],
-                     stamps["cutout_difference"][index]),
-                )
-            )
+        counts = {"n_new_objects": 0, "n_updated_objects": 0}
+        for bundle, result in zip(bundles, visit_results, strict=True):
+            catalog = bundle.arrays["diasources"]
+            sources = with_visit_times(
+                catalog, np.full(len(catalog), result["midpoint_mjd_tai"]), processed)
+            association = associate(apdb, sources, self.config.association_radius_arcsec,
+                                    self.config.history_length)
+            counts["n_new_objects"] += len(association.new_object_ids)
+            counts["n_updated_objects"] += len(association.updated_object_ids)
+            stamps = [unpack(bundle.arrays[kind], bundle.arrays[f"{kind}_offsets"])
+                      for kind in CUTOUT_KINDS]
+            for index in np.nonzero(association.object_ids >= 0)[0]:
+                object_id = int(association.object_ids[index])
+                source = {name: sources[name][index].item() for name in sources.dtype.names or ()}
+                source["diaObjectId"] = object_id
+                science, template, difference = (kind[index] for kind in stamps)
+                packets.append(packet(source, association.history.get(object_id, []),
+                                      association.objects[object_id],
+                                      (science, template, difference)))
         path = write_alerts(self.output.alerts(visit), packets) if packets else None
-        return path, {
-            "n_alerts": len(packets),
-            "n_new_objects": len(association.new_object_ids),
-            "n_updated_objects": len(association.updated_object_ids),
-        }
+        return path, {"n_alerts": len(packets), **counts}
 
 
 def _packed(cutouts: dict[str, list[bytes]]) -> dict[str, np.ndarray]:

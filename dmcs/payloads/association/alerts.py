@@ -20,11 +20,10 @@ from typing import Any
 import fastavro
 from lsst.alert.packet import Schema, get_schema_path
 
+from dmcs.payloads.association.association import BAND
+
 #: The schema version packets are written with (pinned: a package upgrade does not change it).
 SCHEMA_VERSION = (11, 1)
-#: The simulated camera observes in one band; its DIAObjects' counts are in that band.
-BAND = "r"
-BANDS = ("u", "g", "r", "i", "z", "y")
 
 
 @cache
@@ -87,11 +86,8 @@ def source_record(source: dict[str, Any]) -> dict[str, Any]:
 
 
 def object_record(row: dict[str, Any]) -> dict[str, Any]:
-    """An APDB DIAObject row as the schema's ``diaObject`` (its sources all in ``BAND``)."""
-    values = dict(row)
-    for band in BANDS:
-        values[f"{band}_psfFluxNdata"] = row["nDiaSources"] if band == BAND else 0
-    return _record("diaObject", values)
+    """A DIAObject version (as association stored it) as the schema's ``diaObject``."""
+    return _record("diaObject", row)
 
 
 def packet(

@@ -33,13 +33,14 @@ def next_visit(number: int, **fields: Any) -> SalSample:
     return SCRIPT_QUEUE.events["nextVisit"](**values)
 
 
-def read_out_visit(cam: Camera, number: int) -> list[SalSample]:
-    """Take the two snaps of a science visit into the DAQ; their endReadout samples."""
+def read_out_visit(cam: Camera, number: int, start_tai: float = 0.0) -> list[SalSample]:
+    """Take the two snaps of a science visit into the DAQ, from `start_tai` (TAI seconds),
+    15 s each; their endReadout samples."""
     request = cam.parse_request(2, 15.0, "", f"groupId: {group(number)}, visit: {number}")
     events = []
     first = None
     for index in (1, 2):
-        image = cam.new_image(request, index, 0.0, first)
+        image = cam.new_image(request, index, start_tai + 15.0 * (index - 1), first)
         first = first or image.number
         end = cam.read_out(image)
         events.append(
