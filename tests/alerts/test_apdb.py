@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 import pandas as pd
+import pytest
 from astropy.time import Time
 from lsst.dax.apdb import Apdb, ApdbSql
 
