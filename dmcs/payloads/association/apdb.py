@@ -20,7 +20,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import astropy.time
-import numpy as np
 import pandas as pd
 import sqlalchemy
 from lsst.dax.apdb import Apdb, ApdbSql
@@ -127,9 +126,16 @@ class ApdbClient:
     def objects_in(self, region: Box) -> pd.DataFrame:
         """The latest version of every DiaObject in ``region`` (only those inside it)."""
         objects = self.apdb.getDiaObjects(region)
-        inside = [region.contains(LonLat.fromDegrees(ra, dec))
-                  for ra, dec in zip(objects["ra"], objects["dec"], strict=True)]
-        return objects[np.asarray(inside, dtype=bool)].reset_index(drop=True)
+        lon, lat = region.getLon(), region.getLat()
+        ra = objects["ra"].to_numpy(dtype=float)
+        dec = objects["dec"].to_numpy(dtype=float)
+        ra_min, ra_max = lon.getA().asDegrees(), lon.getB().asDegrees()
+        inside = (dec >= lat.getA().asDegrees()) & (dec <= lat.getB().asDegrees())
+        if ra_min <= ra_max:
+            inside &= (ra >= ra_min) & (ra <= ra_max)
+        else:  # the box spans RA 0
+            inside &= (ra >= ra_min) | (ra <= ra_max)
+        return objects[inside].reset_index(drop=True)
 
     def sources_of(self, region: Box, object_ids: list[int],
                    visit_time: astropy.time.Time) -> pd.DataFrame:

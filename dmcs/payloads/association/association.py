@@ -101,13 +101,17 @@ def _object_version(object_id: int, ra: float, dec: float, n: int, first: float,
 
 
 def _history(found: pd.DataFrame, visit: int, limit: int) -> dict[int, list[dict[str, Any]]]:
-    if found.empty:
+    """Each object's last ``limit`` DIASources before ``visit``, oldest first (the stored
+    fields: the APDB's other columns are null)."""
+    if found.empty or limit <= 0:
         return {}
-    earlier = found[found["visit"] < visit].sort_values(["visit", "diaSourceId"])
+    earlier = found[found["visit"] < visit].sort_values(["diaObjectId", "visit", "diaSourceId"])
+    earlier = earlier.groupby("diaObjectId").tail(limit)
+    columns = [*STORED_SOURCE_FIELDS, "band"]
     history: dict[int, list[dict[str, Any]]] = {}
-    for object_id, rows in earlier.groupby("diaObjectId"):
-        records = rows.tail(limit).to_dict("records")
-        history[int(object_id)] = [{k: _plain(v) for k, v in r.items()} for r in records]
+    for row in earlier[columns].astype(object).to_dict("records"):
+        history.setdefault(int(row["diaObjectId"]), []).append(
+            {k: _plain(v) for k, v in row.items()})
     return history
 
 
