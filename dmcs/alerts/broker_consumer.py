@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,7 +69,7 @@ class AlertDecoder:
         return schema_id, dict(packet)
 
 
-def librdkafka_security(security: dict[str, Any]) -> dict[str, str]:
+def librdkafka_security(security: Mapping[str, Any]) -> dict[str, str]:
     """aiokafka's security keywords (as dmcs settings hold them) in librdkafka's names."""
     names = {"security_protocol": "security.protocol", "sasl_mechanism": "sasl.mechanism",
              "sasl_plain_username": "sasl.username", "sasl_plain_password": "sasl.password"}
@@ -126,7 +126,7 @@ class BrokerConsumer:
             idle = 0.0
             if message.error():
                 raise KafkaException(message.error())
-            number, offset = message.partition(), message.offset()
+            number, offset = int(message.partition() or 0), int(message.offset() or 0)
             if number in ends and offset + 1 >= ends[number]:
                 del ends[number]
             yield self._received(message, number, offset)

@@ -79,7 +79,8 @@ class AlertPublisher:
     def publish_framed(self, value: bytes) -> None:
         """An alert read from a stream, re-framed with this topic's id (the same schema)."""
         value = self.prefix + value[len(self.prefix):]
-        stamp = [(PRODUCER_TIMESTAMP, str(int(time.time() * 1000)).encode())]
+        stamp: list[tuple[str, str | bytes | None]] = [
+            (PRODUCER_TIMESTAMP, str(int(time.time() * 1000)).encode())]
         while True:
             try:
                 self.producer.produce(self.topic, value, headers=stamp,

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from astropy.time import Time
-from lsst.dax.apdb import Apdb, ApdbSql
+from lsst.dax.apdb import Apdb, ApdbSqlConfig
 
 from dmcs.payloads.association.apdb import ApdbClient, config_path, sky_box
 from dmcs.payloads.association.association import associate, with_visit_times
@@ -50,7 +50,7 @@ def three_visits(url: str) -> list[int]:
     "(SQLite does not mind)")
 def test_association_on_postgresql_reads_back_with_the_apdb_api(postgres_url: str) -> None:
     ids = three_visits(postgres_url)
-    apdb = Apdb.from_config(ApdbSql.ConfigClass(db_url=postgres_url))
+    apdb = Apdb.from_config(ApdbSqlConfig(db_url=postgres_url))
     objects = apdb.getDiaObjects(REGION)
     assert sorted(objects["diaObjectId"]) == sorted(ids)
     assert set(objects["validityStartMjdTai"]) == {61000.03}, "the current version is visit 3's"

@@ -22,7 +22,7 @@ from pathlib import Path
 import astropy.time
 import pandas as pd
 import sqlalchemy
-from lsst.dax.apdb import Apdb, ApdbSql
+from lsst.dax.apdb import Apdb, ApdbSql, ApdbSqlConfig
 from lsst.sphgeom import Box, LonLat
 
 SUPPORTED_SCHEMES = ("sqlite", "postgresql")
@@ -94,7 +94,7 @@ class ApdbClient:
                              "table): move it away and run again")
         if saved is not None and saved.exists():
             return Apdb.from_uri(str(saved))
-        return Apdb.from_config(ApdbSql.ConfigClass(db_url=self.url))
+        return Apdb.from_config(ApdbSqlConfig(db_url=self.url))
 
     def close(self) -> None:
         self.engine.dispose()
