@@ -33,12 +33,20 @@ class BrokerProfile:
     confirm_end_offsets: bool
     #: Logs may vanish (memory-only broker restarted): watch for it and rebuild.
     watch_lost_logs: bool
+    #: A bulk reader (the EFD writer) asks the broker to hold a fetch until `bulk_min_bytes`
+    #: arrived or `bulk_wait_ms` passed: a trickle of heartbeats then costs two fetches a
+    #: second instead of one per message, and a burst still fills a fetch at once. A broker
+    #: that never answers early gets a short wait instead (its ingest latency bound).
+    bulk_wait_ms: int
+    bulk_min_bytes: int
 
 
 KAFKA = BrokerProfile("kafka", idempotent=True, busy_wait_ms=500, idle_wait_ms=500,
-                      adaptive_waits=False, confirm_end_offsets=False, watch_lost_logs=False)
+                      adaptive_waits=False, confirm_end_offsets=False, watch_lost_logs=False,
+                      bulk_wait_ms=500, bulk_min_bytes=64 * 1024)
 TANSU = BrokerProfile("tansu", idempotent=False, busy_wait_ms=2, idle_wait_ms=200,
-                      adaptive_waits=True, confirm_end_offsets=True, watch_lost_logs=True)
+                      adaptive_waits=True, confirm_end_offsets=True, watch_lost_logs=True,
+                      bulk_wait_ms=50, bulk_min_bytes=1)
 
 
 def broker_profile(kind: BrokerKind) -> BrokerProfile:

@@ -46,11 +46,11 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
+from dmcs import metrics as m
 from dmcs.sal.codec import HEADER_LEN, MAGIC
 from dmcs.sal.registry.client import RegistryClient, RegistryError, UnknownSchemaError
 from dmcs.sal.registry.log import SCHEMAS_TOPIC
 from dmcs.sal.tai import tai_minus_utc
-from dmcs.telemetry import metrics as m
 from dmcs.telemetry.avro_lines import DECODE_ERRORS, Converter, compile_converter
 from dmcs.telemetry.influx_http import InfluxError, InfluxHttp
 
@@ -71,6 +71,7 @@ class EfdWriterSettings:
     retry_min: float = 0.2
     retry_max: float = 5.0
     fetch_max_wait_ms: int = 10
+    fetch_min_bytes: int = 1
     writes_in_flight: int = 2
     registry_retry: float = 1.0
     group_id: str = "dmcs-efd-writer"
@@ -179,6 +180,7 @@ class EfdWriter:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=self.settings.fetch_max_wait_ms,
+            fetch_min_bytes=self.settings.fetch_min_bytes,
             max_partition_fetch_bytes=4 * 1024 * 1024,
             **self._security,
         )
