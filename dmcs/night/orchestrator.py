@@ -25,6 +25,7 @@ from rich.live import Live
 
 from dmcs.csc.registry import COMPONENTS, get_interface
 from dmcs.kafka.node_config import replication_factor
+from dmcs.night.alert_count import alerts_consumed
 from dmcs.night.cluster_watch import ClusterWatch
 from dmcs.night.efd import EFD_WRITER, efd_url, write_efd_report
 from dmcs.night.kafka_users import NIGHT_USER, REGISTRY_USER, night_users, user_name
@@ -36,6 +37,7 @@ from dmcs.night.report import NightReport, build_report
 from dmcs.night.site import SERVICES, SIMULATORS, write_night_configs
 from dmcs.night.supervisor import Supervisor
 from dmcs.ocs import BUSY_ATTEMPTS, OcsError, walk_to_state
+from dmcs.payloads.repository import OutputRepository
 from dmcs.sal.broker import private_kafka, start_private_broker
 from dmcs.sal.config import BROKER_ENV, BROKER_KIND_ENV, REGISTRY_ENV, REPLICATION_ENV, SUBNAME_ENV
 from dmcs.sal.domain import Domain
@@ -44,6 +46,7 @@ from dmcs.sal.remote import Remote
 from dmcs.scripts.base_script import BaseScript
 from dmcs.scripts.night import NightScript
 from dmcs.scripts.runner import run_script
+from dmcs.services.prompt_processing.alert_stream import default_alert_topic
 from dmcs.settings import settings
 from dmcs.state_machines.summary_state import State
 
@@ -244,11 +247,15 @@ class Night:
         if efd is not None and self.prometheus is not None:
             dashboards = await check_dashboards(efd, self.prometheus, start=self.wall_started)
             self.step(f"dashboards: {dashboards_line(dashboards)}")
+        topic = default_alert_topic(domain.subname)
+        consumed = await alerts_consumed(domain, topic)
+        self.step(f"a broker's consumer read {consumed} alerts from {topic}")
         return build_report(
             observer, self._audit(), restarts=supervisor.restarts(), script_state=script_state,
             script_reason=script_reason, interrupted=self._was_interrupted(),
             elapsed_s=time.monotonic() - self.started, root=options.root,
             efd_report=efd_report, dashboards=dashboards, butler_repo=self._butler_repo(),
+            alerts_consumed=consumed, alert_topic=topic, apdb_url=self._apdb_url(),
             cluster=self.cluster_watch.summary() if self.cluster_watch is not None else None)
 
     async def _run_script(self, domain: Domain) -> BaseScript:
@@ -360,6 +367,11 @@ class Night:
         """The archive's Butler repository, once the Archiver has created it."""
         archive_root = self.options.root.resolve() / "data" / "archive"
         return str(archive_root) if (archive_root / "butler.yaml").exists() else ""
+
+    def _apdb_url(self) -> str:
+        """Prompt processing's APDB (in its work_dir's outputs, as `write_night_configs` sets)."""
+        outputs = self.options.root.resolve() / "data" / "prompt_processing" / "outputs"
+        return OutputRepository(outputs).default_apdb_url()
 
     def _audit(self) -> Audit | None:
         repo = self._butler_repo()

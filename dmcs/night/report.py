@@ -50,6 +50,10 @@ class NightReport:
     efd_report: str = ""
     #: The archive's Butler repository (``butler query-datasets <butler_repo> raw``).
     butler_repo: str = ""
+    #: Alerts a broker's consumer read from the stream (night and daytime catch-up).
+    alerts_consumed: int = 0
+    alert_topic: str = ""
+    apdb_url: str = ""
     dashboards: dict[str, Any] = field(default_factory=dict)
     #: With `--brokers N`: what the night saw of its cluster (dmcs.night.cluster_watch).
     cluster: dict[str, Any] = field(default_factory=dict)
@@ -81,7 +85,8 @@ def build_report(observer: NightObserver, archive: Audit | None, *,
                  restarts: dict[str, int], script_state: str, script_reason: str,
                  interrupted: bool, elapsed_s: float, root: Path,
                  efd_report: str = "", dashboards: dict[str, Any] | None = None,
-                 butler_repo: str = "", cluster: dict[str, Any] | None = None) -> NightReport:
+                 butler_repo: str = "", alerts_consumed: int = 0, alert_topic: str = "",
+                 apdb_url: str = "", cluster: dict[str, Any] | None = None) -> NightReport:
     science = observer.science()
     latencies = observer.latencies()
     states = [g.state for g in science]
@@ -113,6 +118,9 @@ def build_report(observer: NightObserver, archive: Audit | None, *,
         efd_report=efd_report,
         dashboards=dashboards or {},
         butler_repo=butler_repo,
+        alerts_consumed=alerts_consumed,
+        alert_topic=alert_topic,
+        apdb_url=apdb_url,
         cluster=cluster or {},
     )
     report.problems = _problems(report, archive)
@@ -138,6 +146,8 @@ def _problems(r: NightReport, archive: Audit | None) -> list[str]:
         problems.append(f"{r.images_duplicated} duplicated images")
     if r.checksum_failures:
         problems.append(f"{r.checksum_failures} checksum failures")
+    if r.alert_topic and r.alerts_consumed < r.alerts:
+        problems.append(f"{r.alerts} alerts reported but {r.alerts_consumed} on {r.alert_topic}")
     if r.duplicate_alerts:
         problems.append(f"{r.duplicate_alerts} duplicate alert batches")
     if r.cluster.get("probe_failed"):
@@ -163,7 +173,9 @@ def print_summary(report: NightReport, console: Console, path: Path | None) -> N
         ("CCD images", f"{r.images_expected} expected, {r.images_read_out} read out, "
                        f"{r.images_archived} archived, {r.images_duplicated} duplicated, "
                        f"{r.checksum_failures} checksum failures"),
-        ("alerts", f"{r.alerts} ({r.duplicate_alerts} duplicate batches)"),
+        ("alerts", f"{r.alerts} ({r.duplicate_alerts} duplicate batches); "
+                   f"{r.alerts_consumed} read by a broker from {r.alert_topic or '-'}"),
+        ("APDB", r.apdb_url or "-"),
         ("latency", latency),
         ("restarts", restarts),
         ("daytime jobs", jobs),

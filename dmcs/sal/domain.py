@@ -222,16 +222,18 @@ class Domain(AsyncResource):
             raise SchemaRegistrationError(f"{topic}: {err}") from None
         self._specs.setdefault(topic, spec)
 
-    async def ensure_kafka_topics(self, topics: list[tuple[str, bool]]) -> None:
-        """Create the named topics that this process has not yet seen."""
+    async def ensure_kafka_topics(self, topics: list[tuple[str, bool]],
+                                  partitions: int = 1) -> None:
+        """Create the named (name, compacted) topics that this process has not yet seen, with
+        `partitions` partitions each (SAL topics have one; the alert stream may have more)."""
         async with self._create_lock:
             missing = [(n, c) for n, c in topics if n not in self._known_topics]
             if not missing:
                 return
             assert self._admin is not None
             replication = self.config.replication_factor
-            new = [NewTopic(n, 1, replication, topic_configs=_topic_configs(c, replication))
-                   for n, c in missing]
+            new = [NewTopic(n, partitions, replication,
+                            topic_configs=_topic_configs(c, replication)) for n, c in missing]
             response: Any = await self._admin.create_topics(new)
             for name, code, message in response.topic_errors:
                 if code not in (0, TOPIC_EXISTS):

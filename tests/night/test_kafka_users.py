@@ -18,8 +18,10 @@ def test_each_service_writes_its_own_topics_and_the_others_commands_only() -> No
     assert set(archiver.writes) == {"lsst.sal.Archiver.*", "lsst.sal.DMCS.command_*",
                                     "lsst.sal.PromptProcessing.command_*",
                                     "lsst.sal.Script.command_*"}
-    assert "lsst.sal.alerts" in users["promptprocessing"].writes
-    assert "lsst.sal.alerts" not in archiver.writes
+    assert "lsst-alerts-v11" in users["promptprocessing"].writes  # the site's stream name
+    assert "lsst-alerts-v11" in users["promptprocessing"].creates
+    assert "lsst-alerts-v11" not in archiver.writes
+    assert "lsst-alerts-v11" in users[NIGHT_USER].reads
     assert users[REGISTRY_USER].writes == ("_schemas",)
 
 

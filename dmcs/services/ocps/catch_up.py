@@ -9,7 +9,8 @@ CAUGHT_UP, and associates and alerts only the visits it moved: a visit already c
 by any path, alerted) is skipped, so a catch-up run twice never sends an alert twice.
 
 Config: prompt-visit's (payload, ``daq_root``) plus ``prompt_processing_dir`` (the service's
-work_dir: ledger and APDB) and ``alert_stream`` (``bootstrap_servers``, ``subname``), which
+work_dir: ledger and APDB) and ``alert_stream`` (``bootstrap_servers``, ``subname``, optionally
+``topic``), which
 OCPS fills in with its own broker when the request does not say.
 """
 
@@ -53,6 +54,7 @@ class CatchUpPipeline(PromptVisitPipeline):
         super().__init__(own, output_dir)
         self.ledger = VisitLedger(Path(pp_dir) / LEDGER_FILE)
         # SASL/TLS settings come from the environment the job inherits, never from job.json.
+        self.alert_topic: str | None = stream.get("topic") or None
         self.stream = replace(
             settings().sal(stream.get("bootstrap_servers") or None, stream["subname"],
                            stream.get("schema_registry_url") or None),
@@ -110,4 +112,8 @@ class CatchUpPipeline(PromptVisitPipeline):
 
     async def _send(self, paths: list[Path]) -> int:
         async with Domain(self.stream) as domain:
-            return await AlertStream(domain).send_files(paths)
+            alerts = AlertStream(domain, self.alert_topic)
+            try:
+                return await alerts.send_files(paths)
+            finally:
+                await alerts.close()

@@ -91,7 +91,9 @@ class PromptProcessingService:
         }
 
     async def start(self) -> None:
-        """Launch the warm pool (every rank loads its pipeline once)."""
+        """Set up the alert stream, then launch the warm pool (every rank loads its pipeline
+        once)."""
+        await self.stream.start()
         launch = LaunchSettings(
             launcher=Launcher(self.config.launcher), hostfile=self.config.hostfile
         )
@@ -123,6 +125,7 @@ class PromptProcessingService:
         if self.pool is not None:
             await self.pool.close()
             self.pool = None
+        await self.stream.close()
 
     # --- announcements -------------------------------------------------------------------
 
