@@ -39,7 +39,8 @@ app.command(name="watch")(watch.watch)
 app.command(name="status")(status.status)
 app.command(name="demo")(demo.demo)
 app.add_typer(batch.app, name="batch", help="Submit and follow MPI batch jobs.")
-app.add_typer(efd.app, name="efd", help="Query the EFD (InfluxDB) of the observatory.")
+app.add_typer(efd.app, name="efd",
+              help="Query the EFD (InfluxDB) of the observatory, or feed it from Kafka.")
 app.add_typer(script.app, name="script", help="Run OCS scripts.")
 app.add_typer(dashboards.app, name="dashboards", help="Grafana dashboards for the DM services.")
 app.add_typer(alerts.app, name="alerts",

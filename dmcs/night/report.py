@@ -55,6 +55,8 @@ class NightReport:
     alert_topic: str = ""
     apdb_url: str = ""
     dashboards: dict[str, Any] = field(default_factory=dict)
+    #: With `--brokers N`: what the night saw of its cluster (dmcs.night.cluster_watch).
+    cluster: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -84,7 +86,7 @@ def build_report(observer: NightObserver, archive: Audit | None, *,
                  interrupted: bool, elapsed_s: float, root: Path,
                  efd_report: str = "", dashboards: dict[str, Any] | None = None,
                  butler_repo: str = "", alerts_consumed: int = 0, alert_topic: str = "",
-                 apdb_url: str = "") -> NightReport:
+                 apdb_url: str = "", cluster: dict[str, Any] | None = None) -> NightReport:
     science = observer.science()
     latencies = observer.latencies()
     states = [g.state for g in science]
@@ -119,6 +121,7 @@ def build_report(observer: NightObserver, archive: Audit | None, *,
         alerts_consumed=alerts_consumed,
         alert_topic=alert_topic,
         apdb_url=apdb_url,
+        cluster=cluster or {},
     )
     report.problems = _problems(report, archive)
     return report
@@ -147,6 +150,9 @@ def _problems(r: NightReport, archive: Audit | None) -> list[str]:
         problems.append(f"{r.alerts} alerts reported but {r.alerts_consumed} on {r.alert_topic}")
     if r.duplicate_alerts:
         problems.append(f"{r.duplicate_alerts} duplicate alert batches")
+    if r.cluster.get("probe_failed"):
+        problems.append(f"{r.cluster['probe_failed']} of {r.cluster['probe_commands']} "
+                        "commands timed through the cluster failed")
     failed_jobs = [j for j in r.ocps_jobs if j["exit_code"] != 0]
     if failed_jobs:
         problems.append(f"{len(failed_jobs)} daytime jobs did not succeed")
@@ -179,6 +185,9 @@ def print_summary(report: NightReport, console: Console, path: Path | None) -> N
         ("EFD report", r.efd_report or "no EFD"),
         ("dashboards", dashboards_line(r.dashboards)),
     ]
+    if r.cluster:
+        rows.append(("cluster", cluster_line(r.cluster)))
+        rows += [(f"  {d['name']}", drill_line(d)) for d in r.cluster["drills"]]
     for label, text in rows:
         console.print(f"  {label:14} {text}")
     verdict = ("[green]every image and every visit accounted for[/]" if r.accounted_for
@@ -186,3 +195,17 @@ def print_summary(report: NightReport, console: Console, path: Path | None) -> N
     console.print(f"  {verdict}")
     if path is not None:
         console.print(f"  report: {path}")
+
+
+def cluster_line(cluster: dict[str, Any]) -> str:
+    return (f"{cluster['brokers']} Kafka nodes; {cluster['leader_changes']} command-topic "
+            f"leader changes, {cluster['client_warnings']} client warnings; "
+            f"{cluster['probe_commands']} timed commands ({cluster['probe_failed']} failed), "
+            f"longest {cluster['longest_command_s']:.2f} s")
+
+
+def drill_line(drill: dict[str, Any]) -> str:
+    return (f"{drill['seconds']:.0f} s: {drill['leader_changes']} leader changes (to nodes "
+            f"{drill['new_leaders']}), {drill['client_retries']} client retries, longest "
+            f"command {drill['longest_command_s']:.2f} s ({drill['commands_failed']} of "
+            f"{drill['commands']} failed)")

@@ -102,14 +102,18 @@ class Domain(AsyncResource):
                                         retry_for=self.config.registry_retry_s)
         await self._registry.start()
         security = self.config.security
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers, **security)
+        timeout = self.profile.request_timeout_ms
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers,
+                                          request_timeout_ms=timeout, **security)
         await self._admin.start()
         self._reliable = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap_servers, acks="all", linger_ms=0,
-            enable_idempotence=self.profile.idempotent, max_batch_size=262144, **security)
+            enable_idempotence=self.profile.idempotent, max_batch_size=262144,
+            request_timeout_ms=timeout, **security)
         self._telemetry = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap_servers, acks=self.config.telemetry_acks,
-            linger_ms=0, enable_idempotence=False, max_batch_size=262144, **security)
+            linger_ms=0, enable_idempotence=False, max_batch_size=262144,
+            request_timeout_ms=timeout, **security)
         await self._reliable.start()
         await self._telemetry.start()
         if self.profile.watch_lost_logs:
@@ -180,6 +184,7 @@ class Domain(AsyncResource):
             group_id=None,
             enable_auto_commit=False,
             fetch_max_wait_ms=self.config.fetch_max_wait_ms or fetch_max_wait_ms,
+            request_timeout_ms=self.profile.request_timeout_ms,
             **self.config.security,
         )
 
