@@ -8,8 +8,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-import pytest
 from astropy.time import Time
 from lsst.dax.apdb import Apdb, ApdbSqlConfig
 
@@ -43,11 +41,6 @@ def three_visits(url: str) -> list[int]:
     return last.updated_object_ids
 
 
-@pytest.mark.xfail(
-    strict=True, raises=pd.errors.DatabaseError,
-    reason="lsst-dax-apdb 30.2026.4100 stores DiaObject.validityEndMjdTai as a Series of None, "
-    "which pandas 3 types as object and to_sql binds as VARCHAR: PostgreSQL refuses it "
-    "(SQLite does not mind)")
 def test_association_on_postgresql_reads_back_with_the_apdb_api(postgres_url: str) -> None:
     ids = three_visits(postgres_url)
     apdb = Apdb.from_config(ApdbSqlConfig(db_url=postgres_url))

@@ -7,6 +7,10 @@ configuration is saved beside it as ``<file>.yaml``, which ``apdb-cli`` and
 ``Apdb.from_uri`` read. DiaObjects are versioned by ``validityStartMjdTai`` (a new version per
 visit that changes an object); DIASources keep the history.
 
+On PostgreSQL the APDB is driven through psycopg2: the package stores a DiaObject's empty
+``validityEndMjdTai`` as a column of None, which psycopg 3 (SQLAlchemy 2.1's default driver)
+binds as VARCHAR and PostgreSQL refuses for a double column; psycopg2 sends it untyped.
+
 Association reads, matches and stores: two writers of one region at once would both found the
 same object, so every association holds the database's writer lock (an advisory file lock
 beside an SQLite file, ``pg_advisory_lock`` on PostgreSQL) from its read to its store.
@@ -51,6 +55,14 @@ def parse_apdb_url(url: str) -> str:
     return scheme
 
 
+def driver_url(url: str) -> str:
+    """The URL SQLAlchemy and the APDB open: PostgreSQL through psycopg2 (see above)."""
+    scheme, _, rest = url.partition("://")
+    if scheme.split("+")[0] == "postgresql":
+        return f"postgresql+psycopg2://{rest}"
+    return url
+
+
 def sqlite_path(url: str) -> Path | None:
     """The database file of an SQLite URL (None for other databases)."""
     if parse_apdb_url(url) != "sqlite":
@@ -74,7 +86,9 @@ class ApdbClient:
     def __init__(self, url: str) -> None:
         parse_apdb_url(url)
         self.url = url
-        self.engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+        self._driver_url = driver_url(url)
+        self.engine = sqlalchemy.create_engine(self._driver_url,
+                                               poolclass=sqlalchemy.pool.NullPool)
         path = sqlite_path(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,7 +99,7 @@ class ApdbClient:
         inspector = sqlalchemy.inspect(self.engine)
         saved = config_path(self.url)
         if not inspector.has_table(OBJECT_TABLE):
-            config = ApdbSql.init_database(db_url=self.url)
+            config = ApdbSql.init_database(db_url=self._driver_url)
             if saved is not None:
                 config.save(str(saved))
             return Apdb.from_config(config)
@@ -94,7 +108,7 @@ class ApdbClient:
                              "table): move it away and run again")
         if saved is not None and saved.exists():
             return Apdb.from_uri(str(saved))
-        return Apdb.from_config(ApdbSqlConfig(db_url=self.url))
+        return Apdb.from_config(ApdbSqlConfig(db_url=self._driver_url))
 
     def close(self) -> None:
         self.engine.dispose()
