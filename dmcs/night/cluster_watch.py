@@ -187,9 +187,12 @@ class ClusterWatch:
             "probe_failed": sum(not ok for _, _, ok in seen.round_trips),
             "longest_command_s": round(max(trips, default=0.0), 3),
             "client_warnings": len(seen.client_warnings),
-            "drills": [self._drill_summary(d, later.started if later else None)
-                       for d, later in zip(self.drills, [*self.drills[1:], None], strict=True)],
+            "drills": [self._drill_summary(d, self._next_start(i))
+                       for i, d in enumerate(self.drills)],
         }
+
+    def _next_start(self, i: int) -> float | None:
+        return self.drills[i + 1].started if i + 1 < len(self.drills) else None
 
     def _drill_summary(self, drill: _Drill, next_started: float | None) -> dict[str, Any]:
         """What happened from the drill's start until SETTLE_S after its end (or until the
