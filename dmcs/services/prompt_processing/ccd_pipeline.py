@@ -5,7 +5,9 @@ The warm pool's ranks run it. Two kinds of item:
 - ``preload visit=<n> detector=<a>,<b>``: load the master calibrations and build the
   templates of those detectors for visit ``n`` before its pixels exist (on nextVisit);
 - ``visit=<n> detector=<name> images=<snap0>,<snap1>``: process one CCD from the raw snaps
-  the camera wrote to the DAQ store under those image names.
+  the camera wrote to the DAQ store under those image names. A CCD whose data cannot give a
+  result (``ScienceLimitError``: too few stars) is a result too: ``unprocessable`` holds the
+  reason, and the item succeeds.
 
 ``finalize`` is the payload's own (association into the APDB, one alert file per visit).
 The simulator is still the instrument model (gains, sky model for the reference catalog);
@@ -25,9 +27,12 @@ from dmcs.payloads.camera.camera import CameraSimulator, RawExposure
 from dmcs.payloads.camera.exposure import Exposure
 from dmcs.payloads.camera.focal_plane import Detector
 from dmcs.payloads.config import AlertProductionConfig
+from dmcs.payloads.science_limit import ScienceLimitError
 from dmcs.sims.daq_store import DaqStore
 
 PRELOAD = "preload"
+#: The key of a CCD result that holds why the science could not be done on it.
+UNPROCESSABLE = "unprocessable"
 _TEMPLATE_VISITS_KEPT = 3
 
 
@@ -126,4 +131,7 @@ class PromptVisitPipeline(AlertProductionPipeline):
                 self.processor.template(visit, detector)
             return {"outputs": [], "preloaded": [d.name for d in detectors]}
         self.snaps.images[visit] = fields["images"].split(",")
-        return super().run_item(f"visit={visit} detector={fields['detector']}")
+        try:
+            return super().run_item(f"visit={visit} detector={fields['detector']}")
+        except ScienceLimitError as limit:
+            return {"visit": visit, "detector": fields["detector"], UNPROCESSABLE: str(limit)}
