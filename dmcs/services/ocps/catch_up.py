@@ -51,6 +51,7 @@ class CatchUpPipeline(PromptVisitPipeline):
     summary = "daytime alert production of the visits prompt processing marked late"
     data_query_help = "visit=1..3 to limit it; empty: every late visit in the ledger"
     sends_alerts = True
+    defers_outputs = False  # a batch job's ranks have no idle time: outputs with the item
 
     def __init__(self, config: dict[str, Any], output_dir: Path) -> None:
         own = dict(config)

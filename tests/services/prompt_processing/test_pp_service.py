@@ -76,6 +76,10 @@ async def test_visit_is_preloaded_processed_and_alerted_once(
     first = fastavro.schemaless_reader(_body(messages[0]), PARSED_SCHEMA, None)
     assert first["diaSource"]["visit"] == 1  # type: ignore[index,call-overload]
     assert pp.ledger.get(group(1)).state is VisitState.ALERTED  # type: ignore[union-attr]
+    outputs = pp.work_dir / "outputs"
+    await _until(lambda: all(  # written by the ranks after the alerts, while idle
+        list((outputs / name / "visit_000001").glob(f"{d}*"))
+        for name in ("calexp", "src", "diffim") for d in DETECTORS))
 
     await pp.end_readout(readouts[-1])  # the camera's event seen again (e.g. a late joiner)
     await asyncio.sleep(1)
