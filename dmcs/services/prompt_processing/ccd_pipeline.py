@@ -36,7 +36,7 @@ from dmcs.sims.daq_store import DaqStore
 PRELOAD = "preload"
 #: Outputs a rank may hold unwritten (bytes) before it writes some ahead of the next CCD.
 UNWRITTEN_BYTES = 1_500_000_000
-_PLANES_PER_CCD = 6  # image, mask and variance of calexp and diffim
+_PLANES_PER_CCD = 9  # calexp, diffim and catalogs: ~600 MB per 4k CCD (docs/payloads.md)
 #: The key of a CCD result that holds why the science could not be done on it.
 UNPROCESSABLE = "unprocessable"
 _TEMPLATE_VISITS_KEPT = 3
