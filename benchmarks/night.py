@@ -10,7 +10,8 @@ Runs `dmcs night` in-process (every CSC its own process, a private broker) with 
 - archiving MB/s: per image, the bytes of its archived FITS files over the time from the
   camera's endReadout to the last CCD's imageInOODS; beside it, the same bytes written raw
   (os.write + fsync) into the same directory, image by image, in the same run;
-- CCDs alerted, late and failed, visits late;
+- CCDs alerted, late and failed, visits late; visits whose every CCD image was archived
+  before the next visit's first readout, and the longest readout -> last-archived lag;
 - latency over payload: after the night, the payload alone does what the DM path did before
   each visit's alerts — every CCD of the visit from the same DAQ raws through the science and
   its association (`alert_ready`, `finalize_ccd`), each detector on the rank it was pinned to
@@ -110,6 +111,24 @@ def payload_seconds(root: Path, observer: NightObserver) -> dict[str, float]:
     return {groups[v]: max(share[v] for share in shares) for v in visits}
 
 
+def archive_pace(observer: NightObserver) -> tuple[int, int, float | None]:
+    """(visits wholly archived before the next visit's first readout, visits with a next,
+    the longest time from a visit's last readout to its last CCD archived)."""
+    visits = [g for g in observer.science() if g.read_out]
+    kept, lags = 0, []
+    for index, group in enumerate(visits):
+        done = [t for (image, _), t in observer.archive_times.items() if image in group.read_out]
+        last_readout = max(observer.readout_times.get(i, 0.0) for i in group.read_out)
+        if done:
+            lags.append(max(done) - last_readout)
+        if index + 1 < len(visits):
+            following = min(observer.readout_times.get(i, float("inf"))
+                            for i in visits[index + 1].read_out)
+            expected = group.nimages * observer.ccds
+            kept += len(done) == expected and max(done) <= following
+    return kept, max(len(visits) - 1, 0), max(lags) if lags else None
+
+
 def main() -> int:
     args = parse_args(__doc__ or "", visits=(int, 3, "science visits"),
                       ccds=(int, 2, "CCDs per image"), ccd_size=(int, 4096, "CCD width (px)"),
@@ -139,6 +158,7 @@ def main() -> int:
     over_payload = [g.latency / payload[g.group_id] for g in observer.science()
                     if g.latency is not None and payload.get(g.group_id)]
     latencies = observer.latencies()
+    kept_pace, paced, archive_lag = archive_pace(observer)
     alert_times = sorted(
         observer.readout_times[g.read_out[-1]] + g.latency for g in observer.science()
         if g.latency is not None and g.read_out and g.read_out[-1] in observer.readout_times)
@@ -161,6 +181,8 @@ def main() -> int:
         "archive_over_raw": (statistics.median(archive_rates) / statistics.median(raw_rates)
                              if archive_rates and raw_rates else None),
         "images": len(archive_rates),
+        "visits_archived_before_next_readout": f"{kept_pace} of {paced}",
+        "archive_lag_max_s": archive_lag,
         "elapsed_s": result.elapsed_s,
     }
     report(figures, args.json)
