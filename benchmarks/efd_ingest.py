@@ -29,7 +29,7 @@ from _common import bench_stack, log_dir, median, parse_args, percentile, report
 
 from dmcs.sal.codec import encode, header
 from dmcs.sal.interface import TopicKind
-from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.interfaces import TEST
 from dmcs.sal.registry.client import RegistryClient
 from dmcs.sal.tai import current_tai, tai_minus_utc
 from dmcs.telemetry.avro_lines import compile_converter

@@ -27,7 +27,7 @@ from dmcs.sal.broker import BrokerProcess
 from dmcs.sal.broker_profile import broker_profile
 from dmcs.sal.config import SalConfig
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.interfaces import TEST
 from dmcs.sal.remote import Remote
 from dmcs.testing import wait_for_sample
 

@@ -19,7 +19,7 @@ from dmcs.sal.codec import encode, header
 from dmcs.sal.config import SalConfig
 from dmcs.sal.controller import Controller
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.interfaces import TEST
 from dmcs.sal.remote import Remote
 
 DRAIN_TIMEOUT = 30.0

@@ -9,7 +9,7 @@ import pytest
 
 from dmcs.csc.test_csc import TestCsc
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.interfaces import TEST
 from dmcs.sal.remote import Remote
 
 pytest_plugins = ["dmcs.testing.fixtures", "dmcs.testing.kafka_fixtures"]

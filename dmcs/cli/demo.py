@@ -23,7 +23,7 @@ from dmcs.sal.ack import AckCmdModel
 from dmcs.sal.broker import embedded_port, ensure_embedded_broker, is_listening
 from dmcs.sal.config import SUBNAME_ENV, SalConfig
 from dmcs.sal.controller import DuplicateInstanceError
-from dmcs.sal.interfaces.test import ARRAY_LENGTH, TEST
+from dmcs.sal.interfaces import TEST
 from dmcs.sal.registry.process import ensure_embedded_registry
 from dmcs.sal.remote import Remote
 from dmcs.settings import settings
@@ -111,8 +111,9 @@ class Tour:
         await self._command(remote, "setScalars", boolean0=True, int0=42, longLong0=2**40,
                             float0=1.5, double0=3.14159265, string0="hello from dmcs demo")
         self.step("setArrays: fixed-length arrays")
-        await self._command(remote, "setArrays", int0=list(range(ARRAY_LENGTH)),
-                            double0=[i / 4 for i in range(ARRAY_LENGTH)])
+        length = len(TEST.telemetry["arrays"]().model_dump()["int0"])
+        await self._command(remote, "setArrays", int0=list(range(length)),
+                            double0=[i / 4 for i in range(length)])
         self.step(f"{BURST} setScalars round trips, back to back")
         self.quiet = True
         for i in range(BURST):

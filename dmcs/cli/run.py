@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from dmcs import metrics
 from dmcs.cli.component_ref import ComponentRef
 from dmcs.cli.errors import CliError, ExitCode, one_line_errors
 from dmcs.cli.options import BrokerOption, RegistryOption, SubnameOption, describe, sal_config
@@ -25,7 +26,6 @@ from dmcs.sal.controller import DuplicateInstanceError
 from dmcs.sal.topics.controller_command import ExpectedError
 from dmcs.settings import CONFIG_DIR_ENV, settings
 from dmcs.state_machines.summary_state import State
-from dmcs.telemetry import metrics
 
 console = Console(highlight=False)
 

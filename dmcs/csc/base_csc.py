@@ -10,6 +10,7 @@ import traceback
 from typing import Any, ClassVar
 
 import dmcs
+from dmcs import metrics
 from dmcs.async_resource import AsyncResource
 from dmcs.csc.auth_list import AuthList
 from dmcs.csc.log_forwarder import LogForwarder
@@ -24,7 +25,6 @@ from dmcs.state_machines.summary_state import (
     SummaryStateMachine,
     TransitionNotAllowed,
 )
-from dmcs.telemetry import metrics
 
 HEARTBEAT_INTERVAL = 1.0
 #: Commands BaseCsc handles itself; read by their own consumer so a busy service topic

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
 from dmcs.sal.ack import AckCode
-from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.interfaces import TEST
 from dmcs.sal.topics.controller_command import ExpectedError
 from dmcs.state_machines.summary_state import State
 from dmcs.validation import StrictModel

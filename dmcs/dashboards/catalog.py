@@ -18,9 +18,7 @@ from dmcs.dashboards.panels import (
     topics,
 )
 from dmcs.sal.interface import Interface, TopicKind
-from dmcs.sal.interfaces.archiver import ARCHIVER
-from dmcs.sal.interfaces.ocps import OCPS
-from dmcs.sal.interfaces.prompt_processing import PROMPT_PROCESSING
+from dmcs.sal.interfaces import ARCHIVER, OCPS, PROMPT_PROCESSING
 
 VISIT_BUDGET_SECONDS = 60
 _NUMERIC = {"int", "long", "float", "double"}

@@ -14,11 +14,7 @@ from typing import Any
 
 from dmcs.sal.domain import Domain
 from dmcs.sal.interface import Interface
-from dmcs.sal.interfaces.archiver import ARCHIVER
-from dmcs.sal.interfaces.camera import MT_CAMERA
-from dmcs.sal.interfaces.dmcs import DMCS
-from dmcs.sal.interfaces.prompt_processing import PROMPT_PROCESSING
-from dmcs.sal.interfaces.script_queue import SCRIPT_QUEUE
+from dmcs.sal.interfaces import ARCHIVER, DMCS, MT_CAMERA, PROMPT_PROCESSING, SCRIPT_QUEUE
 from dmcs.sal.remote import Remote
 from dmcs.services.dmcs.fleet import ABSENT
 from dmcs.state_machines.visit import SETTLED_STATES, VisitState

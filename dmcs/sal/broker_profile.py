@@ -33,12 +33,18 @@ class BrokerProfile:
     confirm_end_offsets: bool
     #: Logs may vanish (memory-only broker restarted): watch for it and rebuild.
     watch_lost_logs: bool
+    #: The fetch wait of a bulk reader (the EFD writer): on a broker that answers early it
+    #: costs nothing; on one that does not it bounds the ingest latency at an idle cost
+    #: of a few fetches per second.
+    bulk_wait_ms: int
 
 
 KAFKA = BrokerProfile("kafka", idempotent=True, busy_wait_ms=500, idle_wait_ms=500,
-                      adaptive_waits=False, confirm_end_offsets=False, watch_lost_logs=False)
+                      adaptive_waits=False, confirm_end_offsets=False, watch_lost_logs=False,
+                      bulk_wait_ms=500)
 TANSU = BrokerProfile("tansu", idempotent=False, busy_wait_ms=2, idle_wait_ms=200,
-                      adaptive_waits=True, confirm_end_offsets=True, watch_lost_logs=True)
+                      adaptive_waits=True, confirm_end_offsets=True, watch_lost_logs=True,
+                      bulk_wait_ms=50)
 
 
 def broker_profile(kind: BrokerKind) -> BrokerProfile:

@@ -21,6 +21,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from dmcs import metrics
 from dmcs.async_resource import AsyncResource
 from dmcs.sal.broker import ensure_embedded_broker
 from dmcs.sal.broker_profile import BrokerProfile, broker_profile
@@ -31,7 +32,6 @@ from dmcs.sal.registry.client import RegistryClient, RegistryError, SchemaRefuse
 from dmcs.sal.registry.process import ensure_embedded_registry
 from dmcs.sal.topics.consumer_hub import ConsumerHub
 from dmcs.settings import settings
-from dmcs.telemetry import metrics
 
 log = logging.getLogger(__name__)
 

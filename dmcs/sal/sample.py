@@ -7,7 +7,9 @@ every model (0 for a non-indexed component) but only in the schemas of indexed c
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic.config import JsonDict
 
 from dmcs.sal.field_types import Double, Long, String
@@ -66,3 +68,19 @@ class SalSample(BaseModel):
     def user_fields(cls) -> list[str]:
         """Names of the fields a user sets (all but salIndex and the private ones)."""
         return [n for n in cls.model_fields if n != "salIndex" and n not in PRIVATE_FIELDS]
+
+    @classmethod
+    def field_validators(cls) -> dict[str, TypeAdapter[Any]]:
+        """One validator per user field, so setting two fields checks two, not all.
+
+        A model has no cross-field rules, so field by field is the same check; built once
+        per model (the class keeps it).
+        """
+        validators: dict[str, TypeAdapter[Any]] | None = cls.__dict__.get("_field_validators")
+        if validators is None:
+            validators = {
+                name: TypeAdapter(Annotated[info.annotation, *info.metadata])  # type: ignore[arg-type]
+                for name, info in cls.model_fields.items() if name in cls.user_fields()
+            }
+            type.__setattr__(cls, "_field_validators", validators)
+        return validators

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from dmcs.csc.base_csc import BaseCsc
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.script import SCRIPT
+from dmcs.sal.interfaces import SCRIPT
 from dmcs.sal.topics.controller_command import ExpectedError
 from dmcs.state_machines.script_state import (
     FINAL_STATES,

@@ -19,9 +19,7 @@ from pydantic import Field
 from dmcs.ocs import BUSY_ATTEMPTS, OcsError, walk_to_state
 from dmcs.ocs.state_walk import published_state
 from dmcs.sal.ack import AckError
-from dmcs.sal.interfaces.camera import MT_CAMERA
-from dmcs.sal.interfaces.dmcs import DMCS
-from dmcs.sal.interfaces.script_queue import SCRIPT_QUEUE
+from dmcs.sal.interfaces import DMCS, MT_CAMERA, SCRIPT_QUEUE
 from dmcs.sal.remote import Remote
 from dmcs.sal.tai import current_tai
 from dmcs.scripts.base_script import BaseScript

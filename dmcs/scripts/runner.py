@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.script import SCRIPT
+from dmcs.sal.interfaces import SCRIPT
 from dmcs.scripts.base_script import BaseScript
 from dmcs.state_machines.script_state import ScriptState
 

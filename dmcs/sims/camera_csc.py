@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
-from dmcs.sal.interfaces.camera import MT_CAMERA
+from dmcs.sal.interfaces import MT_CAMERA
 from dmcs.sal.tai import current_tai
 from dmcs.sal.topics.controller_command import ExpectedError
 from dmcs.sims.camera import Camera, CameraConfig, ImageRequest, daq_root

@@ -14,9 +14,7 @@ from typing import Any
 from pydantic import Field
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
-from dmcs.sal.interfaces.camera import MT_CAMERA
-from dmcs.sal.interfaces.header_service import MT_HEADER_SERVICE
-from dmcs.sal.interfaces.script_queue import SCRIPT_QUEUE
+from dmcs.sal.interfaces import MT_CAMERA, MT_HEADER_SERVICE, SCRIPT_QUEUE
 from dmcs.sal.remote import Remote
 from dmcs.sims.data_dirs import data_dir
 from dmcs.sims.header import FORMAT_VERSION, GENERATOR, MIME_TYPE, key_values, write_header

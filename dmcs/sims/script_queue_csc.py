@@ -14,7 +14,7 @@ from pydantic import Field
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
 from dmcs.payloads.camera.camera import CameraSimulator
-from dmcs.sal.interfaces.script_queue import SCRIPT_QUEUE
+from dmcs.sal.interfaces import SCRIPT_QUEUE
 from dmcs.sal.tai import current_tai
 from dmcs.sal.topics.controller_command import ExpectedError
 from dmcs.sims.announcer import SLACK, Announcer

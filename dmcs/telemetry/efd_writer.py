@@ -46,11 +46,11 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
+from dmcs import metrics as m
 from dmcs.sal.codec import HEADER_LEN, MAGIC
 from dmcs.sal.registry.client import RegistryClient, RegistryError, UnknownSchemaError
 from dmcs.sal.registry.log import SCHEMAS_TOPIC
 from dmcs.sal.tai import tai_minus_utc
-from dmcs.telemetry import metrics as m
 from dmcs.telemetry.avro_lines import DECODE_ERRORS, Converter, compile_converter
 from dmcs.telemetry.influx_http import InfluxError, InfluxHttp
 

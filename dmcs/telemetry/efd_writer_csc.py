@@ -14,7 +14,7 @@ from pydantic import Field
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
 from dmcs.csc.listen_and_report import ListenAndReport
-from dmcs.sal.interfaces.efd_writer import EFD_WRITER
+from dmcs.sal.interfaces import EFD_WRITER
 from dmcs.settings import settings
 from dmcs.state_machines.summary_state import State
 from dmcs.telemetry.efd_writer import EfdWriter, EfdWriterSettings
@@ -67,7 +67,8 @@ class EfdWriterCsc(ConfigurableCsc):
         url = config.influx_url or settings().efd_url or DEFAULT_URL
         writer_settings = EfdWriterSettings(batch_size=config.batch_size,
                                      flush_interval=config.flush_interval,
-                                     max_buffer=config.max_buffer)
+                                     max_buffer=config.max_buffer,
+                                     fetch_max_wait_ms=self.domain.profile.bulk_wait_ms)
         writer = EfdWriter(self.domain.bootstrap_servers, self.domain.subname,
                            InfluxHttp(url, config.database), self.domain.registry_url,
                            writer_settings, self.domain.config.security)

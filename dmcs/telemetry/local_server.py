@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from types import TracebackType
 from typing import Self
+
+from dmcs.child_process import wait_until_ready
 
 _START_TIMEOUT = 30.0
 _STOP_TIMEOUT = 10.0
@@ -69,20 +70,8 @@ class LocalServer:
                 self.command(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self._wait_ready(self._proc)
-
-    def _wait_ready(self, proc: subprocess.Popen[bytes]) -> None:
-        deadline = time.monotonic() + _START_TIMEOUT
-        while not self.is_ready():
-            if proc.poll() is not None:
-                tail = self.log_path.read_text(errors="replace")[-1200:]
-                raise ServerError(f"{self.name} exited with code {proc.returncode}; "
-                                  f"log {self.log_path}:\n{tail}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise ServerError(f"{self.name} did not become ready on {self.url} within "
-                                  f"{_START_TIMEOUT:.0f} s; log {self.log_path}")
-            time.sleep(0.05)
+        wait_until_ready(self.is_ready, self._proc, what=self.name, url=self.url,
+                         log_path=self.log_path, timeout=_START_TIMEOUT, error=ServerError)
 
     def is_ready(self) -> bool:
         try:

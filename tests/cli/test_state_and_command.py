@@ -9,7 +9,7 @@ import time
 from dmcs.cli.errors import ExitCode
 from dmcs.sal.config import SalConfig
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.interfaces import TEST
 from dmcs.sal.remote import Remote
 from dmcs.state_machines.summary_state import State
 from dmcs.testing.processes import Cli, CscProcesses, read_line

@@ -12,7 +12,7 @@ from dmcs.sal.broker import free_port
 from dmcs.sal.config import SalConfig
 from dmcs.sal.domain import Domain
 from dmcs.sal.interface import TopicKind
-from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.interfaces import TEST
 from dmcs.sal.remote import Remote
 from dmcs.testing.processes import CscProcesses
 

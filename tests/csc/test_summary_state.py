@@ -10,7 +10,7 @@ import pytest
 from dmcs.csc.test_csc import TestCsc
 from dmcs.sal.ack import AckCode, AckError
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.interfaces import TEST
 from dmcs.sal.remote import Remote
 from dmcs.state_machines.diagrams import state_machines_page
 from dmcs.state_machines.summary_state import (

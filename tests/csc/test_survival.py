@@ -17,7 +17,7 @@ from dmcs.sal.ack import AckCode, AckError
 from dmcs.sal.broker import free_port
 from dmcs.sal.config import SalConfig
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.interfaces import TEST
 from dmcs.sal.registry.process import start_private_registry
 from dmcs.sal.remote import Remote
 from dmcs.sal.tansu import spawn_tansu, wait_listening

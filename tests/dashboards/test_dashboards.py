@@ -20,9 +20,7 @@ from dmcs.dashboards.verify import substitute, verify_dashboards
 from dmcs.sal.controller import Controller
 from dmcs.sal.domain import Domain
 from dmcs.sal.interface import Interface
-from dmcs.sal.interfaces.archiver import ARCHIVER
-from dmcs.sal.interfaces.ocps import OCPS
-from dmcs.sal.interfaces.prompt_processing import PROMPT_PROCESSING
+from dmcs.sal.interfaces import ARCHIVER, OCPS, PROMPT_PROCESSING
 from dmcs.sal.remote import Remote
 from dmcs.telemetry.influx_server import InfluxServer
 from dmcs.telemetry.prometheus_server import PrometheusServer

@@ -17,7 +17,7 @@ from dmcs.butler.repository import open_repository
 from dmcs.payloads.camera.exposure import Exposure
 from dmcs.payloads.differencing.dia_sources import DIA_SOURCE_DTYPE
 from dmcs.payloads.pipelines import PIPELINES
-from dmcs.sal.interfaces.camera import MT_CAMERA
+from dmcs.sal.interfaces import MT_CAMERA
 from dmcs.sal.tai import current_tai
 from dmcs.services.archiver.archiver import Archiver, HeaderRef
 from dmcs.services.archiver.workers import WorkerKind, make_pool

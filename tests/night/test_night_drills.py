@@ -35,7 +35,7 @@ from dmcs.night.observer import Group
 from dmcs.night.options import NightOptions
 from dmcs.night.orchestrator import NIGHT_SCRIPT_INDEX, Night
 from dmcs.sal.broker import BrokerProcess, is_listening
-from dmcs.sal.interfaces.script import SCRIPT
+from dmcs.sal.interfaces import SCRIPT
 from dmcs.sal.registry.process import RegistryProcess
 from dmcs.sal.remote import Remote
 from dmcs.state_machines.script_state import ScriptState

@@ -13,11 +13,7 @@ from dmcs.night.observer import NightObserver
 from dmcs.night.report import NightReport, build_report, print_summary
 from dmcs.night.supervisor import Managed, Supervisor
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.archiver import ARCHIVER
-from dmcs.sal.interfaces.camera import MT_CAMERA
-from dmcs.sal.interfaces.dmcs import DMCS
-from dmcs.sal.interfaces.prompt_processing import PROMPT_PROCESSING
-from dmcs.sal.interfaces.script_queue import SCRIPT_QUEUE
+from dmcs.sal.interfaces import ARCHIVER, DMCS, MT_CAMERA, PROMPT_PROCESSING, SCRIPT_QUEUE
 from dmcs.services.archiver.audit import Audit
 from dmcs.state_machines.summary_state import State
 

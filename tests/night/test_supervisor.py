@@ -10,7 +10,7 @@ from pathlib import Path
 from dmcs.night.supervisor import Supervisor
 from dmcs.ocs import walk_to_state
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.interfaces import TEST
 from dmcs.sal.remote import Remote
 from dmcs.state_machines.summary_state import State
 

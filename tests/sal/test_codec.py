@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from dmcs.sal.codec import DecodeError, decode_body, encode, header, schema_id
 from dmcs.sal.interface import TopicKind
-from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.interfaces import TEST
 
 Scalars = TEST.telemetry["scalars"]
 Arrays = TEST.telemetry["arrays"]

@@ -9,8 +9,12 @@ import pydantic
 import pytest
 
 from dmcs.sal.interface import TopicKind
-from dmcs.sal.interface_file import INTERFACE_DIR, InterfaceFileError, read_interface
-from dmcs.sal.interfaces.generic import GENERIC_COMMANDS, GENERIC_EVENTS
+from dmcs.sal.interface_file import (
+    INTERFACE_DIR,
+    InterfaceFileError,
+    generic_topics,
+    read_interface,
+)
 
 DOME = """\
 name: Dome
@@ -52,8 +56,8 @@ def test_a_file_becomes_an_interface_with_generic_topics(tmp_path: Path) -> None
     dome = read_interface(_write(tmp_path, DOME))
     assert dome.name == "Dome" and dome.indexed
     assert list(dome.commands) == ["setLogLevel", "move"]
-    assert dome.commands["setLogLevel"] is GENERIC_COMMANDS["setLogLevel"]
-    assert set(dome.events) == {*GENERIC_EVENTS, "shutter"}
+    assert dome.commands["setLogLevel"] is generic_topics()[0]["setLogLevel"]
+    assert set(dome.events) == {*generic_topics()[1], "shutter"}
     move = dome.commands["move"]()
     assert (move.azimuth, move.elevation, move.speed, move.fast) == (0.0, 0.0, 3, True)
     assert dome.events["shutter"]().model_dump()["corners"] == [0, 0, 0, 0]

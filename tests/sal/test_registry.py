@@ -31,7 +31,7 @@ from dmcs.sal.config import SalConfig
 from dmcs.sal.controller import Controller
 from dmcs.sal.domain import Domain
 from dmcs.sal.interface import TopicKind
-from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.interfaces import TEST
 from dmcs.sal.registry.client import RegistryClient, SchemaRefusedError
 from dmcs.sal.registry.process import (
     RegistryProcess,

@@ -20,7 +20,7 @@ from dmcs.sal.ack import AckCode
 from dmcs.sal.broker import BrokerProcess
 from dmcs.sal.config import SalConfig
 from dmcs.sal.domain import Domain, default_identity
-from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.interfaces import TEST
 from dmcs.sal.remote import Remote
 from dmcs.state_machines.summary_state import State
 from dmcs.testing import wait_for_sample

@@ -24,7 +24,7 @@ from dmcs.sal.controller import Controller
 from dmcs.sal.domain import Domain
 from dmcs.sal.interface import TopicKind
 from dmcs.sal.interface_file import load_interface
-from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.interfaces import TEST
 from dmcs.sal.remote import Remote
 from dmcs.sal.tai import current_tai, tai_minus_utc
 from dmcs.sal.topics.consumer_hub import HISTORY_DEPTH

@@ -14,7 +14,7 @@ import pytest
 
 from dmcs.sal.ack import AckError
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.script import SCRIPT
+from dmcs.sal.interfaces import SCRIPT
 from dmcs.sal.remote import Remote
 from dmcs.scripts.sleep import SleepScript
 from dmcs.state_machines.script_state import ScriptState

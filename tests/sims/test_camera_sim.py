@@ -9,7 +9,7 @@ import pytest
 
 from dmcs.sal.ack import AckCode, AckError
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.camera import IMAGE_EVENTS, MT_CAMERA
+from dmcs.sal.interfaces import IMAGE_EVENTS, MT_CAMERA
 from dmcs.sal.remote import Remote
 from dmcs.sims.camera_csc import CameraCsc
 from dmcs.sims.daq_store import CcdState, DaqStore

@@ -10,9 +10,7 @@ from astropy.io import fits
 
 from dmcs.sal.ack import AckCode, AckError
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.camera import MT_CAMERA
-from dmcs.sal.interfaces.header_service import MT_HEADER_SERVICE
-from dmcs.sal.interfaces.script_queue import SCRIPT_QUEUE
+from dmcs.sal.interfaces import MT_CAMERA, MT_HEADER_SERVICE, SCRIPT_QUEUE
 from dmcs.sal.remote import Remote
 from dmcs.sal.tai import current_tai
 from dmcs.sims.camera_csc import CameraCsc

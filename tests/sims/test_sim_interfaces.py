@@ -10,18 +10,15 @@ import pytest
 
 from dmcs.sal.codec import decode_body, encode, header
 from dmcs.sal.interface import Interface, TopicKind, TopicSpec
-from dmcs.sal.interfaces.archiver import ARCHIVER
-from dmcs.sal.interfaces.camera import MT_CAMERA
-from dmcs.sal.interfaces.generic import GENERIC_COMMANDS, GENERIC_EVENTS
-from dmcs.sal.interfaces.header_service import MT_HEADER_SERVICE
-from dmcs.sal.interfaces.script_queue import SCRIPT_QUEUE
+from dmcs.sal.interface_file import generic_topics
+from dmcs.sal.interfaces import ARCHIVER, MT_CAMERA, MT_HEADER_SERVICE, SCRIPT_QUEUE
 
 INTERFACES = (MT_CAMERA, MT_HEADER_SERVICE, SCRIPT_QUEUE, ARCHIVER)
 IMAGE_IDS = ["additionalKeys", "additionalValues", "imagesInSequence", "imageName", "imageIndex",
              "imageSource", "imageController", "imageDate", "imageNumber",
              "timestampAcquisitionStart"]
 def own_specs(interface: Interface) -> list[TopicSpec]:
-    generic = {*GENERIC_COMMANDS, *GENERIC_EVENTS}
+    generic = {*generic_topics()[0], *generic_topics()[1]}
     return [s for s in interface.specs() if s.kind is not TopicKind.ACK and s.name not in generic]
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from dmcs.sal.codec import encode, header
 from dmcs.sal.interface import TopicKind, TopicSpec
-from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.interfaces import TEST
 from dmcs.telemetry.avro_lines import (
     DECODE_ERRORS,
     compile_converter,

@@ -7,7 +7,7 @@ import astropy.units as u
 import pytest
 
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.interfaces import TEST
 from dmcs.sal.registry.process import RegistryProcess
 from dmcs.telemetry.efd_client import EfdClient, EfdError
 from dmcs.telemetry.influx_server import InfluxServer

@@ -10,7 +10,7 @@ from traffic import Traffic
 
 from dmcs.csc.registry import csc_class
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.efd_writer import EFD_WRITER
+from dmcs.sal.interfaces import EFD_WRITER
 from dmcs.sal.remote import Remote
 from dmcs.telemetry.efd_client import EfdClient
 from dmcs.telemetry.influx_server import InfluxServer

@@ -16,7 +16,7 @@ from traffic import Traffic
 from dmcs.sal.broker import free_port
 from dmcs.sal.domain import Domain
 from dmcs.sal.interface import TopicKind
-from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.interfaces import TEST
 from dmcs.sal.remote import Remote
 from dmcs.telemetry.prometheus_config import PrometheusConfig
 from dmcs.telemetry.prometheus_http import PrometheusHttp
@@ -100,6 +100,7 @@ async def test_prometheus_scrapes_every_required_series_from_csc_processes(
         assert not missing, f"Prometheus has no {missing}"
         assert states == expected
         enabled = await api.query('dmcs_commands_total{command="enable",ack="COMPLETE"}')
-        assert [s["value"][1] for s in enabled] == ["1"]
+        # Index 1 was enabled once; index 2's series exists at 0 (panels show 0, not "No data").
+        assert {s["metric"]["index"]: s["value"][1] for s in enabled} == {"1": "1", "2": "0"}
         scraped = await api.query('up{job="dmcs"}')
         assert sorted(s["metric"]["process"] for s in scraped) == ["Test:1", "Test:2"]

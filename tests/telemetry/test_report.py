@@ -28,8 +28,7 @@ from dmcs.csc.test_csc import TestCsc
 from dmcs.sal.broker import free_port
 from dmcs.sal.domain import Domain
 from dmcs.sal.interface import TopicKind
-from dmcs.sal.interfaces.archiver import ARCHIVER
-from dmcs.sal.interfaces.prompt_processing import PROMPT_PROCESSING
+from dmcs.sal.interfaces import ARCHIVER, PROMPT_PROCESSING
 from dmcs.sal.remote import Remote
 from dmcs.telemetry.efd_client import EfdClient
 from dmcs.telemetry.influx_server import InfluxServer

@@ -8,7 +8,7 @@ from typing import Any
 from dmcs.sal.codec import encode, header
 from dmcs.sal.domain import Domain
 from dmcs.sal.interface import TopicKind, TopicSpec
-from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.interfaces import TEST
 from dmcs.sal.tai import current_tai, tai_minus_utc
 
 SCALARS = TEST.spec(TopicKind.TELEMETRY, "scalars")

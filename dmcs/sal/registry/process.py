@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from dmcs.child_process import wait_until_ready
 from dmcs.sal.broker import free_port, runtime_dir
 from dmcs.settings import settings
 
@@ -63,17 +64,8 @@ def spawn_registry(bootstrap_servers: str, port: int, log_path: Path,
 
 def wait_answering(url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
     """Return once the registry answers; RegistryStartError with its log if it died."""
-    deadline = time.monotonic() + _START_TIMEOUT
-    while not answers(url):
-        if proc.poll() is not None:
-            tail = log_path.read_text(errors="replace")[-1200:]
-            raise RegistryStartError(f"schema registry exited with code {proc.returncode}; "
-                                     f"log {log_path}:\n{tail}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise RegistryStartError(f"schema registry did not answer at {url} within "
-                                     f"{_START_TIMEOUT:.0f} s; log {log_path}")
-        time.sleep(0.05)
+    wait_until_ready(lambda: answers(url), proc, what="schema registry", url=url,
+                     log_path=log_path, timeout=_START_TIMEOUT, error=RegistryStartError)
 
 
 def ensure_embedded_registry(bootstrap_servers: str) -> RegistryProcess:

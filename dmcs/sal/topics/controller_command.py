@@ -9,12 +9,12 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from dmcs import metrics
 from dmcs.sal.ack import AckCode
 from dmcs.sal.domain import Domain
 from dmcs.sal.interface import Interface
 from dmcs.sal.sample import SalSample
 from dmcs.sal.topics.writer import TopicWriter
-from dmcs.telemetry import metrics
 
 log = logging.getLogger(__name__)
 

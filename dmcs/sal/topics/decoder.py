@@ -8,12 +8,12 @@ import logging
 
 from aiokafka.structs import ConsumerRecord
 
+from dmcs import metrics
 from dmcs.sal.codec import DecodeError, decode_body, schema_id
 from dmcs.sal.interface import TopicSpec
 from dmcs.sal.registry.client import RegistryClient, RegistryError, UnknownSchemaError
 from dmcs.sal.sample import SalSample
 from dmcs.sal.tai import current_tai
-from dmcs.telemetry import metrics
 
 log = logging.getLogger(__name__)
 

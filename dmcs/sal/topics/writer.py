@@ -17,12 +17,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from dmcs import metrics
 from dmcs.sal.codec import encode, header
 from dmcs.sal.domain import Domain
 from dmcs.sal.interface import TopicKind, TopicSpec
 from dmcs.sal.sample import SalSample
 from dmcs.sal.tai import tai_minus_utc
-from dmcs.telemetry import metrics
 from dmcs.validation import describe_validation_error
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ class TopicWriter:
         self._model = spec.model
         self._record: dict[str, Any] = spec.model(salIndex=index).model_dump()
         self._user_fields = frozenset(spec.model.user_fields())
+        self._validators = spec.model.field_validators()
         self._has_data = False
         self._seq = itertools.count(1)
         self._last_delivery: asyncio.Future[Any] | None = None
@@ -80,13 +81,17 @@ class TopicWriter:
                 f"{self.name} has no field(s) {', '.join(sorted(unknown))}; "
                 f"fields: {', '.join(self._model.user_fields())}"
             )
-        merged = {**self._record, **fields}
         try:
-            validated = dict(self._model.model_validate(merged).__dict__)
-        except ValidationError as err:
-            raise ValueError(describe_validation_error(f"{self.name} data", err)) from None
+            validated = {k: self._validators[k].validate_python(v) for k, v in fields.items()}
+        except ValidationError:
+            # The whole model says which field was wrong and why, in the usual words.
+            try:
+                self._model.model_validate({**self._record, **fields})
+            except ValidationError as err:
+                raise ValueError(describe_validation_error(f"{self.name} data", err)) from None
+            raise
         changed = any(validated[k] != self._record[k] for k in fields)
-        self._record = validated
+        self._record = {**self._record, **validated}
         self._has_data = True
         return changed
 

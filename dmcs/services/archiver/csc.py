@@ -19,11 +19,10 @@ from typing import Any
 
 from pydantic import Field
 
+from dmcs import metrics
 from dmcs.butler.repository import open_repository
 from dmcs.csc.configurable_csc import ConfigurableCsc
-from dmcs.sal.interfaces.archiver import ARCHIVER
-from dmcs.sal.interfaces.camera import MT_CAMERA
-from dmcs.sal.interfaces.header_service import MT_HEADER_SERVICE
+from dmcs.sal.interfaces import ARCHIVER, MT_CAMERA, MT_HEADER_SERVICE
 from dmcs.sal.remote import Remote
 from dmcs.sal.tai import current_tai
 from dmcs.sal.topics.controller_command import ExpectedError
@@ -33,7 +32,6 @@ from dmcs.services.archiver.workers import WorkerKind, default_workers, make_poo
 from dmcs.sims.daq_store import DaqImage, DaqStore
 from dmcs.sims.data_dirs import data_dir
 from dmcs.state_machines.summary_state import State
-from dmcs.telemetry import metrics
 from dmcs.validation import StrictModel
 
 HEADER_POLL_S = 0.1

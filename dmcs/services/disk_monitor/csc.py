@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
-from dmcs.sal.interfaces.disk_monitor import DISK_MONITOR
+from dmcs.sal.interfaces import DISK_MONITOR
 from dmcs.sal.topics.controller_command import ExpectedError
 from dmcs.services.disk_monitor.space import measure
 from dmcs.state_machines.summary_state import State

@@ -15,7 +15,7 @@ from typing import Protocol
 from pydantic import Field
 
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.prompt_processing import PROMPT_PROCESSING
+from dmcs.sal.interfaces import PROMPT_PROCESSING
 from dmcs.sal.remote import Remote
 from dmcs.services.dmcs.daytime import Daytime, DaytimeConfig, JobOutcome
 from dmcs.services.dmcs.fleet import FleetConfig, ServiceFleet

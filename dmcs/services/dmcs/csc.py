@@ -8,7 +8,7 @@ from typing import Any
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
 from dmcs.sal.broker import runtime_dir
-from dmcs.sal.interfaces.dmcs import DMCS
+from dmcs.sal.interfaces import DMCS
 from dmcs.sal.topics.controller_command import ExpectedError
 from dmcs.services.dmcs.coordinator import Coordinator, DmcsConfig
 from dmcs.services.dmcs.daytime import DaytimeError, JobOutcome

@@ -22,7 +22,7 @@ from pydantic import Field
 
 from dmcs.sal.ack import AckError
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.ocps import OCPS
+from dmcs.sal.interfaces import OCPS
 from dmcs.sal.remote import Remote
 from dmcs.services.dmcs.visit_book import VisitBook
 from dmcs.validation import StrictModel

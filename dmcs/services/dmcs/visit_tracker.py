@@ -18,10 +18,7 @@ from typing import Any
 
 from dmcs.sal.domain import Domain
 from dmcs.sal.interface import Interface, TopicKind
-from dmcs.sal.interfaces.archiver import ARCHIVER
-from dmcs.sal.interfaces.camera import MT_CAMERA
-from dmcs.sal.interfaces.prompt_processing import PROMPT_PROCESSING
-from dmcs.sal.interfaces.script_queue import SCRIPT_QUEUE
+from dmcs.sal.interfaces import ARCHIVER, MT_CAMERA, PROMPT_PROCESSING, SCRIPT_QUEUE
 from dmcs.sal.remote import Remote
 from dmcs.sal.sample import SalSample
 from dmcs.sal.topics.reader import TopicReader

@@ -19,12 +19,12 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from dmcs import metrics
 from dmcs.mpi.job_store import JobRecord, JobStatus, UnknownJobError
 from dmcs.mpi.jobs import JobManager, JobRequestError
 from dmcs.mpi.launch_command import Launcher, LaunchSettings
 from dmcs.mpi.registry import UnknownPipelineError, pipeline_class
 from dmcs.services.ocps.request import parse_config, parse_job_ids
-from dmcs.telemetry import metrics
 from dmcs.validation import StrictModel
 
 Publish = Callable[..., Awaitable[None]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dmcs.csc.configurable_csc import ConfigurableCsc
-from dmcs.sal.interfaces.ocps import OCPS
+from dmcs.sal.interfaces import OCPS
 from dmcs.sal.topics.controller_command import ExpectedError
 from dmcs.services.ocps.batch import OcpsConfig, OcpsService, RequestRefusedError
 from dmcs.state_machines.summary_state import State

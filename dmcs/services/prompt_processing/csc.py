@@ -14,9 +14,7 @@ from typing import TYPE_CHECKING, Any
 from dmcs.csc.configurable_csc import ConfigurableCsc
 from dmcs.csc.listen_and_report import ListenAndReport
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.camera import MT_CAMERA
-from dmcs.sal.interfaces.prompt_processing import PROMPT_PROCESSING
-from dmcs.sal.interfaces.script_queue import SCRIPT_QUEUE
+from dmcs.sal.interfaces import MT_CAMERA, PROMPT_PROCESSING, SCRIPT_QUEUE
 from dmcs.sal.remote import Remote
 from dmcs.sal.topics.controller_command import ExpectedError
 from dmcs.services.prompt_processing.settings import PromptProcessingConfig

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dmcs import metrics
 from dmcs.mpi.launch_command import Launcher, LaunchSettings
 from dmcs.payloads.association.alert_production import AlertProductionPipeline
 from dmcs.sal.tai import current_tai
@@ -44,7 +45,6 @@ from dmcs.services.prompt_processing.settings import PromptProcessingConfig
 from dmcs.services.prompt_processing.visit_ledger import CcdState, VisitLedger, VisitState
 from dmcs.sims.daq_store import DaqStore
 from dmcs.sims.visit_plan import SCIENCE, parse_group_id, parse_next_visit
-from dmcs.telemetry import metrics
 
 Publish = Callable[..., Awaitable[None]]
 LEDGER_FILE = "visits.sqlite"

@@ -15,14 +15,16 @@ from pydantic import Field
 from dmcs.csc.configurable_csc import ConfigurableCsc
 from dmcs.csc.listen_and_report import ListenAndReport
 from dmcs.sal.interface import Interface
-from dmcs.sal.interfaces.archiver import ARCHIVER
-from dmcs.sal.interfaces.camera import MT_CAMERA
-from dmcs.sal.interfaces.dmcs import DMCS
-from dmcs.sal.interfaces.header_service import MT_HEADER_SERVICE
-from dmcs.sal.interfaces.ocps import OCPS
-from dmcs.sal.interfaces.prompt_processing import PROMPT_PROCESSING
-from dmcs.sal.interfaces.script_queue import SCRIPT_QUEUE
-from dmcs.sal.interfaces.telemetry_gateway import TELEMETRY_GATEWAY
+from dmcs.sal.interfaces import (
+    ARCHIVER,
+    DMCS,
+    MT_CAMERA,
+    MT_HEADER_SERVICE,
+    OCPS,
+    PROMPT_PROCESSING,
+    SCRIPT_QUEUE,
+    TELEMETRY_GATEWAY,
+)
 from dmcs.sal.remote import Remote
 from dmcs.services.telemetry_gateway.figures import GatewayFigures
 from dmcs.state_machines.summary_state import State

@@ -14,8 +14,7 @@ from lsst.daf.butler import Butler, ButlerConfig
 from dmcs.butler.raws import all_raws
 from dmcs.sal.broker import free_port
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.archiver import ARCHIVER
-from dmcs.sal.interfaces.camera import MT_CAMERA
+from dmcs.sal.interfaces import ARCHIVER, MT_CAMERA
 from dmcs.sal.remote import Remote
 from dmcs.services.archiver.audit import audit_archive
 from dmcs.services.archiver.csc import ArchiverCsc

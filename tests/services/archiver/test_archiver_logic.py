@@ -18,7 +18,7 @@ from lsst.daf.butler import Butler
 
 from dmcs.butler.raws import all_raws
 from dmcs.butler.repository import open_repository
-from dmcs.sal.interfaces.camera import MT_CAMERA
+from dmcs.sal.interfaces import MT_CAMERA
 from dmcs.sal.tai import current_tai
 from dmcs.services.archiver.archiver import Archiver, HeaderRef
 from dmcs.services.archiver.audit import audit_archive

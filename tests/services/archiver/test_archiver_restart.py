@@ -14,8 +14,7 @@ from lsst.daf.butler import Butler
 
 from dmcs.butler.raws import all_raws
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.archiver import ARCHIVER
-from dmcs.sal.interfaces.camera import MT_CAMERA
+from dmcs.sal.interfaces import ARCHIVER, MT_CAMERA
 from dmcs.sal.remote import Remote
 from dmcs.services.archiver.audit import audit_archive
 from dmcs.sims.camera_csc import CameraCsc

@@ -8,7 +8,7 @@ import pytest
 
 from dmcs.sal.ack import AckError
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.disk_monitor import DISK_MONITOR
+from dmcs.sal.interfaces import DISK_MONITOR
 from dmcs.sal.remote import Remote
 from dmcs.services.disk_monitor.csc import DiskMonitorCsc
 from dmcs.testing import wait_for_sample

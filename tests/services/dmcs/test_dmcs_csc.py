@@ -14,8 +14,7 @@ import yaml
 from dmcs.csc.test_csc import TestCsc
 from dmcs.sal.ack import AckError
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.dmcs import DMCS
-from dmcs.sal.interfaces.test import TEST
+from dmcs.sal.interfaces import DMCS, TEST
 from dmcs.sal.remote import Remote
 from dmcs.services.dmcs.csc import SERVICE_LOST, DmcsCsc
 from dmcs.state_machines.summary_state import State

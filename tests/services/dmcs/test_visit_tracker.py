@@ -14,10 +14,7 @@ import pytest
 from dmcs.sal.controller import Controller
 from dmcs.sal.domain import Domain
 from dmcs.sal.interface import Interface
-from dmcs.sal.interfaces.archiver import ARCHIVER
-from dmcs.sal.interfaces.camera import MT_CAMERA
-from dmcs.sal.interfaces.prompt_processing import PROMPT_PROCESSING
-from dmcs.sal.interfaces.script_queue import SCRIPT_QUEUE
+from dmcs.sal.interfaces import ARCHIVER, MT_CAMERA, PROMPT_PROCESSING, SCRIPT_QUEUE
 from dmcs.services.dmcs.visit_book import VisitBook
 from dmcs.services.dmcs.visit_tracker import VisitTracker
 from dmcs.state_machines.visit import VisitState

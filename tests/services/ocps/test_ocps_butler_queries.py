@@ -13,7 +13,7 @@ from dmcs.butler.repository import open_repository
 from dmcs.mpi.job_store import JobStore
 from dmcs.sal.ack import AckError
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.ocps import OCPS
+from dmcs.sal.interfaces import OCPS
 from dmcs.sal.remote import Remote
 from dmcs.services.ocps.catch_up import CatchUpPipeline
 from dmcs.services.ocps.csc import OcpsCsc

@@ -15,7 +15,7 @@ import yaml
 from dmcs.mpi.job_store import JobStore
 from dmcs.sal.ack import AckError
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.ocps import OCPS
+from dmcs.sal.interfaces import OCPS
 from dmcs.sal.remote import Remote
 from dmcs.services.ocps.csc import OcpsCsc
 from dmcs.state_machines.summary_state import State

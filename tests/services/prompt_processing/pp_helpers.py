@@ -9,8 +9,7 @@ from typing import Any
 from aiokafka import TopicPartition
 
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.camera import MT_CAMERA
-from dmcs.sal.interfaces.script_queue import SCRIPT_QUEUE
+from dmcs.sal.interfaces import MT_CAMERA, SCRIPT_QUEUE
 from dmcs.sal.sample import SalSample
 from dmcs.services.prompt_processing.alert_stream import alert_topic
 from dmcs.sims.camera import Camera, CameraConfig

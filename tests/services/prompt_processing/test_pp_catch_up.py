@@ -13,7 +13,7 @@ from pp_helpers import DETECTORS, SIZE, Published, alerts_on_stream, camera, gro
 from dmcs.mpi.job_store import JobStore
 from dmcs.sal.ack import AckError
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.ocps import OCPS
+from dmcs.sal.interfaces import OCPS
 from dmcs.sal.remote import Remote
 from dmcs.services.ocps.catch_up import CatchUpPipeline
 from dmcs.services.ocps.csc import OcpsCsc

@@ -11,9 +11,7 @@ from pp_helpers import DETECTORS, SIZE, alerts_on_stream, group
 
 from dmcs.sal.ack import AckError
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.camera import MT_CAMERA
-from dmcs.sal.interfaces.prompt_processing import PROMPT_PROCESSING
-from dmcs.sal.interfaces.script_queue import SCRIPT_QUEUE
+from dmcs.sal.interfaces import MT_CAMERA, PROMPT_PROCESSING, SCRIPT_QUEUE
 from dmcs.sal.remote import Remote
 from dmcs.sal.tai import current_tai
 from dmcs.services.prompt_processing.csc import PromptProcessingCsc

@@ -10,8 +10,7 @@ import yaml
 
 from dmcs.sal.controller import Controller
 from dmcs.sal.domain import Domain
-from dmcs.sal.interfaces.prompt_processing import PROMPT_PROCESSING
-from dmcs.sal.interfaces.telemetry_gateway import TELEMETRY_GATEWAY
+from dmcs.sal.interfaces import PROMPT_PROCESSING, TELEMETRY_GATEWAY
 from dmcs.sal.remote import Remote
 from dmcs.services.ocps.csc import OcpsCsc
 from dmcs.services.telemetry_gateway.csc import TelemetryGatewayCsc
