@@ -1,18 +1,25 @@
-"""`dmcs efd`: list topics and fields of the EFD, query its time series, list named EFDs.
+"""`dmcs efd`: list topics and fields of the EFD, query its time series, list named EFDs,
+and `write`: copy Kafka into it (alone, or as one of a consumer group of writers).
 
-A thin adapter over `dmcs.telemetry.efd_client.EfdClient`; a bad topic, field, time range or
-EFD name is one line naming it.
+A thin adapter over `dmcs.telemetry.efd_client.EfdClient` and
+`dmcs.telemetry.efd_writer.EfdWriter`; a bad topic, field, time range or EFD name is one line
+naming it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from dmcs.cli.errors import CliError, ExitCode, one_line_errors
+from dmcs.cli.options import BrokerOption, RegistryOption, SubnameOption, sal_config
+from dmcs.cli.session import connect, run_async, stop_signals
+from dmcs.sal.config import SalConfig
 from dmcs.settings import EFD_URL_ENV as DB_URL_ENV
 from dmcs.settings import settings
 
@@ -21,7 +28,8 @@ if TYPE_CHECKING:
 
     from dmcs.telemetry.efd_client import EfdClient
 
-app = typer.Typer(no_args_is_help=True, help="Query the EFD (InfluxDB) of the observatory.")
+app = typer.Typer(no_args_is_help=True,
+                  help="Query the EFD (InfluxDB) of the observatory, or feed it from Kafka.")
 T = TypeVar("T")
 
 EfdOption = Annotated[
@@ -142,3 +150,54 @@ def names() -> None:
         for name in sorted(named):
             where = named[name]
             typer.echo(f"{name}\t{where.url}\t{where.database}\t{where.schema_registry or '-'}")
+
+
+@app.command()
+def write(
+    group: Annotated[str | None, typer.Option(
+        "--group", metavar="GROUP",
+        help="Share the topics with the other writers of this Kafka consumer group (each "
+        "topic is written by one of them; a writer that dies is replaced by the others). "
+        "Default: read every topic alone.")] = None,
+    efd: EfdOption = None, db: DatabaseOption = None,
+    broker: BrokerOption = None, registry: RegistryOption = None, subname: SubnameOption = None,
+) -> None:
+    """Copy every lsst.<subname>.* topic into the EFD until SIGINT/SIGTERM (at least once:
+    offsets are committed after InfluxDB took the points)."""
+    with one_line_errors():
+        if not efd:
+            raise CliError(f"where is the EFD? give --efd URL|NAME or set ${DB_URL_ENV}")
+        from dmcs.telemetry.efd_names import resolve_efd
+        from dmcs.telemetry.efd_query import EfdError
+
+        try:
+            where = resolve_efd(efd, settings().efd_names_file)
+        except EfdError as err:
+            raise CliError(str(err)) from None
+        config = sal_config(broker, subname, registry)
+        run_async(_write(config, where.url, db or where.database, group or ""), logging.INFO)
+
+
+async def _write(config: SalConfig, url: str, database: str, group: str) -> None:
+    from dmcs.telemetry.efd_writer import EfdWriter, EfdWriterSettings, group_settings
+    from dmcs.telemetry.influx_http import InfluxHttp
+
+    async with connect(config) as domain:
+        stop = stop_signals()
+        writer = EfdWriter(domain.bootstrap_servers, domain.subname, InfluxHttp(url, database),
+                           domain.registry_url,
+                           EfdWriterSettings(fetch_max_wait_ms=domain.profile.bulk_wait_ms,
+                                             fetch_min_bytes=domain.profile.bulk_min_bytes,
+                                             **group_settings(group)),
+                           domain.config.security)
+        await writer.start()
+        member = f" in consumer group {group}" if group else ""
+        typer.echo(f"writing lsst.{domain.subname}.* from {domain.bootstrap_servers} to {url} "
+                   f"database {database}{member}, pid {os.getpid()}; Ctrl-C stops it")
+        try:
+            await stop
+        finally:
+            await writer.stop()
+            await writer.influx.close()
+        typer.echo(f"EFD writer stopped: received {stop.result()}, "
+                   f"{writer.health.points_written} points written")

@@ -8,7 +8,12 @@ from enum import IntEnum
 from typing import Any, NoReturn
 
 import typer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    ClusterAuthorizationFailedError,
+    GroupAuthorizationFailedError,
+    KafkaError,
+    TopicAuthorizationFailedError,
+)
 from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
@@ -17,6 +22,7 @@ from dmcs.ocs.errors import CommandFailedError, NotRunningError, OcsError
 from dmcs.sal.ack import AckCode
 from dmcs.sal.broker import BrokerError
 from dmcs.sal.domain import SchemaRegistrationError
+from dmcs.settings import settings
 
 try:  # recent typer carries its own copy of click
     from typer._click.core import Context
@@ -71,6 +77,31 @@ def fail(message: str, code: ExitCode) -> NoReturn:
     raise typer.Exit(int(code))
 
 
+#: What the broker's ACLs refuse, as aiokafka raises it.
+AUTHORIZATION_ERRORS = (TopicAuthorizationFailedError, GroupAuthorizationFailedError,
+                        ClusterAuthorizationFailedError)
+
+
+def not_authorized(err: KafkaError, user: str | None) -> str:
+    """The broker's ACLs refused something: what, and for which user."""
+    who = f" as user {user!r}" if user else ""
+    if isinstance(err, ClusterAuthorizationFailedError):
+        return (f"not authorized{who} on the cluster (a dmcs process needs WRITE on at "
+                "least one topic for its idempotent producer)")
+    topics = err.args[0] if err.args else ""
+    names = (", ".join(sorted(map(str, topics))) if isinstance(topics, set | frozenset | list)
+             else str(topics))
+    what = "group" if isinstance(err, GroupAuthorizationFailedError) else "topic"
+    return f"not authorized{who} on {what} {names} (refused by the broker's ACLs)"
+
+
+def _user() -> str | None:
+    try:
+        return settings().sal().security.get("sasl_plain_username")
+    except ValueError:
+        return None
+
+
 @contextmanager
 def one_line_errors() -> Iterator[None]:
     """Turn CliError, OcsError, broker failures and Ctrl-C into a line and an exit status."""
@@ -80,6 +111,8 @@ def one_line_errors() -> Iterator[None]:
         fail(str(err), err.code)
     except OcsError as err:
         fail(str(err), exit_code_of(err))
+    except AUTHORIZATION_ERRORS as err:
+        fail(not_authorized(err, _user()), ExitCode.BROKER)
     except (KafkaError, BrokerError) as err:
         fail(f"Kafka broker problem: {err}", ExitCode.BROKER)
     except SchemaRegistrationError as err:

@@ -46,6 +46,13 @@ def night(
     subname: Annotated[str, typer.Option(
         "--subname", envvar=SUBNAME_ENV, show_envvar=False,
         help=f"Topic subname (${SUBNAME_ENV}).")] = DEFAULT_SUBNAME,
+    brokers: Annotated[int, typer.Option(
+        "--brokers", metavar="N", help="Nodes of the night's own Apache Kafka cluster (3: "
+        "every topic replicated 3 times, 2 in sync for a write; the night reports what it saw "
+        "of the cluster).")] = 1,
+    secure: Annotated[bool, typer.Option(
+        "--secure", help="SASL/SCRAM-SHA-512 on the night's own Kafka: a user per service, "
+        "prefix ACLs, each CSC its own credentials.")] = False,
     efd: Annotated[str | None, typer.Option(
         "--efd", metavar="URL", help="InfluxDB for the EFD writer (default: a local one "
         "when influxd is installed).")] = None,
@@ -66,7 +73,8 @@ def night(
         try:
             options = NightOptions(root=night_root, visits=visits, ccds=ccds, ccd_size=ccd_size,
                                    cadence=cadence, broker=broker, registry=registry,
-                                   subname=subname, efd=efd, local_efd=local_efd, report=report,
+                                   subname=subname, brokers=brokers, secure=secure, efd=efd,
+                                   local_efd=local_efd, report=report,
                                    live=live and console.is_terminal)
         except ValueError as err:
             raise CliError(str(err)) from None

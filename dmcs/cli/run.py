@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,7 +16,7 @@ from dmcs import metrics
 from dmcs.cli.component_ref import ComponentRef
 from dmcs.cli.errors import CliError, ExitCode, one_line_errors
 from dmcs.cli.options import BrokerOption, RegistryOption, SubnameOption, describe, sal_config
-from dmcs.cli.session import connect, run_async
+from dmcs.cli.session import connect, run_async, stop_signals
 from dmcs.csc.base_csc import BaseCsc
 from dmcs.csc.configurable_csc import ConfigurableCsc
 from dmcs.csc.registry import component_names, csc_class
@@ -86,7 +85,7 @@ async def _run(
     config: SalConfig, metrics_port: int,
 ) -> None:
     async with connect(config) as domain:
-        signalled = _catch_stop_signals()
+        signalled = stop_signals()
         csc = factory(domain, ref.index, initial_state=state, **options)
         try:
             await csc.start()
@@ -136,20 +135,6 @@ def _config_options(
             raise CliError(f"config dir {root} ({source}) does not exist")
         options["config_root"] = root
     return options
-
-
-def _catch_stop_signals() -> asyncio.Future[str]:
-    """A future set by SIGINT/SIGTERM, installed before the CSC is visible to anyone."""
-    loop = asyncio.get_running_loop()
-    signalled: asyncio.Future[str] = loop.create_future()
-
-    def on_signal(sig: signal.Signals) -> None:
-        if not signalled.done():
-            signalled.set_result(sig.name)
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, on_signal, sig)
-    return signalled
 
 
 async def _until_offline_or_signal(csc: BaseCsc, signalled: asyncio.Future[str]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -11,7 +12,7 @@ from typing import Any, TypeVar
 from aiokafka.errors import KafkaError
 
 from dmcs.cli.component_ref import ComponentRef
-from dmcs.cli.errors import CliError, ExitCode
+from dmcs.cli.errors import AUTHORIZATION_ERRORS, CliError, ExitCode, not_authorized
 from dmcs.sal.broker import BrokerError
 from dmcs.sal.config import BROKER_ENV, SalConfig
 from dmcs.sal.domain import Domain
@@ -29,6 +30,20 @@ def run_async(body: Coroutine[Any, Any, T], log_level: int = logging.WARNING) ->
     return asyncio.run(body)
 
 
+def stop_signals() -> asyncio.Future[str]:
+    """A future set by SIGINT/SIGTERM, installed before the CSC is visible to anyone."""
+    loop = asyncio.get_running_loop()
+    signalled: asyncio.Future[str] = loop.create_future()
+
+    def on_signal(sig: signal.Signals) -> None:
+        if not signalled.done():
+            signalled.set_result(sig.name)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig)
+    return signalled
+
+
 @asynccontextmanager
 async def connect(config: SalConfig) -> AsyncIterator[Domain]:
     """A started Domain; an unreachable broker is a CliError saying where we looked."""
@@ -38,8 +53,14 @@ async def connect(config: SalConfig) -> AsyncIterator[Domain]:
     except BrokerError as err:
         await domain.close()
         raise CliError(f"cannot start the embedded broker: {err}", ExitCode.BROKER) from None
+    except AUTHORIZATION_ERRORS as err:
+        await domain.close()
+        raise CliError(not_authorized(err, config.security.get("sasl_plain_username")),
+                       ExitCode.BROKER) from None
     except (KafkaError, OSError):
         await domain.close()
+        if config.bootstrap_servers and config.security:
+            await _say_why_refused(config)
         where = config.bootstrap_servers or "the embedded broker"
         raise CliError(
             f"cannot reach the Kafka broker at {where}; is it running? "
@@ -50,6 +71,20 @@ async def connect(config: SalConfig) -> AsyncIterator[Domain]:
         yield domain
     finally:
         await domain.close()
+
+
+async def _say_why_refused(config: SalConfig) -> None:
+    """A secure broker that would not let us in: one line naming the user, the broker and
+    why (aiokafka says only that it could not bootstrap)."""
+    from dmcs.kafka.login import KafkaLoginError, check_login
+
+    assert config.bootstrap_servers
+    try:
+        await check_login(config.bootstrap_servers, config.security)
+    except KafkaLoginError as err:
+        raise CliError(str(err), ExitCode.BROKER) from None
+    except (KafkaError, OSError):
+        return
 
 
 @asynccontextmanager

@@ -40,8 +40,20 @@ class NightOptions:
     report: Path | None = None
     live: bool = True
     subname: str | None = None
+    #: Nodes of the night's own Kafka cluster (3: replication factor 3, min.insync.replicas 2).
+    brokers: int = 1
+    #: SASL/SCRAM on that cluster: a user per service with prefix ACLs (dmcs.night.kafka_users).
+    secure: bool = False
 
     def __post_init__(self) -> None:
+        if not 1 <= self.brokers <= 5:
+            raise ValueError(f"--brokers must be 1..5, got {self.brokers}")
+        if self.brokers > 1 and self.broker is not None:
+            raise ValueError("--brokers starts the night's own cluster; it cannot go with "
+                             "--broker (a cluster that is already running)")
+        if self.secure and self.broker is not None:
+            raise ValueError("--secure makes the night's own cluster; with --broker give the "
+                             "site's credentials as LSST_KAFKA_SECURITY_* instead")
         if not 1 <= self.ccds <= SCIENCE_CCDS:
             raise ValueError(f"--ccds must be 1..{SCIENCE_CCDS}, got {self.ccds}")
         if self.visits < 0:

@@ -24,7 +24,11 @@ from rich.console import Console
 from rich.live import Live
 
 from dmcs.csc.registry import COMPONENTS, get_interface
+from dmcs.kafka.node_config import replication_factor
+from dmcs.night.alert_count import alerts_consumed
+from dmcs.night.cluster_watch import ClusterWatch
 from dmcs.night.efd import EFD_WRITER, efd_url, write_efd_report
+from dmcs.night.kafka_users import NIGHT_USER, REGISTRY_USER, night_users, user_name
 from dmcs.night.live import render
 from dmcs.night.metrics import MetricsPorts, check_dashboards, dashboards_line, local_prometheus
 from dmcs.night.observer import NightObserver
@@ -33,18 +37,21 @@ from dmcs.night.report import NightReport, build_report
 from dmcs.night.site import SERVICES, SIMULATORS, write_night_configs
 from dmcs.night.supervisor import Supervisor
 from dmcs.ocs import BUSY_ATTEMPTS, OcsError, walk_to_state
-from dmcs.sal.broker import start_private_broker
-from dmcs.sal.config import BROKER_ENV, BROKER_KIND_ENV, REGISTRY_ENV, SUBNAME_ENV
+from dmcs.payloads.repository import OutputRepository
+from dmcs.sal.broker import private_kafka, start_private_broker
+from dmcs.sal.config import BROKER_ENV, BROKER_KIND_ENV, REGISTRY_ENV, REPLICATION_ENV, SUBNAME_ENV
 from dmcs.sal.domain import Domain
 from dmcs.sal.registry.process import start_private_registry
 from dmcs.sal.remote import Remote
 from dmcs.scripts.base_script import BaseScript
 from dmcs.scripts.night import NightScript
 from dmcs.scripts.runner import run_script
+from dmcs.services.prompt_processing.alert_stream import default_alert_topic
 from dmcs.settings import settings
 from dmcs.state_machines.summary_state import State
 
 if TYPE_CHECKING:
+    from dmcs.kafka import KafkaCluster
     from dmcs.services.archiver.audit import Audit
 
 log = logging.getLogger(__name__)
@@ -66,9 +73,14 @@ def parse_label(label: str) -> tuple[str, int]:
 
 
 class Night:
-    """One night; `supervisor`, `observer` and `script` are there for drills and tests."""
+    """One night; `supervisor`, `observer` and `script` are there for drills and tests.
 
-    def __init__(self, options: NightOptions, console: Console | None = None) -> None:
+    `cluster`: a Kafka cluster someone else runs (a test's), used and watched as the night's
+    own `--brokers N` cluster would be, and left running afterwards.
+    """
+
+    def __init__(self, options: NightOptions, console: Console | None = None,
+                 cluster: KafkaCluster | None = None) -> None:
         self.options = options
         self.console = console or Console(highlight=False)
         self.interrupted: asyncio.Future[str] | None = None
@@ -76,6 +88,9 @@ class Night:
         self.observer: NightObserver | None = None
         self.script: BaseScript | None = None
         self.domain: Domain | None = None
+        #: With `--brokers N`: the night's own cluster, and what the night saw of it.
+        self.cluster = cluster
+        self.cluster_watch: ClusterWatch | None = None
         self.remotes: dict[str, Remote] = {}
         self.metrics = MetricsPorts(options.root.resolve())
         self.prometheus: str | None = None
@@ -113,27 +128,70 @@ class Night:
             await self._prerender(config_root)
             bootstrap = options.broker
             kind = settings().sal().broker_kind
-            if bootstrap is None:
+            replication = settings().sal().replication_factor
+            if self.cluster is not None:
+                bootstrap, kind = self.cluster.bootstrap_servers, "kafka"
+                replication = replication_factor(self.cluster.size)
+            elif bootstrap is None and (options.brokers > 1 or options.secure):
+                subname = settings().sal(None, options.subname).subname
+                users = (night_users(subname, [parse_label(c)[0] for c in components]
+                                     + ["DMCS", EFD_WRITER]) if options.secure else None)
+                self.cluster, broker = stack.enter_context(
+                    private_kafka(root, options.brokers, users=users))
+                replication = replication_factor(options.brokers)
+                bootstrap, kind = broker.bootstrap_servers, broker.kind
+                secured = (f"; SASL/SCRAM-SHA-512, {len(users)} users with prefix ACLs"
+                           if users else "")
+                self.step(f"private Kafka cluster on {bootstrap} (pids "
+                          f"{', '.join(str(n.pid) for n in self.cluster.nodes)}; "
+                          f"{broker.what}; every topic {replication} copies{secured})")
+            elif bootstrap is None:
                 broker = stack.enter_context(start_private_broker(root))
                 bootstrap, kind = broker.bootstrap_servers, broker.kind
                 self.step(f"private broker on {bootstrap} (pid {broker.pid}; {broker.what})")
+            sal_env = {BROKER_ENV: bootstrap, BROKER_KIND_ENV: kind,
+                       REPLICATION_ENV: str(replication)}
             registry = options.registry
             if registry is None:
-                own = stack.enter_context(start_private_registry(bootstrap, root))
+                own = stack.enter_context(start_private_registry(
+                    bootstrap, root, {**os.environ, **sal_env, **self._login(REGISTRY_USER)}))
                 registry = own.url
                 self.step(f"schema registry at {registry} (pid {own.pid})")
             config = replace(settings().sal(bootstrap, options.subname, registry),
-                             broker_kind=kind)
+                             broker_kind=kind, replication_factor=replication)
+            if self._secure:
+                assert self.cluster is not None
+                config = replace(config, security=self.cluster.client_options(NIGHT_USER))
             self.step(f"topics lsst.{config.subname}.* on {bootstrap}, schemas in {registry}")
-            env = {**os.environ, BROKER_ENV: bootstrap, SUBNAME_ENV: config.subname,
-                   REGISTRY_ENV: registry, BROKER_KIND_ENV: kind,
+            env = {**os.environ, **sal_env, SUBNAME_ENV: config.subname, REGISTRY_ENV: registry,
                    "DMCS_HOME": str(root / "home")}
             domain = self.domain = Domain(config)
             await domain.start()
             try:
+                if self.cluster is not None:
+                    self.cluster_watch = ClusterWatch(domain, bootstrap, self.cluster.size,
+                                                      config.security)
+                    await self.cluster_watch.start()
                 return await self._night(domain, env, config_root, [*components, "DMCS"], efd)
             finally:
+                if self.cluster_watch is not None:
+                    await _bounded("closing the cluster watch", self.cluster_watch.close())
                 await _bounded("closing the Kafka connection", domain.close())
+
+    @property
+    def _secure(self) -> bool:
+        return self.cluster is not None and self.cluster.security is not None
+
+    def _login(self, user: str) -> dict[str, str]:
+        """`user`'s LSST_KAFKA_SECURITY_* settings on a secure cluster, else nothing."""
+        if not self._secure:
+            return {}
+        assert self.cluster is not None
+        return self.cluster.client_env(user)
+
+    def _env(self, env: dict[str, str], component: str) -> dict[str, str] | None:
+        """A CSC's environment: the night's, with its own Kafka user on a secure cluster."""
+        return {**env, **self._login(user_name(component))} if self._secure else None
 
     async def _prerender(self, config_root: Path) -> None:
         """The camera's pixels for every visit, rendered before anything starts (or found in
@@ -156,14 +214,17 @@ class Night:
             for label in components:
                 name, index = parse_label(label)
                 await supervisor.add(name, index, "--config-dir", str(config_root),
-                                     *self.metrics.args(name, index))
+                                     *self.metrics.args(name, index), env=self._env(env, name))
             if efd is not None:
                 await supervisor.add(EFD_WRITER, 0, "--config-dir", str(config_root),
-                                     "--state", "ENABLED", *self.metrics.args(EFD_WRITER, 0))
+                                     "--state", "ENABLED", *self.metrics.args(EFD_WRITER, 0),
+                                     env=self._env(env, EFD_WRITER))
                 components = [EFD_WRITER, *components]
             self.step(f"{len(components)} CSC processes started (subname {domain.subname}); "
                       f"logs in {options.root / 'logs'}")
             if await self._started(domain, components):
+                if self.cluster_watch is not None:
+                    await self.cluster_watch.start_probe()
                 self.step(f"night script Script:{NIGHT_SCRIPT_INDEX}: pause with `dmcs command "
                           f"Script:{NIGHT_SCRIPT_INDEX} pause --subname {domain.subname} "
                           f"--broker {domain.bootstrap_servers}`")
@@ -171,6 +232,8 @@ class Night:
                 script_state, script_reason = script.state.name, script.reason
                 self.step(f"night script ended {script_state}: {script_reason}")
         finally:
+            if self.cluster_watch is not None:
+                await _bounded("stopping the timed commands", self.cluster_watch.stop_probe())
             try:
                 await self._shutdown(components)
             finally:
@@ -184,11 +247,16 @@ class Night:
         if efd is not None and self.prometheus is not None:
             dashboards = await check_dashboards(efd, self.prometheus, start=self.wall_started)
             self.step(f"dashboards: {dashboards_line(dashboards)}")
+        topic = default_alert_topic(domain.subname)
+        consumed = await alerts_consumed(domain, topic)
+        self.step(f"a broker's consumer read {consumed} alerts from {topic}")
         return build_report(
             observer, self._audit(), restarts=supervisor.restarts(), script_state=script_state,
             script_reason=script_reason, interrupted=self._was_interrupted(),
             elapsed_s=time.monotonic() - self.started, root=options.root,
-            efd_report=efd_report, dashboards=dashboards, butler_repo=self._butler_repo())
+            efd_report=efd_report, dashboards=dashboards, butler_repo=self._butler_repo(),
+            alerts_consumed=consumed, alert_topic=topic, apdb_url=self._apdb_url(),
+            cluster=self.cluster_watch.summary() if self.cluster_watch is not None else None)
 
     async def _run_script(self, domain: Domain) -> BaseScript:
         options = self.options
@@ -299,6 +367,11 @@ class Night:
         """The archive's Butler repository, once the Archiver has created it."""
         archive_root = self.options.root.resolve() / "data" / "archive"
         return str(archive_root) if (archive_root / "butler.yaml").exists() else ""
+
+    def _apdb_url(self) -> str:
+        """Prompt processing's APDB (in its work_dir's outputs, as `write_night_configs` sets)."""
+        outputs = self.options.root.resolve() / "data" / "prompt_processing" / "outputs"
+        return OutputRepository(outputs).default_apdb_url()
 
     def _audit(self) -> Audit | None:
         repo = self._butler_repo()

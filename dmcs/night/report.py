@@ -57,7 +57,13 @@ class NightReport:
     efd_report: str = ""
     #: The archive's Butler repository (``butler query-datasets <butler_repo> raw``).
     butler_repo: str = ""
+    #: Alerts a broker's consumer read from the stream (night and daytime catch-up).
+    alerts_consumed: int = 0
+    alert_topic: str = ""
+    apdb_url: str = ""
     dashboards: dict[str, Any] = field(default_factory=dict)
+    #: With `--brokers N`: what the night saw of its cluster (dmcs.night.cluster_watch).
+    cluster: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -86,7 +92,8 @@ def build_report(observer: NightObserver, archive: Audit | None, *,
                  restarts: dict[str, int], script_state: str, script_reason: str,
                  interrupted: bool, elapsed_s: float, root: Path,
                  efd_report: str = "", dashboards: dict[str, Any] | None = None,
-                 butler_repo: str = "") -> NightReport:
+                 butler_repo: str = "", alerts_consumed: int = 0, alert_topic: str = "",
+                 apdb_url: str = "", cluster: dict[str, Any] | None = None) -> NightReport:
     science = observer.science()
     latencies = observer.latencies()
     states = [g.state for g in science]
@@ -125,6 +132,10 @@ def build_report(observer: NightObserver, archive: Audit | None, *,
         efd_report=efd_report,
         dashboards=dashboards or {},
         butler_repo=butler_repo,
+        alerts_consumed=alerts_consumed,
+        alert_topic=alert_topic,
+        apdb_url=apdb_url,
+        cluster=cluster or {},
     )
     report.problems = _problems(report, archive)
     return report
@@ -152,8 +163,13 @@ def _problems(r: NightReport, archive: Audit | None) -> list[str]:
         problems.append(f"{r.images_duplicated} duplicated images")
     if r.checksum_failures:
         problems.append(f"{r.checksum_failures} checksum failures")
+    if r.alert_topic and r.alerts_consumed < r.alerts:
+        problems.append(f"{r.alerts} alerts reported but {r.alerts_consumed} on {r.alert_topic}")
     if r.duplicate_alerts:
         problems.append(f"{r.duplicate_alerts} duplicate alert batches")
+    if r.cluster.get("probe_failed"):
+        problems.append(f"{r.cluster['probe_failed']} of {r.cluster['probe_commands']} "
+                        "commands timed through the cluster failed")
     failed_jobs = [j for j in r.ocps_jobs if j["exit_code"] != 0]
     if failed_jobs:
         problems.append(f"{len(failed_jobs)} daytime jobs did not succeed")
@@ -176,7 +192,9 @@ def print_summary(report: NightReport, console: Console, path: Path | None) -> N
                        f"{r.checksum_failures} checksum failures"),
         ("CCDs", f"{r.ccds_alerted} alerted, {r.ccds_late} late, {r.ccds_failed} failed, "
                  f"{r.ccds_unprocessable} unprocessable, {r.ccds_caught_up} caught up"),
-        ("alerts", f"{r.alerts} ({r.duplicate_alerts} duplicate batches)"),
+        ("alerts", f"{r.alerts} ({r.duplicate_alerts} duplicate batches); "
+                   f"{r.alerts_consumed} read by a broker from {r.alert_topic or '-'}"),
+        ("APDB", r.apdb_url or "-"),
         ("latency", latency),
         ("restarts", restarts),
         ("daytime jobs", jobs),
@@ -186,6 +204,9 @@ def print_summary(report: NightReport, console: Console, path: Path | None) -> N
         ("EFD report", r.efd_report or "no EFD"),
         ("dashboards", dashboards_line(r.dashboards)),
     ]
+    if r.cluster:
+        rows.append(("cluster", cluster_line(r.cluster)))
+        rows += [(f"  {d['name']}", drill_line(d)) for d in r.cluster["drills"]]
     for label, text in rows:
         console.print(f"  {label:14} {text}")
     verdict = ("[green]every image and every visit accounted for[/]" if r.accounted_for
@@ -193,3 +214,17 @@ def print_summary(report: NightReport, console: Console, path: Path | None) -> N
     console.print(f"  {verdict}")
     if path is not None:
         console.print(f"  report: {path}")
+
+
+def cluster_line(cluster: dict[str, Any]) -> str:
+    return (f"{cluster['brokers']} Kafka nodes; {cluster['leader_changes']} command-topic "
+            f"leader changes, {cluster['client_warnings']} client warnings; "
+            f"{cluster['probe_commands']} timed commands ({cluster['probe_failed']} failed), "
+            f"longest {cluster['longest_command_s']:.2f} s")
+
+
+def drill_line(drill: dict[str, Any]) -> str:
+    return (f"{drill['seconds']:.0f} s: {drill['leader_changes']} leader changes (to nodes "
+            f"{drill['new_leaders']}), {drill['client_retries']} client retries, longest "
+            f"command {drill['longest_command_s']:.2f} s ({drill['commands_failed']} of "
+            f"{drill['commands']} failed)")

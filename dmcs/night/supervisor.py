@@ -31,6 +31,8 @@ class Managed:
     component: str
     index: int = 0
     extra_args: tuple[str, ...] = ()
+    #: Its own environment (e.g. its Kafka user), else the supervisor's.
+    env: dict[str, str] | None = None
     process: asyncio.subprocess.Process | None = None
     restarts: int = 0
     exits: list[int] = field(default_factory=list)
@@ -61,8 +63,9 @@ class Supervisor:
         self._stopping = False
         log_dir.mkdir(parents=True, exist_ok=True)
 
-    async def add(self, component: str, index: int = 0, *extra_args: str) -> Managed:
-        managed = Managed(component, index, tuple(extra_args))
+    async def add(self, component: str, index: int = 0, *extra_args: str,
+                  env: dict[str, str] | None = None) -> Managed:
+        managed = Managed(component, index, tuple(extra_args), env)
         self.managed[managed.label] = managed
         await self._spawn(managed)
         self._watchers[managed.label] = asyncio.create_task(self._watch(managed))
@@ -114,8 +117,8 @@ class Supervisor:
         log_path = self.log_dir / f"{managed.label.replace(':', '-')}.log"
         with open(log_path, "ab") as log_file:
             managed.process = await asyncio.create_subprocess_exec(
-                *args, env=self.env, stdin=asyncio.subprocess.DEVNULL, stdout=log_file,
-                stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+                *args, env=managed.env or self.env, stdin=asyncio.subprocess.DEVNULL,
+                stdout=log_file, stderr=asyncio.subprocess.STDOUT, start_new_session=True)
         log.info("started %s (pid %d)", managed.label, managed.process.pid)
 
     async def _watch(self, managed: Managed) -> None:

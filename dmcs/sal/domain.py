@@ -102,14 +102,18 @@ class Domain(AsyncResource):
                                         retry_for=self.config.registry_retry_s)
         await self._registry.start()
         security = self.config.security
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers, **security)
+        timeout = self.profile.request_timeout_ms
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers,
+                                          request_timeout_ms=timeout, **security)
         await self._admin.start()
         self._reliable = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap_servers, acks="all", linger_ms=0,
-            enable_idempotence=self.profile.idempotent, max_batch_size=262144, **security)
+            enable_idempotence=self.profile.idempotent, max_batch_size=262144,
+            request_timeout_ms=timeout, **security)
         self._telemetry = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap_servers, acks=self.config.telemetry_acks,
-            linger_ms=0, enable_idempotence=False, max_batch_size=262144, **security)
+            linger_ms=0, enable_idempotence=False, max_batch_size=262144,
+            request_timeout_ms=timeout, **security)
         await self._reliable.start()
         await self._telemetry.start()
         if self.profile.watch_lost_logs:
@@ -180,6 +184,7 @@ class Domain(AsyncResource):
             group_id=None,
             enable_auto_commit=False,
             fetch_max_wait_ms=self.config.fetch_max_wait_ms or fetch_max_wait_ms,
+            request_timeout_ms=self.profile.request_timeout_ms,
             **self.config.security,
         )
 
@@ -217,16 +222,18 @@ class Domain(AsyncResource):
             raise SchemaRegistrationError(f"{topic}: {err}") from None
         self._specs.setdefault(topic, spec)
 
-    async def ensure_kafka_topics(self, topics: list[tuple[str, bool]]) -> None:
-        """Create the named topics that this process has not yet seen."""
+    async def ensure_kafka_topics(self, topics: list[tuple[str, bool]],
+                                  partitions: int = 1) -> None:
+        """Create the named (name, compacted) topics that this process has not yet seen, with
+        `partitions` partitions each (SAL topics have one; the alert stream may have more)."""
         async with self._create_lock:
             missing = [(n, c) for n, c in topics if n not in self._known_topics]
             if not missing:
                 return
             assert self._admin is not None
             replication = self.config.replication_factor
-            new = [NewTopic(n, 1, replication, topic_configs=_topic_configs(c, replication))
-                   for n, c in missing]
+            new = [NewTopic(n, partitions, replication,
+                            topic_configs=_topic_configs(c, replication)) for n, c in missing]
             response: Any = await self._admin.create_topics(new)
             for name, code, message in response.topic_errors:
                 if code not in (0, TOPIC_EXISTS):

@@ -8,9 +8,18 @@ time = ``private_efdStamp`` (UTC), no tags, arrays flattened to ``name0 … name
 
 How it works, and why:
 
-- One consumer, partitions assigned directly (the embedded broker is slow at group joins),
-  re-listing topics every `discovery_interval` so new topics are read within seconds. The
-  consumer group id is used only to store offsets.
+- Alone (the default): one consumer, partitions assigned directly (the embedded broker is
+  slow at group joins), re-listing topics every `discovery_interval` so new topics are read
+  within seconds. The consumer group id is used only to store offsets.
+- In a group (`consumer_group`, as the site's Telegraf replicas run): writers with one
+  `group_id` subscribe to every topic starting `lsst.<subname>.` and the group coordinator shares
+  the partitions out; metadata is refreshed every `discovery_interval`, so a new topic makes
+  the group rebalance and lands with one of them. Before giving partitions up a writer lets
+  what it has buffered reach InfluxDB (at most `revoke_drain_timeout`) and commits it; a
+  writer that dies is dropped by the coordinator after `session_timeout_ms` and its
+  partitions are read by the others from its last commit (minus the replay margin below),
+  so points it wrote but had not committed are written again, identical. A partition kept
+  across a rebalance is read on from where it was.
 - Each fetch becomes a *chunk*: its line protocol text and the offsets after it. Each message
   costs one call of a function compiled for its schema (:mod:`dmcs.telemetry.avro_lines`),
   no await. Chunks queue in order; a batch is whole chunks (≥ `batch_size` points, or older
@@ -36,14 +45,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections import defaultdict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
 from aiokafka.structs import ConsumerRecord
 
 from dmcs import metrics as m
@@ -71,9 +81,18 @@ class EfdWriterSettings:
     retry_min: float = 0.2
     retry_max: float = 5.0
     fetch_max_wait_ms: int = 10
+    fetch_min_bytes: int = 1
     writes_in_flight: int = 2
     registry_retry: float = 1.0
     group_id: str = "dmcs-efd-writer"
+    consumer_group: bool = False
+    session_timeout_ms: int = 10_000
+    revoke_drain_timeout: float = 5.0
+
+
+def group_settings(group: str) -> dict[str, Any]:
+    """`EfdWriterSettings` fields for a writer in consumer group `group` ("": alone)."""
+    return {"group_id": group, "consumer_group": True} if group else {}
 
 
 @dataclass
@@ -127,6 +146,19 @@ class _Stamps:
         return ts
 
 
+class _Rebalance(ConsumerRebalanceListener):
+    """Hands the group's partition moves to the writer."""
+
+    def __init__(self, writer: EfdWriter) -> None:
+        self.writer = writer
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self.writer._on_revoked(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        await self.writer._on_assigned(set(assigned))
+
+
 class EfdWriter:
     """Kafka → InfluxDB for one topic subname. ``await start()``, ``await stop()``."""
 
@@ -155,6 +187,9 @@ class EfdWriter:
         self._position: dict[TopicPartition, int] = {}
         self._written: dict[TopicPartition, int] = {}
         self._awaiting_schema: dict[TopicPartition, int] = {}
+        self._measurements_of: dict[str, set[str]] = defaultdict(set)
+        self._revoked: dict[TopicPartition, tuple[int, int | None]] = {}
+        self._stopping = False
         self._fetching: dict[int, asyncio.Task[None]] = {}
         self._unknown_ids: set[int] = set()
         self._logged_bad_topics: set[str] = set()
@@ -173,13 +208,21 @@ class EfdWriter:
 
     async def start(self) -> None:
         """Connect to Kafka, make sure the database exists, start reading and writing."""
+        settings = self.settings
+        group: dict[str, Any] = {}
+        if settings.consumer_group:
+            group = {"session_timeout_ms": settings.session_timeout_ms,
+                     "heartbeat_interval_ms": max(100, settings.session_timeout_ms // 3),
+                     "metadata_max_age_ms": max(100, int(settings.discovery_interval * 1000))}
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap_servers,
-            group_id=self.settings.group_id,
+            group_id=settings.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            fetch_max_wait_ms=self.settings.fetch_max_wait_ms,
+            fetch_max_wait_ms=settings.fetch_max_wait_ms,
+            fetch_min_bytes=settings.fetch_min_bytes,
             max_partition_fetch_bytes=4 * 1024 * 1024,
+            **group,
             **self._security,
         )
         await consumer.start()
@@ -189,7 +232,10 @@ class EfdWriter:
             await self.influx.create_database()
         except InfluxError as err:
             log.warning("cannot create the EFD database yet (will retry on write): %s", err)
-        await self._discover()
+        if settings.consumer_group:
+            consumer.subscribe(pattern=f"^{re.escape(self._prefix)}", listener=_Rebalance(self))
+        else:
+            await self._discover()
         self._rate_window.append((time.monotonic(), 0))
         self._reader = asyncio.create_task(self._read_loop(), name="efd-read")
         self._tasks = [asyncio.create_task(self._write_loop(), name="efd-write"),
@@ -198,6 +244,7 @@ class EfdWriter:
 
     async def stop(self, drain_timeout: float = 5.0) -> None:
         """Stop reading; write what is buffered if InfluxDB takes it within `drain_timeout`."""
+        self._stopping = True
         if self._reader is not None:
             self._reader.cancel()
             await asyncio.gather(self._reader, return_exceptions=True)
@@ -220,6 +267,11 @@ class EfdWriter:
         await self.registry.close()
 
     @property
+    def topics(self) -> frozenset[str]:
+        """The topics this writer reads now (in a group: its share of them)."""
+        return frozenset(tp.topic for tp in self._assigned)
+
+    @property
     def consumer(self) -> AIOKafkaConsumer:
         if self._consumer is None:
             raise RuntimeError("EfdWriter is not started")
@@ -230,6 +282,9 @@ class EfdWriter:
     async def _discover_loop(self) -> None:
         while True:
             await asyncio.sleep(self.settings.discovery_interval)
+            if self.settings.consumer_group:  # the group coordinator assigns
+                self.refresh_health()
+                continue
             try:
                 await self._discover()
             except KafkaError as err:
@@ -254,15 +309,63 @@ class EfdWriter:
         for tp in self._assigned:
             consumer.seek(tp, starts[tp] if tp in starts else self._position[tp])
         self._position.update(starts)
+        self._settle()
+        log.info("reading %d new topic(s): %s", len(new), ", ".join(sorted(t.topic for t in new)))
+
+    def _settle(self) -> None:
+        """After the assignment changed: pause what must wait, count the topics."""
         paused = [tp for tp in self._assigned if tp in self._awaiting_schema]
         if not self._room.is_set():
             paused = list(self._assigned)
         if paused:
-            consumer.pause(*paused)
+            self.consumer.pause(*paused)
         topics = {tp.topic for tp in self._assigned}
         m.EFD_TOPICS.set(len(topics))
         self.health.topics = len(topics)
-        log.info("reading %d new topic(s): %s", len(new), ", ".join(sorted(t.topic for t in new)))
+
+    # --- the group's rebalances (consumer_group only) ------------------------------------
+
+    async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
+        """Before the group moves partitions: let InfluxDB take what is buffered, commit it,
+        and forget the partitions (chunks still in the queue are written, never committed
+        here: whoever reads them next re-writes the same points)."""
+        self.consumer.pause(*(revoked & self._assigned))
+        deadline = time.monotonic() + self.settings.revoke_drain_timeout
+        while (self._pending or self._in_flight) and not self._stopping \
+                and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        if self._written:
+            await self._commit([])
+        for tp in revoked & self._assigned:
+            self._revoked[tp] = (self._position.pop(tp, 0), self._written.pop(tp, None))
+        chunks = [*self._pending, *(c for _, batch, _ in self._writes for c in batch)]
+        for chunk in chunks:
+            for tp in revoked.intersection(chunk.offsets):
+                del chunk.offsets[tp]
+        self._assigned -= revoked
+
+    async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
+        """After the group moved partitions: read on those this writer kept, read the new
+        ones from their last commit (minus the replay margin, collision bookkeeping anew)."""
+        kept, self._revoked = self._revoked, {}
+        consumer = self.consumer
+        for tp in assigned:
+            if tp in kept:
+                self._position[tp], written = kept[tp]
+                if written is not None:
+                    self._written[tp] = written
+            else:
+                self._awaiting_schema.pop(tp, None)
+                for measurement in self._measurements_of.get(tp.topic, ()):
+                    self._stamps.pop(measurement, None)
+                self._position[tp] = await self._start_offset(tp)
+            consumer.seek(tp, self._position[tp])
+        for tp in set(self._awaiting_schema) - assigned:
+            del self._awaiting_schema[tp]
+        self._assigned = set(assigned)
+        self._settle()
+        log.info("group %s: this writer reads %d partition(s) (%d new)", self.settings.group_id,
+                 len(assigned), len(assigned - set(kept)))
 
     async def _start_offset(self, tp: TopicPartition) -> int:
         """Where a newly seen topic is read from: the committed offset (minus a replay margin
@@ -296,7 +399,7 @@ class EfdWriter:
         offset = tai_minus_utc()
         messages = 0
         for tp, records in batch.items():
-            if not records or tp in self._awaiting_schema:
+            if not records or tp in self._awaiting_schema or tp not in self._assigned:
                 continue
             next_offset = self._decode_into(tp, records, lines, offset)
             messages += next_offset - records[0].offset
@@ -341,6 +444,7 @@ class EfdWriter:
                     return record.offset
                 measurement, convert = known
                 claim = self._stamps[measurement].claim
+                self._measurements_of[topic].add(measurement)
                 prefix = raw[:HEADER_LEN]
             try:
                 append(convert(raw, record.timestamp * 1000, claim, tai_offset))
@@ -379,6 +483,7 @@ class EfdWriter:
         ready = [tp for tp, wanted in self._awaiting_schema.items() if wanted == schema_id]
         for tp in ready:
             del self._awaiting_schema[tp]
+        ready = [tp for tp in ready if tp in self._assigned]
         if ready and self._room.is_set() and self._consumer is not None:
             self._consumer.resume(*ready)
 
@@ -503,8 +608,13 @@ class EfdWriter:
         """Record offsets as written, then commit them (only now: at least once)."""
         for chunk in chunks:
             self._written.update(chunk.offsets)
+        offsets = {tp: o for tp, o in self._written.items() if tp in self._assigned}
+        if not offsets:
+            return
         try:
-            await self.consumer.commit(dict(self._written))
+            await self.consumer.commit(offsets)
+        except (CommitFailedError, RebalanceInProgressError) as err:
+            log.info("the group is rebalancing; offsets are committed after it (%s)", err)
         except KafkaError as err:
             log.warning("committing offsets failed (will be retried with the next batch): %s",
                         err)

@@ -17,7 +17,7 @@ from dmcs.csc.listen_and_report import ListenAndReport
 from dmcs.sal.interfaces import EFD_WRITER
 from dmcs.settings import settings
 from dmcs.state_machines.summary_state import State
-from dmcs.telemetry.efd_writer import EfdWriter, EfdWriterSettings
+from dmcs.telemetry.efd_writer import EfdWriter, EfdWriterSettings, group_settings
 from dmcs.telemetry.influx_http import InfluxHttp
 from dmcs.validation import StrictModel
 
@@ -33,6 +33,8 @@ class EfdWriterConfig(StrictModel):
     flush_interval: float = Field(0.05, gt=0, le=60)
     max_buffer: int = Field(200_000, ge=1000)
     health_interval: float = Field(1.0, gt=0, le=60)
+    #: Share the topics with the other writers of this consumer group (empty: read them all).
+    consumer_group: str = ""
 
 
 class EfdWriterCsc(ConfigurableCsc):
@@ -66,9 +68,11 @@ class EfdWriterCsc(ConfigurableCsc):
         assert isinstance(config, EfdWriterConfig)
         url = config.influx_url or settings().efd_url or DEFAULT_URL
         writer_settings = EfdWriterSettings(batch_size=config.batch_size,
-                                     flush_interval=config.flush_interval,
-                                     max_buffer=config.max_buffer,
-                                     fetch_max_wait_ms=self.domain.profile.bulk_wait_ms)
+                                            flush_interval=config.flush_interval,
+                                            max_buffer=config.max_buffer,
+                                            fetch_max_wait_ms=self.domain.profile.bulk_wait_ms,
+                                            fetch_min_bytes=self.domain.profile.bulk_min_bytes,
+                                            **group_settings(config.consumer_group))
         writer = EfdWriter(self.domain.bootstrap_servers, self.domain.subname,
                            InfluxHttp(url, config.database), self.domain.registry_url,
                            writer_settings, self.domain.config.security)

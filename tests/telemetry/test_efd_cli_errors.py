@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -31,6 +32,20 @@ def test_bad_query_is_one_line_naming_it(influx: InfluxServer, arguments: list[s
     asyncio.run(seed())
     result = CliRunner(env={"COLUMNS": "250"}).invoke(app, ["efd", *arguments,
                                                            "--efd", influx.url])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.output
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["write"], "where is the EFD? give --efd URL|NAME"),
+    (["write", "--efd", "nowhere"], "no EFD named 'nowhere'"),
+])
+def test_a_writer_without_an_efd_is_one_line_naming_it(
+    tmp_path: Path, arguments: list[str], message: str,
+) -> None:
+    env = {"COLUMNS": "250", "DMCS_EFD_URL": "", "DMCS_HOME": str(tmp_path)}
+    result = CliRunner(env=env).invoke(app, ["efd", *arguments])
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.output

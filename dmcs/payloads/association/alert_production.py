@@ -27,10 +27,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from astropy.time import Time
 
-from dmcs.payloads.association.alerts import cutout_record, source_record, write_alerts
-from dmcs.payloads.association.apdb import Apdb, parse_apdb_url
-from dmcs.payloads.association.association import associate
+from dmcs.payloads.association.alerts import packet, write_alerts
+from dmcs.payloads.association.apdb import ApdbClient, parse_apdb_url
+from dmcs.payloads.association.association import associate, with_visit_times
+from dmcs.payloads.association.cutout_fits import pack, unpack
 from dmcs.payloads.association.prompt_processing import CcdProducts, PromptProcessor
 from dmcs.payloads.calibration.calibration import provenance_table
 from dmcs.payloads.camera.camera import CameraSimulator
@@ -57,6 +59,11 @@ NOISE_BITS = int(MaskBit.EDGE | MaskBit.SAT | MaskBit.BAD)
 DEFAULT_QUERY = "visit=1"
 #: The dataset association reads: written before alerts, uncompressed (it is small).
 ALERT_INPUTS = "diasrc"
+#: The kinds of cutout, as the ``diasrc`` dataset and the alert packet name them.
+CUTOUT_KINDS = ("cutout_science", "cutout_template", "cutout_difference")
+NOMINAL_NIGHT_START_MJD_TAI = 61000.0
+NOMINAL_VISIT_CADENCE_S = 40.0
+SECONDS_PER_DAY = 86400.0
 #: Image datasets, written after alerts and tile-compressed.
 COMPRESSION = TileCompression()
 
@@ -158,13 +165,23 @@ class AlertProductionPipeline:
         products = self.processor.process(visit, self.focal_plane.detector(detector), timer)
         with timer.stage("alert_inputs"):
             bundle = DataBundle(
-                {"diasources": products.dia_sources} | products.cutouts,
+                {"diasources": products.dia_sources} | _packed(products.cutouts),
                 self._catalog_metadata(products),
                 products.calexp.wcs,
             )
             path = self._write_dataset(ALERT_INPUTS, visit, detector, bundle)
         result = self._result(visit, detector, products, [path])
+        result["midpoint_mjd_tai"] = self.visit_midpoint_mjd_tai(visit)
         return AlertReadyCcd(visit, detector, result, products)
+
+    def visit_midpoint_mjd_tai(self, visit: int) -> float:
+        """The middle of the visit's exposure (MJD, TAI): a simulated visit has no clock, so
+        visit ``n`` starts ``n`` cadences after a nominal night start."""
+        assert self.simulator is not None
+        model = self.simulator.model
+        start = NOMINAL_NIGHT_START_MJD_TAI + visit * NOMINAL_VISIT_CADENCE_S / SECONDS_PER_DAY
+        exposure = model.snaps_per_visit * model.snap_exptime
+        return start + exposure / 2 / SECONDS_PER_DAY
 
     def write_outputs(self, ccd: AlertReadyCcd, timer: StageTimer | None = None) -> list[str]:
         """Step 3 of the module docstring: calexp, src, diffim; their paths (once only)."""
@@ -270,7 +287,7 @@ class AlertProductionPipeline:
             ),
         ):
             by_visit.setdefault(results[item]["visit"], []).append(results[item])
-        apdb = Apdb(self.apdb_url)
+        apdb = ApdbClient(self.apdb_url)
         alert_files: list[str] = []
         counts = {"n_alerts": 0, "n_new_objects": 0, "n_updated_objects": 0}
         try:
@@ -308,7 +325,7 @@ class AlertProductionPipeline:
         """``finalize`` of one CCD, prompt processing's unit: its DIASources associated into
         the APDB now (whatever the visit's other CCDs are doing), its own alert file."""
         visit, detector = result["visit"], result["detector"]
-        apdb = Apdb(self.apdb_url)
+        apdb = ApdbClient(self.apdb_url)
         try:
             path, counts = self._associate_visit(
                 apdb, visit, [result], self.output.alerts(visit, detector)
@@ -318,40 +335,41 @@ class AlertProductionPipeline:
         return {"alert_files": [] if path is None else [str(path)], **counts}
 
     def _associate_visit(
-        self, apdb: Apdb, visit: int, visit_results: list[dict[str, Any]], alerts_path: Path
+        self, apdb: ApdbClient, visit: int, visit_results: list[dict[str, Any]],
+        alerts_path: Path,
     ) -> tuple[Path | None, dict[str, int]]:
         bundles = [
             read_bundle(Path(next(p for p in r["outputs"] if f"/{ALERT_INPUTS}/" in p)))
             for r in visit_results
         ]
-        sources = np.concatenate([b.arrays["diasources"] for b in bundles])
-        stamps = {
-            name: np.concatenate([b.arrays[name] for b in bundles])
-            for name in ("cutout_science", "cutout_template", "cutout_difference")
-        }
-        association = associate(apdb, sources, self.config.association_radius_arcsec)
+        processed = float(Time.now().tai.mjd)
         packets = []
-        for index in np.nonzero(association.object_ids >= 0)[0]:
-            object_id = int(association.object_ids[index])
-            source = {name: sources[name][index].item() for name in sources.dtype.names or ()}
-            source["diaObjectId"] = object_id
-            packets.append(
-                {
-                    "alertId": source["diaSourceId"],
-                    "diaSource": source_record(source),
-                    "prvDiaSources": [
-                        source_record(row)
-                        for row in apdb.history(object_id, visit, self.config.history_length)
-                    ],
-                    "diaObject": apdb.object(object_id),
-                    "cutoutScience": cutout_record(stamps["cutout_science"][index]),
-                    "cutoutTemplate": cutout_record(stamps["cutout_template"][index]),
-                    "cutoutDifference": cutout_record(stamps["cutout_difference"][index]),
-                }
-            )
+        counts = {"n_new_objects": 0, "n_updated_objects": 0}
+        for bundle, result in zip(bundles, visit_results, strict=True):
+            catalog = bundle.arrays["diasources"]
+            sources = with_visit_times(
+                catalog, np.full(len(catalog), result["midpoint_mjd_tai"]), processed)
+            association = associate(apdb, sources, self.config.association_radius_arcsec,
+                                    self.config.history_length)
+            counts["n_new_objects"] += len(association.new_object_ids)
+            counts["n_updated_objects"] += len(association.updated_object_ids)
+            stamps = [unpack(bundle.arrays[kind], bundle.arrays[f"{kind}_offsets"])
+                      for kind in CUTOUT_KINDS]
+            for index in np.nonzero(association.object_ids >= 0)[0]:
+                object_id = int(association.object_ids[index])
+                source = {name: sources[name][index].item() for name in sources.dtype.names or ()}
+                source["diaObjectId"] = object_id
+                science, template, difference = (kind[index] for kind in stamps)
+                packets.append(packet(source, association.history.get(object_id, []),
+                                      association.objects[object_id],
+                                      (science, template, difference)))
         path = write_alerts(alerts_path, packets) if packets else None
-        return path, {
-            "n_alerts": len(packets),
-            "n_new_objects": len(association.new_object_ids),
-            "n_updated_objects": len(association.updated_object_ids),
-        }
+        return path, {"n_alerts": len(packets), **counts}
+
+
+def _packed(cutouts: dict[str, list[bytes]]) -> dict[str, np.ndarray]:
+    """Each kind's FITS cutouts as a byte array and its offsets (a dataset holds arrays)."""
+    arrays = {}
+    for kind, blobs in cutouts.items():
+        arrays[kind], arrays[f"{kind}_offsets"] = pack(blobs)
+    return arrays

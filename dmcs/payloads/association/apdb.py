@@ -1,176 +1,167 @@
-"""The Alert Production Database: DIAObjects and their DIASource history, in SQLite.
+"""The Alert Production Database: Rubin's own, ``lsst-dax-apdb``'s ``ApdbSql``.
 
-Opened from a URL (``sqlite:///relative.db``, ``sqlite:////absolute.db``). Several processes
-may write: the database runs in WAL mode with a busy timeout, and every association is one
-``BEGIN IMMEDIATE`` transaction, so read-match-write cannot interleave between writers.
+Opened from an SQLAlchemy URL: ``sqlite:////absolute/apdb.sqlite3`` (the default, one file)
+or ``postgresql://user@host:port/db``. A database without APDB tables is created with the
+package's own ``ApdbSql.init_database`` (the ``lsst-sdm-schemas`` APDB schema); for SQLite its
+configuration is saved beside it as ``<file>.yaml``, which ``apdb-cli`` and
+``Apdb.from_uri`` read. DiaObjects are versioned by ``validityStartMjdTai`` (a new version per
+visit that changes an object); DIASources keep the history.
+
+Association reads, matches and stores: two writers of one region at once would both found the
+same object, so every association holds the database's writer lock (an advisory file lock
+beside an SQLite file, ``pg_advisory_lock`` on PostgreSQL) from its read to its store.
 """
 
 from __future__ import annotations
 
-import sqlite3
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
+import astropy.time
+import pandas as pd
+import sqlalchemy
+from lsst.dax.apdb import Apdb, ApdbSql, ApdbSqlConfig
+from lsst.sphgeom import Box, LonLat
 
-SUPPORTED_SCHEMES = ("sqlite",)
-BUSY_TIMEOUT_MS = 60_000
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS DiaObject (
-    diaObjectId INTEGER PRIMARY KEY,
-    ra REAL NOT NULL,
-    dec REAL NOT NULL,
-    nDiaSources INTEGER NOT NULL,
-    firstVisit INTEGER NOT NULL,
-    lastVisit INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS DiaObject_dec ON DiaObject (dec);
-CREATE TABLE IF NOT EXISTS DiaSource (
-    diaSourceId INTEGER PRIMARY KEY,
-    diaObjectId INTEGER NOT NULL REFERENCES DiaObject (diaObjectId),
-    visit INTEGER NOT NULL,
-    detector INTEGER NOT NULL,
-    ra REAL NOT NULL,
-    dec REAL NOT NULL,
-    psfFlux REAL NOT NULL,
-    psfFluxErr REAL NOT NULL,
-    snr REAL NOT NULL,
-    isNegative INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS DiaSource_object ON DiaSource (diaObjectId, visit);
-"""
-
-OBJECT_COLUMNS = ("diaObjectId", "ra", "dec", "nDiaSources", "firstVisit", "lastVisit")
-SOURCE_COLUMNS = (
-    "diaSourceId",
-    "diaObjectId",
-    "visit",
-    "detector",
-    "ra",
-    "dec",
-    "psfFlux",
-    "psfFluxErr",
-    "snr",
-    "isNegative",
-)
+SUPPORTED_SCHEMES = ("sqlite", "postgresql")
+#: pg_advisory_lock key of association (any constant shared by every writer).
+_PG_LOCK_KEY = 0x41504442
+OBJECT_TABLE = "DiaObject"
+SOURCE_TABLE = "DiaSource"
 
 
 def parse_apdb_url(url: str) -> str:
-    """The SQLite database path named by ``url``; ValueError for anything else."""
+    """The URL's scheme (sqlite, postgresql); ValueError naming what is wrong otherwise."""
     scheme, separator, rest = url.partition("://")
+    scheme = scheme.split("+")[0]
     if not separator:
-        raise ValueError(f"APDB URL {url!r} is not a URL: expected sqlite:///path/to/apdb.sqlite3")
+        raise ValueError(f"APDB URL {url!r} is not a URL: expected sqlite:///path/to/apdb.sqlite3"
+                         " or postgresql://host/db")
     if scheme not in SUPPORTED_SCHEMES:
         raise ValueError(
             f"unsupported APDB URL scheme {scheme!r} in {url!r}: "
             f"supported schemes are {', '.join(SUPPORTED_SCHEMES)}"
         )
-    if not rest.startswith("/") or len(rest) < 2:
+    if scheme == "sqlite" and (not rest.startswith("/") or len(rest) < 2):
         raise ValueError(
             f"APDB URL {url!r} names no database file: expected sqlite:///path/to/apdb.sqlite3"
         )
-    return rest[1:]
+    return scheme
 
 
-class Apdb:
-    """A connection to the APDB; use ``transaction()`` around any read-modify-write."""
+def sqlite_path(url: str) -> Path | None:
+    """The database file of an SQLite URL (None for other databases)."""
+    if parse_apdb_url(url) != "sqlite":
+        return None
+    return Path(url.partition("://")[2][1:])
+
+
+def config_path(url: str) -> Path | None:
+    """Where the APDB's configuration is saved (beside an SQLite file)."""
+    path = sqlite_path(url)
+    return None if path is None else path.with_name(path.name + ".yaml")
+
+
+def sky_box(ra_min: float, ra_max: float, dec_min: float, dec_max: float) -> Box:
+    return Box(LonLat.fromDegrees(ra_min, dec_min), LonLat.fromDegrees(ra_max, dec_max))
+
+
+class ApdbClient:
+    """Association's view of the APDB: region reads and stores through the ``Apdb`` API."""
 
     def __init__(self, url: str) -> None:
-        path = parse_apdb_url(url)
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.connection = sqlite3.connect(
-            path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
-        )
-        self.connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self.connection.execute("PRAGMA journal_mode = WAL")
-        self.connection.executescript(SCHEMA)
+        parse_apdb_url(url)
+        self.url = url
+        self.engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+        path = sqlite_path(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        with self._writer_lock():
+            self.apdb = self._open()
+
+    def _open(self) -> Apdb:
+        inspector = sqlalchemy.inspect(self.engine)
+        saved = config_path(self.url)
+        if not inspector.has_table(OBJECT_TABLE):
+            config = ApdbSql.init_database(db_url=self.url)
+            if saved is not None:
+                config.save(str(saved))
+            return Apdb.from_config(config)
+        if not inspector.has_table("metadata"):
+            raise ValueError(f"APDB {self.url} was made by an older dmcs (no APDB metadata "
+                             "table): move it away and run again")
+        if saved is not None and saved.exists():
+            return Apdb.from_uri(str(saved))
+        return Apdb.from_config(ApdbSqlConfig(db_url=self.url))
 
     def close(self) -> None:
-        self.connection.close()
+        self.engine.dispose()
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        self.connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.connection.execute("ROLLBACK")
-            raise
-        self.connection.execute("COMMIT")
+    def _writer_lock(self) -> Iterator[None]:
+        path = sqlite_path(self.url)
+        if path is not None:
+            with path.with_name(path.name + ".lock").open("a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+            return
+        with self.engine.connect() as connection:
+            connection.execute(sqlalchemy.text(f"SELECT pg_advisory_lock({_PG_LOCK_KEY})"))
+            try:
+                yield
+            finally:
+                connection.execute(sqlalchemy.text(f"SELECT pg_advisory_unlock({_PG_LOCK_KEY})"))
 
-    def objects_in(
-        self, ra_min: float, ra_max: float, dec_min: float, dec_max: float
-    ) -> np.ndarray:
-        rows = self.connection.execute(
-            f"SELECT {', '.join(OBJECT_COLUMNS)} FROM DiaObject "
-            "WHERE dec BETWEEN ? AND ? AND ra BETWEEN ? AND ? ORDER BY diaObjectId",
-            (dec_min, dec_max, ra_min, ra_max),
-        ).fetchall()
-        return np.array(rows, dtype=OBJECT_DTYPE) if rows else np.zeros(0, dtype=OBJECT_DTYPE)
+    @contextmanager
+    def association(self) -> Iterator[None]:
+        """Hold the writer lock from the region read to the store."""
+        with self._writer_lock():
+            yield
+
+    def objects_in(self, region: Box) -> pd.DataFrame:
+        """The latest version of every DiaObject in ``region`` (only those inside it)."""
+        objects = self.apdb.getDiaObjects(region)
+        lon, lat = region.getLon(), region.getLat()
+        ra = objects["ra"].to_numpy(dtype=float)
+        dec = objects["dec"].to_numpy(dtype=float)
+        ra_min, ra_max = lon.getA().asDegrees(), lon.getB().asDegrees()
+        inside = (dec >= lat.getA().asDegrees()) & (dec <= lat.getB().asDegrees())
+        if ra_min <= ra_max:
+            inside &= (ra >= ra_min) & (ra <= ra_max)
+        else:  # the box spans RA 0
+            inside &= (ra >= ra_min) | (ra <= ra_max)
+        return objects[inside].reset_index(drop=True)
+
+    def sources_of(self, region: Box, object_ids: list[int],
+                   visit_time: astropy.time.Time) -> pd.DataFrame:
+        """The DIASources of these objects (within the APDB's history window)."""
+        found = self.apdb.getDiaSources(region, object_ids, visit_time)
+        return found if found is not None else pd.DataFrame()
+
+    def contains(self, visit: int, detector: int) -> bool:
+        return bool(self.apdb.containsVisitDetector(visit, detector))
 
     def next_object_id(self) -> int:
-        (largest,) = self.connection.execute("SELECT MAX(diaObjectId) FROM DiaObject").fetchone()
+        with self.engine.connect() as connection:
+            largest = connection.execute(sqlalchemy.text(
+                f'SELECT MAX("diaObjectId") FROM "{OBJECT_TABLE}"')).scalar()
         return 1 if largest is None else int(largest) + 1
 
-    def known_source_ids(self, ids: np.ndarray) -> set[int]:
-        known: set[int] = set()
-        values = [int(i) for i in ids]
-        for start in range(0, len(values), 500):
-            chunk = values[start : start + 500]
-            placeholders = ", ".join("?" * len(chunk))
-            query = f"SELECT diaSourceId FROM DiaSource WHERE diaSourceId IN ({placeholders})"
-            known.update(row[0] for row in self.connection.execute(query, chunk))
-        return known
-
-    def upsert_objects(self, objects: np.ndarray) -> None:
-        self.connection.executemany(
-            f"INSERT OR REPLACE INTO DiaObject ({', '.join(OBJECT_COLUMNS)}) "
-            f"VALUES ({', '.join('?' * len(OBJECT_COLUMNS))})",
-            [tuple(row.item()) for row in objects],
-        )
-
-    def insert_sources(self, rows: list[tuple[int | float, ...]]) -> None:
-        self.connection.executemany(
-            f"INSERT INTO DiaSource ({', '.join(SOURCE_COLUMNS)}) "
-            f"VALUES ({', '.join('?' * len(SOURCE_COLUMNS))})",
-            rows,
-        )
-
-    def object(self, object_id: int) -> dict[str, int | float]:
-        row = self.connection.execute(
-            f"SELECT {', '.join(OBJECT_COLUMNS)} FROM DiaObject WHERE diaObjectId = ?", (object_id,)
-        ).fetchone()
-        return dict(zip(OBJECT_COLUMNS, row, strict=True))
-
-    def history(
-        self, object_id: int, before_visit: int, limit: int
-    ) -> list[dict[str, int | float]]:
-        """The object's most recent DIASources from visits before ``before_visit``, oldest first."""
-        rows = self.connection.execute(
-            f"SELECT {', '.join(SOURCE_COLUMNS)} FROM DiaSource "
-            "WHERE diaObjectId = ? AND visit < ? "
-            "ORDER BY visit DESC, diaSourceId DESC LIMIT ?",
-            (object_id, before_visit, limit),
-        ).fetchall()
-        return [dict(zip(SOURCE_COLUMNS, row, strict=True)) for row in reversed(rows)]
+    def store(self, visit_time: astropy.time.Time, objects: pd.DataFrame,
+              sources: pd.DataFrame) -> None:
+        self.apdb.store(visit_time, objects, sources)
 
     def count(self, table: str) -> int:
-        if table not in ("DiaObject", "DiaSource"):
+        """DIASources, or DiaObjects (each counted once, however many versions it has)."""
+        if table not in (OBJECT_TABLE, SOURCE_TABLE):
             raise ValueError(f"no APDB table {table!r}")
-        (total,) = self.connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
-        return int(total)
-
-
-OBJECT_DTYPE = np.dtype(
-    [
-        ("diaObjectId", "i8"),
-        ("ra", "f8"),
-        ("dec", "f8"),
-        ("nDiaSources", "i8"),
-        ("firstVisit", "i8"),
-        ("lastVisit", "i8"),
-    ]
-)
+        key = "diaObjectId" if table == OBJECT_TABLE else "diaSourceId"
+        with self.engine.connect() as connection:
+            total = connection.execute(
+                sqlalchemy.text(f'SELECT COUNT(DISTINCT "{key}") FROM "{table}"')).scalar()
+        return int(total or 0)

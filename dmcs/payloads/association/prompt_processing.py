@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dmcs.payloads.association.cutout_fits import cutout_side, cutouts_fits
 from dmcs.payloads.calibration.calibration import calibrations_from_products
 from dmcs.payloads.calibration.certified import certified_calibrations, missing_masters
 from dmcs.payloads.camera.camera import CameraSimulator, footprint_region
@@ -23,7 +24,7 @@ from dmcs.payloads.camera.focal_plane import Detector
 from dmcs.payloads.camera.snaps import combine_snaps
 from dmcs.payloads.characterize.characterize import Characterization, ReferenceCatalog, characterize
 from dmcs.payloads.config import AlertProductionConfig
-from dmcs.payloads.differencing.dia_sources import cutouts, detect_dia_sources
+from dmcs.payloads.differencing.dia_sources import detect_dia_sources
 from dmcs.payloads.differencing.differencing import subtract_images
 from dmcs.payloads.differencing.template import TEMPLATE_BORDER, simulate_template
 from dmcs.payloads.isr.isr import MasterCalibrations, run_isr
@@ -43,7 +44,8 @@ class CcdProducts:
     template: Exposure
     difference: Exposure
     dia_sources: np.ndarray
-    cutouts: dict[str, np.ndarray]
+    #: FITS cutouts per kind (``cutout_science``, ``_template``, ``_difference``), per source.
+    cutouts: dict[str, list[bytes]]
 
 
 class PromptProcessor:
@@ -143,12 +145,11 @@ class PromptProcessor:
             dia_sources = detect_dia_sources(
                 difference, result.psf_sigma, self.config.detection_threshold, visit, detector.index
             )
+            sides = np.array([cutout_side(b) for b in dia_sources["bboxSize"]], dtype=np.int64)
             x, y = dia_sources["x"], dia_sources["y"]
             stamps = {
-                "cutout_science": cutouts(result.exposure.image, x, y),
-                "cutout_template": cutouts(
-                    template.image, x + TEMPLATE_BORDER, y + TEMPLATE_BORDER
-                ),
-                "cutout_difference": cutouts(difference.image, x, y),
+                "cutout_science": cutouts_fits(result.exposure, x, y, sides),
+                "cutout_template": cutouts_fits(template, x, y, sides, TEMPLATE_BORDER),
+                "cutout_difference": cutouts_fits(difference, x, y, sides),
             }
         return CcdProducts(result.exposure, result, template, difference, dia_sources, stamps)

@@ -1,20 +1,25 @@
-"""DIASources: positive and negative detections on a difference image, measured and cut out.
+"""DIASources: positive and negative detections on a difference image, measured.
 
 Detections whose core touches saturated, bad or edge-masked pixels, or whose peak is a pixel
 repaired for a cosmic ray, are dropped: residuals there are not astrophysical. A source near
 the CCD edge is measured on the part of its stamp that lies on the CCD. Fluxes are calibrated
-to nJy with the visit's zero point.
+to nJy with the visit's zero point. ``psfNdata`` counts the pixels the PSF fit used (its stamp,
+on the CCD) and ``bboxSize`` is the side of the box around the source's above-threshold
+footprint, as Rubin's DiaSource records them; cutouts are `association.cutout_fits`'s.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 from dmcs.payloads.camera.exposure import Exposure, MaskBit
 from dmcs.payloads.characterize.detection import find_peaks, footprint_mask, significance_map
-from dmcs.payloads.characterize.measurement import extract_stamps, measure_sources
+from dmcs.payloads.characterize.measurement import (
+    measure_sources,
+    stamp_half_width,
+)
 
-CUTOUT_SIZE = 30
 AB_MAG_OF_ONE_NJY = 31.4
 REJECT_BITS = int(MaskBit.SAT | MaskBit.BAD | MaskBit.EDGE)
 REJECT_PEAK_BITS = REJECT_BITS | int(MaskBit.CR)
@@ -34,6 +39,8 @@ DIA_SOURCE_DTYPE = np.dtype(
         ("snr", "f8"),
         ("isNegative", "i2"),
         ("flags", "i4"),
+        ("psfNdata", "i4"),
+        ("bboxSize", "i4"),
     ]
 )
 
@@ -48,9 +55,11 @@ def detect_dia_sources(
 ) -> np.ndarray:
     """Measured DIASources, sorted by position; marks their footprints DET/DETNEG in the mask."""
     significance = significance_map(difference.image, difference.variance, psf_sigma)
+    footprints = {polarity: footprint_mask(significance, threshold, 0, polarity)
+                  for polarity in (1, -1)}
     for polarity, bit in ((1, MaskBit.DET), (-1, MaskBit.DETNEG)):
-        footprint = footprint_mask(significance, threshold, 0, polarity)
-        np.bitwise_or(difference.mask, np.int32(bit), out=difference.mask, where=footprint)
+        np.bitwise_or(difference.mask, np.int32(bit), out=difference.mask,
+                      where=footprints[polarity])
     catalogs = []
     for polarity in (1, -1):
         peaks = find_peaks(significance, threshold, psf_sigma, polarity)
@@ -73,6 +82,12 @@ def detect_dia_sources(
         catalog["psfFluxErr"] = measured["psf_flux_err"][keep]
         catalog["snr"] = measured["snr"][keep] * polarity
         catalog["isNegative"] = polarity < 0
+        catalog["psfNdata"] = _stamp_pixels_on_ccd(
+            difference.shape, peaks.x[keep], peaks.y[keep], stamp_half_width(psf_sigma)
+        )
+        catalog["bboxSize"] = _footprint_box_sides(
+            footprints[polarity], peaks.x[keep], peaks.y[keep]
+        )
         catalogs.append(catalog)
     sources = np.concatenate(catalogs)
     order = np.lexsort((sources["x"], sources["y"]))
@@ -90,14 +105,22 @@ def detect_dia_sources(
     return sources
 
 
-def cutouts(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """30x30 float32 cutouts centred on each position (NaN beyond the image)."""
-    half = CUTOUT_SIZE // 2
-    stamps, _ = extract_stamps(
-        image.astype(np.float32),
-        np.rint(x).astype(np.int64),
-        np.rint(y).astype(np.int64),
-        half,
-        np.nan,
-    )
-    return stamps[:, :CUTOUT_SIZE, :CUTOUT_SIZE].astype(np.float32)
+def _stamp_pixels_on_ccd(
+    shape: tuple[int, int], x: np.ndarray, y: np.ndarray, half: int
+) -> np.ndarray:
+    height, width = shape
+    columns = np.minimum(x + half, width - 1) - np.maximum(x - half, 0) + 1
+    rows = np.minimum(y + half, height - 1) - np.maximum(y - half, 0) + 1
+    return (columns * rows).astype(np.int32)
+
+
+def _footprint_box_sides(footprint: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The larger side of the bounding box of the footprint each peak lies in (1 if none)."""
+    labels, _ = ndimage.label(footprint)
+    boxes = ndimage.find_objects(labels)
+    sides = np.ones(len(x), dtype=np.int32)
+    for k, label in enumerate(labels[y, x]):
+        if label > 0:
+            rows, columns = boxes[label - 1]
+            sides[k] = max(rows.stop - rows.start, columns.stop - columns.start)
+    return sides

@@ -46,8 +46,10 @@ HISTORY_DEPTH = 100
 HISTORY_TIMEOUT = 10.0
 #: After traffic, how long fetches keep the short wait (Tansu).
 ACTIVE_SECONDS = 0.5
-#: Heartbeats come every second from everyone: they do not make traffic "expected".
-_QUIET_TOPIC_SUFFIX = ".logevent_heartbeat"
+#: Commands, acks and events make more traffic likely (a conversation is under way); steady
+#: telemetry and the heartbeats everyone sends every second do not.
+_CONVERSATION_PREFIXES = ("command_", "ackcmd", "logevent_")
+_HEARTBEAT = "logevent_heartbeat"
 _MAX_RECORDS = 5000
 _POLL_TIMEOUT_MS = 500
 _RETRY_SCHEMA_S = 1.0
@@ -346,7 +348,7 @@ class ConsumerHub:
         if not self.profile.adaptive_waits:
             return
         now = time.monotonic()
-        if any(not tp.topic.endswith(_QUIET_TOPIC_SUFFIX) for tp in batch):
+        if any(_is_conversation(tp.topic) for tp in batch):
             self._active_until = now + ACTIVE_SECONDS
         if now < self._active_until:
             wait = self.profile.busy_wait_ms
@@ -428,3 +430,8 @@ class ConsumerHub:
             self._position[tp] = 0
             consumer.seek(tp, 0)
             self.domain.report_lost_log(tp.topic)
+
+
+def _is_conversation(kafka_topic: str) -> bool:
+    name = kafka_topic.rsplit(".", 1)[-1]
+    return name.startswith(_CONVERSATION_PREFIXES) and name != _HEARTBEAT

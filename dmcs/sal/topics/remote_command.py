@@ -95,7 +95,7 @@ class RemoteCommand:
         queue = remote.ack_router.register(seq_num)
         remote.expect_acks()
         try:
-            await self._writer.write(seq_num=seq_num)
+            await self._writer.write(seq_num=seq_num, delivered=True)  # refused: raised here
             return await self._follow_acks(seq_num, queue, timeout, wait_done, on_ack)
         except asyncio.CancelledError:
             abort = asyncio.ensure_future(self._send_abort(seq_num))

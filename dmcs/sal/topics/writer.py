@@ -100,8 +100,9 @@ class TopicWriter:
         self._record = self._model(salIndex=self.index).model_dump()
         self.set(**fields)
 
-    async def write(self, seq_num: int | None = None) -> None:
-        """Send the current data (`data` then shows it as written)."""
+    async def write(self, seq_num: int | None = None, *, delivered: bool = False) -> None:
+        """Send the current data (`data` then shows it as written); with `delivered`, wait
+        until the broker has it and raise its refusal (KafkaError) to the caller."""
         prefix = self._prefix
         if prefix is None:
             prefix = self._prefix = header(self.domain.schema_id(self.spec))
@@ -119,10 +120,13 @@ class TopicWriter:
         record["salIndex"] = self.index
         payload = encode(self.spec.parsed_schema, prefix, record)
         delivery = await self._producer.send(self.kafka_topic, payload, key=self._key)
-        delivery.add_done_callback(functools.partial(self._check_delivery, payload))
+        delivery.add_done_callback(functools.partial(self._check_delivery, payload,
+                                                     not delivered))
         self._last_delivery = delivery
         self._sent.inc()
         self._has_data = True
+        if delivered:
+            await delivery
 
     async def set_write(self, *, force_output: bool = True, **fields: Any) -> bool:
         """Set fields and write if anything changed (or always, with force_output)."""
@@ -137,8 +141,10 @@ class TopicWriter:
         if self._last_delivery is not None:
             await self._last_delivery
 
-    def _check_delivery(self, payload: bytes, delivery: asyncio.Future[Any]) -> None:
-        """Count a failed write; report a log that restarted below what we wrote before.
+    def _check_delivery(self, payload: bytes, log_failure: bool,
+                        delivery: asyncio.Future[Any]) -> None:
+        """Count a failed write (and log it, unless the caller waits for it); report a log
+        that restarted below what we wrote before.
 
         Offsets of one partition only grow, so an acknowledged offset below our highest means
         the broker lost the topic (restarted empty) — whoever recreated it since.
@@ -147,7 +153,8 @@ class TopicWriter:
             return
         if delivery.exception() is not None:
             self.send_errors += 1
-            log.error("%s: write failed: %s", self.kafka_topic, delivery.exception())
+            if log_failure:
+                log.error("%s: write failed: %s", self.kafka_topic, delivery.exception())
             return
         written = delivery.result()
         if written.offset < self._highest_offset:

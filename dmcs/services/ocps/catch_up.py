@@ -13,7 +13,8 @@ reason, and the job succeeds; only errors of the system fail an item (and so the
 LATE visit is CAUGHT_UP once every one of its CCDs is settled.
 
 Config: prompt-visit's (payload, ``daq_root``) plus ``prompt_processing_dir`` (the service's
-work_dir: ledger and APDB) and ``alert_stream`` (``bootstrap_servers``, ``subname``), which
+work_dir: ledger and APDB) and ``alert_stream`` (``bootstrap_servers``, ``subname``, optionally
+``topic``), which
 OCPS fills in with its own broker when the request does not say.
 """
 
@@ -69,6 +70,7 @@ class CatchUpPipeline(PromptVisitPipeline):
         super().__init__(own, output_dir)
         self.ledger = VisitLedger(Path(pp_dir) / LEDGER_FILE)
         # SASL/TLS settings come from the environment the job inherits, never from job.json.
+        self.alert_topic: str | None = stream.get("topic") or None
         self.stream = replace(
             settings().sal(stream.get("bootstrap_servers") or None, stream["subname"],
                            stream.get("schema_registry_url") or None),
@@ -143,5 +145,8 @@ class CatchUpPipeline(PromptVisitPipeline):
 
     async def _send(self, files: dict[tuple[str, str], list[Path]]) -> dict[tuple[str, str], int]:
         async with Domain(self.stream) as domain:
-            stream = AlertStream(domain)
-            return {key: await stream.send_files(paths) for key, paths in files.items()}
+            alerts = AlertStream(domain, self.alert_topic)
+            try:
+                return {key: await alerts.send_files(paths) for key, paths in files.items()}
+            finally:
+                await alerts.close()

@@ -23,7 +23,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from dmcs.payloads.association.alert_production import AlertProductionPipeline, AlertReadyCcd
+from dmcs.payloads.association.alert_production import (
+    SECONDS_PER_DAY,
+    AlertProductionPipeline,
+    AlertReadyCcd,
+)
 from dmcs.payloads.association.prompt_processing import PromptProcessor
 from dmcs.payloads.camera.camera import CameraSimulator, RawExposure
 from dmcs.payloads.camera.exposure import Exposure
@@ -39,6 +43,8 @@ UNWRITTEN_BYTES = 1_500_000_000
 _PLANES_PER_CCD = 9  # calexp, diffim and catalogs: ~600 MB per 4k CCD (docs/payloads.md)
 #: The key of a CCD result that holds why the science could not be done on it.
 UNPROCESSABLE = "unprocessable"
+#: MJD of 1970-01-01: the DAQ's times are TAI seconds since then.
+UNIX_EPOCH_MJD = 40587.0
 _TEMPLATE_VISITS_KEPT = 3
 
 
@@ -120,13 +126,25 @@ class PromptVisitPipeline(AlertProductionPipeline):
         self.daq_root = Path(daq_root)
         self.snaps: DaqSnaps | None = None
         self._unwritten: deque[AlertReadyCcd] = deque()
+        self.daq: DaqStore | None = None
 
     def setup(self) -> None:
         super().setup()
         assert self.simulator is not None
-        self.snaps = DaqSnaps(self.simulator, DaqStore(self.daq_root))
+        self.daq = DaqStore(self.daq_root)
+        self.snaps = DaqSnaps(self.simulator, self.daq)
         self.simulator = self.snaps
         self.processor = WarmPromptProcessor(self.config, self.snaps)
+
+    def visit_midpoint_mjd_tai(self, visit: int) -> float:
+        """Start of the first snap plus half the snaps' exposure, from the camera's images."""
+        assert self.daq is not None and self.snaps is not None
+        images = [self.daq.image(name) for name in self.snaps.images.get(visit, [])]
+        if not images:
+            return super().visit_midpoint_mjd_tai(visit)
+        start = min(image.date_obs for image in images)
+        exposure = sum(image.exposure_time for image in images)
+        return UNIX_EPOCH_MJD + (start + exposure / 2) / SECONDS_PER_DAY
 
     def run_item(self, item: str) -> dict[str, Any]:
         preload, fields = parse_item(item)

@@ -105,4 +105,5 @@ def _build_service(
     from dmcs.services.prompt_processing.alert_stream import AlertStream
     from dmcs.services.prompt_processing.service import PromptProcessingService
 
-    return PromptProcessingService(config, publish, AlertStream(domain))
+    stream = AlertStream(domain, config.alert_topic, config.alert_partitions)
+    return PromptProcessingService(config, publish, stream)

@@ -116,7 +116,9 @@ class PromptProcessingService:
         }
 
     async def start(self) -> None:
-        """Launch the warm pool (every rank loads its pipeline once)."""
+        """Set up the alert stream, then launch the warm pool (every rank loads its pipeline
+        once)."""
+        await self.stream.start()
         launch = LaunchSettings(
             launcher=Launcher(self.config.launcher), hostfile=self.config.hostfile
         )
@@ -149,6 +151,7 @@ class PromptProcessingService:
             await self.pool.close()
             self.pool = None
         self._association.shutdown(wait=True)
+        await self.stream.close()
 
     def pins(self) -> dict[str, int]:
         """Which rank each detector is pinned to now."""

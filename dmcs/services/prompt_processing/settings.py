@@ -27,6 +27,10 @@ class PromptProcessingConfig(StrictModel):
     launcher: Literal["mpiexec", "hostfile", "srun"] = "mpiexec"
     hostfile: str | None = None
     listen_host: str = "127.0.0.1"
+    alert_topic: str | None = Field(
+        None, description="topic of the alert stream (default lsst-alerts-v11; a test "
+        "subname is appended)")
+    alert_partitions: int = Field(1, ge=1, description="partitions of the alert topic")
     payload: dict[str, Any] = Field(
         default_factory=dict, description="alert-production config (seed, detector_size, …)"
     )

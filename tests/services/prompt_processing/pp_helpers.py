@@ -6,12 +6,10 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from aiokafka import TopicPartition
-
 from dmcs.sal.domain import Domain
 from dmcs.sal.interfaces import MT_CAMERA, SCRIPT_QUEUE
 from dmcs.sal.sample import SalSample
-from dmcs.services.prompt_processing.alert_stream import alert_topic
+from dmcs.services.prompt_processing.alert_stream import default_alert_topic
 from dmcs.sims.camera import Camera, CameraConfig
 from dmcs.sims.daq_store import DaqStore
 
@@ -34,13 +32,14 @@ def next_visit(number: int, **fields: Any) -> SalSample:
     return SCRIPT_QUEUE.events["nextVisit"](**values)
 
 
-def read_out_visit(cam: Camera, number: int) -> list[SalSample]:
-    """Take the two snaps of a science visit into the DAQ; their endReadout samples."""
+def read_out_visit(cam: Camera, number: int, start_tai: float = 0.0) -> list[SalSample]:
+    """Take the two snaps of a science visit into the DAQ, from `start_tai` (TAI seconds),
+    15 s each; their endReadout samples."""
     request = cam.parse_request(2, 15.0, "", f"groupId: {group(number)}, visit: {number}")
     events = []
     first = None
     for index in (1, 2):
-        image = cam.new_image(request, index, 0.0, first)
+        image = cam.new_image(request, index, start_tai + 15.0 * (index - 1), first)
         first = first or image.number
         end = cam.read_out(image)
         events.append(
@@ -85,16 +84,18 @@ async def alerts_on_stream(domain: Domain) -> list[bytes]:
 
     Tansu may report a batch's base offset as the end offset, so the end is not trusted.
     """
-    await domain.ensure_kafka_topics([(alert_topic(domain.subname), False)])
+    topic = default_alert_topic(domain.subname)
+    await domain.ensure_kafka_topics([(topic, False)])
     consumer = domain.new_consumer(50)
     await consumer.start()
     try:
-        partition = TopicPartition(alert_topic(domain.subname), 0)
-        consumer.assign([partition])
-        await consumer.seek_to_beginning(partition)
+        partitions = (await domain.partitions([topic]))[topic]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
         values: list[bytes] = []
-        while batch := (await consumer.getmany(partition, timeout_ms=1000)).get(partition):
-            values.extend(m.value for m in batch if m.value is not None)
+        while batches := await consumer.getmany(*partitions, timeout_ms=1000):
+            values.extend(m.value for batch in batches.values() for m in batch
+                          if m.value is not None)
         return values
     finally:
         await consumer.stop()

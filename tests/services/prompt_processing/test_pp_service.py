@@ -24,7 +24,7 @@ from pp_helpers import (
     read_out_visit,
 )
 
-from dmcs.payloads.association.alerts import PARSED_SCHEMA
+from dmcs.payloads.association.alerts import parsed_schema
 from dmcs.sal.codec import HEADER_LEN
 from dmcs.sal.domain import Domain
 from dmcs.services.ocps.catch_up import CatchUpPipeline
@@ -73,7 +73,7 @@ async def test_visit_is_preloaded_processed_and_alerted_once(
     assert processed["latency"] > 0 and 0.4 < processed["seeing"] < 2.0
     messages = await alerts_on_stream(domain)
     assert len(messages) == processed["alerts"]
-    first = fastavro.schemaless_reader(_body(messages[0]), PARSED_SCHEMA, None)
+    first = fastavro.schemaless_reader(_body(messages[0]), parsed_schema(), None)
     assert first["diaSource"]["visit"] == 1  # type: ignore[index,call-overload]
     assert pp.ledger.get(group(1)).state is VisitState.ALERTED  # type: ignore[union-attr]
     outputs = pp.work_dir / "outputs"
