@@ -9,7 +9,15 @@ Runs `dmcs night` in-process (every CSC its own process, a private broker) with 
 - visits per hour: alerted visits over the span between the first and last alerts;
 - archiving MB/s: per image, the bytes of its archived FITS files over the time from the
   camera's endReadout to the last CCD's imageInOODS; beside it, the same bytes written raw
-  (os.write + fsync) into the same directory, image by image, in the same run.
+  (os.write + fsync) into the same directory, image by image, in the same run;
+- CCDs alerted, late and failed, visits late; visits whose every CCD image was archived
+  before the next visit's first readout, and the longest readout -> last-archived lag;
+- latency over payload: after the night, the payload alone does what the DM path did before
+  each visit's alerts — every CCD of the visit from the same DAQ raws through the science and
+  its association (`alert_ready`, `finalize_ccd`), each detector on the rank it was pinned to
+  (the same number of processes, preloaded first, as on the night) — and each alerted visit's
+  latency is divided by that visit's payload wall time (the slowest rank); the median is
+  `latency_over_payload` (1 would be a DM system that costs nothing).
 """
 
 from __future__ import annotations
@@ -19,13 +27,22 @@ import os
 import statistics
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
+import yaml
 from _common import log_dir, parse_args, report
 from rich.console import Console
 
+from dmcs.night.observer import NightObserver
 from dmcs.night.options import NightOptions
 from dmcs.night.orchestrator import Night
+from dmcs.payloads.science_limit import ScienceLimitError
+from dmcs.services.prompt_processing.ccd_pipeline import PromptVisitPipeline, preload_item
+from dmcs.services.prompt_processing.service import pin_detectors
+from dmcs.sims.daq_store import DaqStore
+from dmcs.sims.visit_plan import parse_group_id
 
 BUDGET_S = 60.0
 MB = 1e6
@@ -49,6 +66,67 @@ def raw_write_mb_s(directory: Path, sizes: list[int]) -> list[float]:
         rates.append(size / MB / (time.perf_counter() - began))
         path.unlink()
     return rates
+
+
+def rank_payload(config: dict[str, Any], output_dir: str, detectors: list[str],
+                 visits: dict[int, list[str]]) -> dict[int, float]:
+    """One rank's share: wall seconds per visit for its detectors (preloaded beforehand)."""
+    pipeline = PromptVisitPipeline(config, Path(output_dir))
+    pipeline.setup()
+    assert pipeline.snaps is not None
+    seconds = {}
+    for visit, images in visits.items():
+        pipeline.run_item(preload_item(visit, detectors))
+        pipeline.snaps.images[visit] = images
+        began = time.perf_counter()
+        for detector in detectors:
+            try:
+                ccd = pipeline.alert_ready(visit, detector)
+            except ScienceLimitError:
+                continue  # unprocessable: no result on the night either
+            pipeline.finalize_ccd(ccd.result)
+        seconds[visit] = time.perf_counter() - began
+    return seconds
+
+
+def payload_seconds(root: Path, observer: NightObserver) -> dict[str, float]:
+    """Per alerted visit (groupId), the payload's own wall time on the night's ranks."""
+    site = yaml.safe_load((root / "config" / "PromptProcessing" / "_init.yaml").read_text())
+    config = {**site["payload"], "daq_root": site["daq_root"]}
+    daq = DaqStore(Path(site["daq_root"]))
+    groups: dict[int, str] = {}
+    visits: dict[int, list[str]] = {}
+    for group in observer.science():
+        images = sorted(daq.images(group.group_id), key=lambda image: image.snap)
+        if group.latency is not None and images:
+            number = parse_group_id(group.group_id)[2]
+            groups[number], visits[number] = group.group_id, [i.name for i in images]
+    by_rank: dict[int, list[str]] = {}
+    for detector, rank in pin_detectors(config["detectors"], list(range(site["ranks"]))).items():
+        by_rank.setdefault(rank, []).append(detector)
+    with ProcessPoolExecutor(len(by_rank)) as pool:
+        shares = list(pool.map(rank_payload, [config] * len(by_rank),
+                               [str(root / "payload" / f"rank{r}") for r in by_rank],
+                               list(by_rank.values()), [visits] * len(by_rank)))
+    return {groups[v]: max(share[v] for share in shares) for v in visits}
+
+
+def archive_pace(observer: NightObserver) -> tuple[int, int, float | None]:
+    """(visits wholly archived before the next visit's first readout, visits with a next,
+    the longest time from a visit's last readout to its last CCD archived)."""
+    visits = [g for g in observer.science() if g.read_out]
+    kept, lags = 0, []
+    for index, group in enumerate(visits):
+        done = [t for (image, _), t in observer.archive_times.items() if image in group.read_out]
+        last_readout = max(observer.readout_times.get(i, 0.0) for i in group.read_out)
+        if done:
+            lags.append(max(done) - last_readout)
+        if index + 1 < len(visits):
+            following = min(observer.readout_times.get(i, float("inf"))
+                            for i in visits[index + 1].read_out)
+            expected = group.nimages * observer.ccds
+            kept += len(done) == expected and max(done) <= following
+    return kept, max(len(visits) - 1, 0), max(lags) if lags else None
 
 
 def main() -> int:
@@ -76,7 +154,11 @@ def main() -> int:
             archive_rates.append(size / MB / (max(done) - readout))
             sizes.append(size)
     raw_rates = raw_write_mb_s(archive, sizes)
+    payload = payload_seconds(root, observer)
+    over_payload = [g.latency / payload[g.group_id] for g in observer.science()
+                    if g.latency is not None and payload.get(g.group_id)]
     latencies = observer.latencies()
+    kept_pace, paced, archive_lag = archive_pace(observer)
     alert_times = sorted(
         observer.readout_times[g.read_out[-1]] + g.latency for g in observer.science()
         if g.latency is not None and g.read_out and g.read_out[-1] in observer.readout_times)
@@ -89,11 +171,18 @@ def main() -> int:
                                     if result.latency_p98_s is not None else None),
         "visits_per_hour": (len(alert_times) - 1) / span * 3600 if span else None,
         "latencies_s": [round(v, 2) for v in latencies],
+        "visits_late": result.visits_late,
+        "ccds_alerted": result.ccds_alerted, "ccds_late": result.ccds_late,
+        "ccds_failed": result.ccds_failed, "ccds_unprocessable": result.ccds_unprocessable,
+        "payload_s": [round(v, 2) for v in payload.values()],
+        "latency_over_payload": statistics.median(over_payload) if over_payload else None,
         "archive_mb_s_median": statistics.median(archive_rates) if archive_rates else None,
         "raw_write_mb_s_median": statistics.median(raw_rates) if raw_rates else None,
         "archive_over_raw": (statistics.median(archive_rates) / statistics.median(raw_rates)
                              if archive_rates and raw_rates else None),
         "images": len(archive_rates),
+        "visits_archived_before_next_readout": f"{kept_pace} of {paced}",
+        "archive_lag_max_s": archive_lag,
         "elapsed_s": result.elapsed_s,
     }
     report(figures, args.json)

@@ -1,8 +1,9 @@
 """What the night looks like from outside: the events an operator's display would follow.
 
-Counts announced groups, images read out, CCDs archived, alerts and their latency, late and
-caught-up visits and daytime jobs, from the services' own events (never from their insides),
-so the live table and the report show what the wire showed.
+Counts announced groups, images read out, CCDs archived, alerts and their latency, CCDs
+alerted, late, failed and unprocessable, late and caught-up visits and daytime jobs, from the
+services' own events (never from their insides), so the live table and the report show what
+the wire showed.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Group:
     alerts: int = 0
     latency: float | None = None
     ever_late: bool = False
+    ccds_alerted: int = 0
 
 
 @dataclass
@@ -56,6 +58,8 @@ class NightObserver:
         self.archive_times: dict[tuple[str, str], float] = {}
         self.archive_failures = 0
         self.alert_reports: Counter[str] = Counter()
+        self.ccds_missed: dict[tuple[str, str], str] = {}
+        self.ccds_unprocessable: set[tuple[str, str]] = set()
         self.jobs: dict[str, Job] = {}
         self.service_states: dict[str, int] = {}
         self.service_faults: list[str] = []
@@ -66,7 +70,9 @@ class NightObserver:
             (MT_CAMERA, 0, {"endReadout": self._end_readout}),
             (ARCHIVER, 0, {"imageInOODS": self._image_in_oods,
                            "archiveStatus": self._archive_status}),
-            (PROMPT_PROCESSING, 0, {"visitProcessed": self._visit_processed}),
+            (PROMPT_PROCESSING, 0, {"visitProcessed": self._visit_processed,
+                                    "ccdLate": self._ccd_late,
+                                    "ccdUnprocessable": self._ccd_unprocessable}),
             (DMCS, 0, {"summaryState": self._dmcs_state, "visitState": self._visit_state,
                        "serviceStates": self._service_states,
                        "serviceFault": self._service_fault, "daytimeJob": self._daytime_job}),
@@ -116,6 +122,14 @@ class NightObserver:
                    if self.alert_reports[g.group_id] and g.state == VisitState.CAUGHT_UP)
         return repeats + both
 
+    @property
+    def ccds_alerted(self) -> int:
+        return sum(g.ccds_alerted for g in self.groups.values())
+
+    def ccds_missed_as(self, kind: str) -> int:
+        """CCDs prompt processing reported late or failed (`kind`), each once."""
+        return sum(k == kind for k in self.ccds_missed.values())
+
     def latencies(self) -> list[float]:
         return [g.latency for g in self.science() if g.latency is not None]
 
@@ -162,6 +176,13 @@ class NightObserver:
         if group is not None and self.alert_reports[data.groupId] == 1:
             group.alerts = data.alerts
             group.latency = data.latency
+            group.ccds_alerted = data.ccdsAlerted
+
+    def _ccd_late(self, data: Any) -> None:
+        self.ccds_missed.setdefault((data.groupId, data.detector), data.kind)
+
+    def _ccd_unprocessable(self, data: Any) -> None:
+        self.ccds_unprocessable.add((data.groupId, data.detector))
 
     def _visit_state(self, data: Any) -> None:
         group = self.groups.get(data.groupId)

@@ -5,8 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_DETECTORS = ("R22_S11", "R22_S12", "R22_S21", "R22_S22", "R22_S00", "R22_S01",
-                     "R22_S02", "R22_S10", "R22_S20")
+CENTRE_RAFT = ("R22_S11", "R22_S12", "R22_S21", "R22_S22", "R22_S00", "R22_S01",
+               "R22_S02", "R22_S10", "R22_S20")
+#: Science CCDs of the focal plane (21 rafts of 9).
+SCIENCE_CCDS = 189
+
+
+def science_detectors() -> list[str]:
+    """The centre raft first (as small nights have always used it), then every other science
+    CCD in the focal plane's order: ``--ccds K`` takes the first K."""
+    from dmcs.payloads.camera.focal_plane import FocalPlane  # numpy, astropy: only when used
+
+    return [*CENTRE_RAFT, *(name for name in FocalPlane(16).names if name not in CENTRE_RAFT)]
 
 
 @dataclass(frozen=True)
@@ -44,8 +54,8 @@ class NightOptions:
         if self.secure and self.broker is not None:
             raise ValueError("--secure makes the night's own cluster; with --broker give the "
                              "site's credentials as LSST_KAFKA_SECURITY_* instead")
-        if not 1 <= self.ccds <= len(DEFAULT_DETECTORS):
-            raise ValueError(f"--ccds must be 1..{len(DEFAULT_DETECTORS)}, got {self.ccds}")
+        if not 1 <= self.ccds <= SCIENCE_CCDS:
+            raise ValueError(f"--ccds must be 1..{SCIENCE_CCDS}, got {self.ccds}")
         if self.visits < 0:
             raise ValueError(f"--visits must be >= 0, got {self.visits}")
         if self.cadence <= 0:
@@ -56,7 +66,7 @@ class NightOptions:
 
     @property
     def detectors(self) -> list[str]:
-        return list(DEFAULT_DETECTORS[: self.ccds])
+        return science_detectors()[: self.ccds]
 
     @property
     def report_path(self) -> Path:

@@ -2,7 +2,8 @@
 
 "Images" are CCD images (one archived FITS file each). A night is accounted for when every
 planned CCD image is in the archive exactly once with good checksums, every science visit
-was alerted or caught up, and no visit sent alerts twice.
+was alerted (with the CCDs that made it) or caught up, every CCD late or failed was taken by
+a catch-up job that succeeded, and no visit sent alerts twice.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from rich.console import Console
 
 from dmcs.night.metrics import dashboards_line
 from dmcs.night.observer import NightObserver
+from dmcs.services.dmcs.daytime import CATCH_UP
 from dmcs.state_machines.visit import VisitState
 
 if TYPE_CHECKING:
@@ -36,6 +38,11 @@ class NightReport:
     checksum_failures: int
     alerts: int
     duplicate_alerts: int
+    ccds_alerted: int
+    ccds_late: int
+    ccds_failed: int
+    ccds_unprocessable: int
+    ccds_caught_up: int
     latency_p50_s: float | None
     latency_p98_s: float | None
     restarts: dict[str, int]
@@ -91,6 +98,8 @@ def build_report(observer: NightObserver, archive: Audit | None, *,
     latencies = observer.latencies()
     states = [g.state for g in science]
     archived = archive.records if archive is not None else observer.images_archived
+    missed = len(observer.ccds_missed)
+    caught_up = any(j.purpose == CATCH_UP and j.exit_code == 0 for j in observer.jobs.values())
     report = NightReport(
         visits_planned=len(science),
         visits_alerted=states.count(VisitState.ALERTED),
@@ -103,6 +112,11 @@ def build_report(observer: NightObserver, archive: Audit | None, *,
         checksum_failures=len(archive.checksum_failures) if archive is not None else 0,
         alerts=observer.alerts,
         duplicate_alerts=observer.duplicate_alerts,
+        ccds_alerted=observer.ccds_alerted,
+        ccds_late=observer.ccds_missed_as("late"),
+        ccds_failed=observer.ccds_missed_as("failed"),
+        ccds_unprocessable=len(observer.ccds_unprocessable),
+        ccds_caught_up=missed if caught_up else 0,
         latency_p50_s=percentile(latencies, 50),
         latency_p98_s=percentile(latencies, 98),
         restarts=restarts,
@@ -136,6 +150,9 @@ def _problems(r: NightReport, archive: Audit | None) -> list[str]:
     if r.visits_alerted + r.visits_caught_up != r.visits_planned:
         problems.append(f"{r.visits_planned - r.visits_alerted - r.visits_caught_up} of "
                         f"{r.visits_planned} visits neither alerted nor caught up")
+    if r.ccds_caught_up < r.ccds_late + r.ccds_failed:
+        problems.append(f"{r.ccds_late + r.ccds_failed - r.ccds_caught_up} CCDs late or failed"
+                        f" and not caught up")
     if r.images_archived != r.images_expected:
         problems.append(f"{r.images_archived} of {r.images_expected} CCD images archived")
     if archive is None:
@@ -173,6 +190,8 @@ def print_summary(report: NightReport, console: Console, path: Path | None) -> N
         ("CCD images", f"{r.images_expected} expected, {r.images_read_out} read out, "
                        f"{r.images_archived} archived, {r.images_duplicated} duplicated, "
                        f"{r.checksum_failures} checksum failures"),
+        ("CCDs", f"{r.ccds_alerted} alerted, {r.ccds_late} late, {r.ccds_failed} failed, "
+                 f"{r.ccds_unprocessable} unprocessable, {r.ccds_caught_up} caught up"),
         ("alerts", f"{r.alerts} ({r.duplicate_alerts} duplicate batches); "
                    f"{r.alerts_consumed} read by a broker from {r.alert_topic or '-'}"),
         ("APDB", r.apdb_url or "-"),

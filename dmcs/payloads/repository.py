@@ -17,8 +17,10 @@ class OutputRepository:
     def visit_dataset(self, dataset: str, visit: int, detector: str) -> Path:
         return self.root / dataset / f"visit_{visit:06d}" / detector
 
-    def alerts(self, visit: int) -> Path:
-        return self.root / "alerts" / f"visit_{visit:06d}.avro"
+    def alerts(self, visit: int, detector: str | None = None) -> Path:
+        """A visit's alert file, or (prompt processing's unit) one CCD's of that visit."""
+        name = f"visit_{visit:06d}" if detector is None else f"visit_{visit:06d}_{detector}"
+        return self.root / "alerts" / f"{name}.avro"
 
     def default_apdb_url(self) -> str:
         return f"sqlite:///{(self.root / 'apdb.sqlite3').resolve()}"

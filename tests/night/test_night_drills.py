@@ -5,7 +5,7 @@ the dashboards, so the suite pays for one night's start and end: an operator pau
 resumes the night script; the Archiver is SIGKILLed after the first visit is read out
 (restarted, catch-up, every image once); the DMCS is SIGKILLed after the second (restarted,
 re-enabled, resumes from its book); prompt processing's ranks are killed as fast as it
-restarts them during the third (its items run out of ranks, the visit goes late and is caught
+restarts them during the third (its CCD runs out of ranks, the visit goes late and is caught
 up by the OCPS, its alerts sent once). The report must account for everything and nothing may
 be left running. The night runs its own InfluxDB, EFD writer and Prometheus (scraping every
 CSC's `/metrics` through the SD files it writes) and at the end runs every panel query of
@@ -54,7 +54,7 @@ NO_DATA_EXPECTED = {
 REPORT_KEYS = {"visits_planned", "visits_alerted", "visits_late", "visits_caught_up",
                "images_expected", "images_archived", "images_duplicated", "checksum_failures",
                "alerts", "duplicate_alerts", "latency_p50_s", "latency_p98_s", "restarts",
-               "ocps_jobs"}
+               "ocps_jobs", "ccds_alerted", "ccds_late", "ccds_failed", "ccds_caught_up"}
 
 
 def _alive(pid: int) -> bool:
@@ -209,6 +209,8 @@ async def test_night_survives_kills_and_every_dashboard_panel_has_data(
     assert len({(r.dataId["exposure"], r.dataId["detector"]) for r in raws}) == len(raws) \
         == report.images_expected
     assert report.duplicate_alerts == 0
+    assert report.ccds_late + report.ccds_failed >= 1, "the rank-killed CCD, reported alone"
+    assert report.ccds_caught_up == report.ccds_late + report.ccds_failed
     catch_up = [j for j in report.ocps_jobs if j["pipeline"] == "catch-up-late"]
     assert catch_up and catch_up[0]["exit_code"] == 0
     assert report.accounted_for, report.problems

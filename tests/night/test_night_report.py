@@ -23,6 +23,8 @@ ImageInOODSEvent = ARCHIVER.events["imageInOODS"]
 VisitProcessedEvent = PROMPT_PROCESSING.events["visitProcessed"]
 VisitStateEvent = DMCS.events["visitState"]
 DaytimeJobEvent = DMCS.events["daytimeJob"]
+CcdLateEvent = PROMPT_PROCESSING.events["ccdLate"]
+CcdUnprocessableEvent = PROMPT_PROCESSING.events["ccdUnprocessable"]
 ServiceStatesEvent = DMCS.events["serviceStates"]
 
 
@@ -36,7 +38,7 @@ def _night(domain: Domain, *, alerts_twice: bool) -> NightObserver:
                                               additionalValues=group))
         observer._image_in_oods(ImageInOODSEvent(obsid=f"im{n}", raft="R22", sensor="S11"))
         observer._visit_processed(VisitProcessedEvent(groupId=group, alerts=5,
-                                                      latency=2.0 * n))
+                                                      latency=2.0 * n, ccdsAlerted=1))
         observer._visit_state(VisitStateEvent(groupId=group, state="alerted"))
     if alerts_twice:
         observer._visit_processed(VisitProcessedEvent(groupId="d_science_0002", alerts=5))
@@ -118,3 +120,32 @@ async def test_in_progress_follows_calibrations_to_readout_and_visits_to_alerts(
     assert observer.in_progress() == "d_science_0001"
     observer._visit_state(VisitStateEvent(groupId="d_science_0001", state="alerted"))
     assert observer.in_progress() == "-"
+
+
+async def test_ccds_late_failed_and_unprocessable_are_counted_and_must_be_caught_up(
+    domain: Domain, tmp_path: Path
+) -> None:
+    observer = NightObserver(domain, ccds=4)
+    group = "d_science_0001"
+    observer._next_visit(NextVisitEvent(groupId=group, nimages=1, survey="WFD"))
+    observer._end_readout(EndReadoutEvent(imageName="im1", additionalKeys="groupId",
+                                          additionalValues=group))
+    for sensor in ("S11", "S12", "S21", "S22"):
+        observer._image_in_oods(ImageInOODSEvent(obsid="im1", raft="R22", sensor=sensor))
+    observer._ccd_late(CcdLateEvent(groupId=group, detector="R22_S21", kind="late"))
+    observer._ccd_late(CcdLateEvent(groupId=group, detector="R22_S21", kind="late"))  # again
+    observer._ccd_late(CcdLateEvent(groupId=group, detector="R22_S22", kind="failed"))
+    observer._ccd_unprocessable(CcdUnprocessableEvent(groupId=group, detector="R22_S12"))
+    observer._visit_processed(VisitProcessedEvent(groupId=group, alerts=3, latency=9.0,
+                                                  ccdsAlerted=1, ccdsLate=1, ccdsFailed=1,
+                                                  ccdsUnprocessable=1, status="partial"))
+    observer._visit_state(VisitStateEvent(groupId=group, state="alerted"))
+    report = _report(observer, Audit(records=4, files=4), tmp_path)
+    assert (report.ccds_alerted, report.ccds_late, report.ccds_failed,
+            report.ccds_unprocessable, report.ccds_caught_up) == (1, 1, 1, 1, 0)
+    assert report.visits_alerted == 1
+    assert report.problems == ["2 CCDs late or failed and not caught up"]
+    observer._daytime_job(DaytimeJobEvent(jobId="j2", pipeline="catch-up-late",
+                                          purpose="catch-up", exitCode=0))
+    report = _report(observer, Audit(records=4, files=4), tmp_path)
+    assert report.ccds_caught_up == 2 and report.accounted_for, report.problems

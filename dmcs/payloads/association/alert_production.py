@@ -292,7 +292,9 @@ class AlertProductionPipeline:
         counts = {"n_alerts": 0, "n_new_objects": 0, "n_updated_objects": 0}
         try:
             for visit, visit_results in sorted(by_visit.items()):
-                alert_file, visit_counts = self._associate_visit(apdb, visit, visit_results)
+                alert_file, visit_counts = self._associate_visit(
+                    apdb, visit, visit_results, self.output.alerts(visit)
+                )
                 if alert_file is not None:
                     alert_files.append(str(alert_file))
                 for key, value in visit_counts.items():
@@ -319,8 +321,22 @@ class AlertProductionPipeline:
             },
         }
 
+    def finalize_ccd(self, result: dict[str, Any]) -> dict[str, Any]:
+        """``finalize`` of one CCD, prompt processing's unit: its DIASources associated into
+        the APDB now (whatever the visit's other CCDs are doing), its own alert file."""
+        visit, detector = result["visit"], result["detector"]
+        apdb = ApdbClient(self.apdb_url)
+        try:
+            path, counts = self._associate_visit(
+                apdb, visit, [result], self.output.alerts(visit, detector)
+            )
+        finally:
+            apdb.close()
+        return {"alert_files": [] if path is None else [str(path)], **counts}
+
     def _associate_visit(
-        self, apdb: ApdbClient, visit: int, visit_results: list[dict[str, Any]]
+        self, apdb: ApdbClient, visit: int, visit_results: list[dict[str, Any]],
+        alerts_path: Path,
     ) -> tuple[Path | None, dict[str, int]]:
         bundles = [
             read_bundle(Path(next(p for p in r["outputs"] if f"/{ALERT_INPUTS}/" in p)))
@@ -347,7 +363,7 @@ class AlertProductionPipeline:
                 packets.append(packet(source, association.history.get(object_id, []),
                                       association.objects[object_id],
                                       (science, template, difference)))
-        path = write_alerts(self.output.alerts(visit), packets) if packets else None
+        path = write_alerts(alerts_path, packets) if packets else None
         return path, {"n_alerts": len(packets), **counts}
 
 

@@ -15,6 +15,7 @@ from astropy.wcs import WCS
 from scipy.spatial import cKDTree
 
 from dmcs.payloads.camera.focal_plane import PIXEL_SCALE_ARCSEC
+from dmcs.payloads.science_limit import ScienceLimitError
 
 MIN_MATCHES = 6
 
@@ -47,7 +48,7 @@ def _vote_offset(src: np.ndarray, ref: np.ndarray, search_px: float) -> np.ndarr
     pairs = cKDTree(ref).sparse_distance_matrix(cKDTree(src), search_px, output_type="ndarray")
     offsets = src[pairs["j"]] - ref[pairs["i"]]
     if len(offsets) == 0:
-        raise ValueError("astrometry: no reference stars near any detected source")
+        raise ScienceLimitError("astrometry: no reference stars near any detected source")
     edges = np.arange(-search_px, search_px + 1.0, 1.0)
     counts, _, _ = np.histogram2d(offsets[:, 0], offsets[:, 1], bins=(edges, edges))
     i, j = np.unravel_index(np.argmax(counts), counts.shape)
@@ -82,7 +83,7 @@ def fit_wcs(
     keep = np.ones(len(matched_src), dtype=bool)
     for _ in range(4):
         if keep.sum() < MIN_MATCHES:
-            raise ValueError(
+            raise ScienceLimitError(
                 f"astrometry: only {int(keep.sum())} matched stars, need {MIN_MATCHES}"
             )
         coefficients, *_ = np.linalg.lstsq(design[keep], target[keep], rcond=None)

@@ -24,6 +24,7 @@ from dmcs.payloads.characterize.measurement import (
 from dmcs.payloads.characterize.photometry import ZeroPoint, fit_zero_point
 from dmcs.payloads.characterize.psf import FWHM_PER_SIGMA, adaptive_sigma
 from dmcs.payloads.isr.background import estimate_background
+from dmcs.payloads.science_limit import ScienceLimitError
 
 INITIAL_PSF_SIGMA = 2.0
 PSF_STAR_SNR = (50.0, 2000.0)
@@ -70,7 +71,7 @@ def measure_psf_sigma(exposure: Exposure, sources: np.ndarray) -> float:
     ]
     candidates = candidates[:MAX_PSF_STARS]
     if len(candidates) < 3:
-        raise ValueError(
+        raise ScienceLimitError(
             f"characterize: only {len(candidates)} stars bright enough to measure the PSF"
         )
     x = np.rint(candidates["x"]).astype(np.int64)

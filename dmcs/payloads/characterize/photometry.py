@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dmcs.payloads.science_limit import ScienceLimitError
+
 MIN_SNR = 20.0
 
 
@@ -27,7 +29,9 @@ def fit_zero_point(
     """
     usable = (flux > 0) & (flux / flux_err >= MIN_SNR)
     if usable.sum() < 3:
-        raise ValueError(f"photometry: only {int(usable.sum())} usable stars for the zero point")
+        raise ScienceLimitError(
+            f"photometry: only {int(usable.sum())} usable stars for the zero point"
+        )
     zp = ref_mag[usable] + 2.5 * np.log10(flux[usable] / exptime)
     zp_err = np.hypot(1.0857 * flux_err[usable] / flux[usable], 0.005)
     value = float(np.median(zp))

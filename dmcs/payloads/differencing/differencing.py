@@ -20,6 +20,7 @@ import numpy as np
 
 from dmcs.payloads.camera.exposure import Exposure, MaskBit
 from dmcs.payloads.differencing.convolution import convolve_with_each, valid_convolution
+from dmcs.payloads.science_limit import ScienceLimitError
 
 BASIS_SIGMA_FACTORS = (0.5, 1.0, 2.0)
 BASIS_DEGREES = (4, 2, 2)
@@ -171,7 +172,7 @@ def fit_kernel(
     n_kernel = len(basis.kernels) * terms.shape[1]
     for _ in range(STAMP_REJECTION_ROUNDS):
         if keep.sum() < MIN_STAMPS:
-            raise ValueError(
+            raise ScienceLimitError(
                 f"differencing: only {int(keep.sum())} usable stamps, need {MIN_STAMPS}"
             )
         solution = np.linalg.solve(stamp_normal[keep].sum(axis=0), stamp_rhs[keep].sum(axis=0))

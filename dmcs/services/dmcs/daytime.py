@@ -6,7 +6,8 @@ others names them in ``after`` and is submitted with their ids as ``prereq_jobs`
 holds it until they succeed; an execute not taken within ``submit_timeout``, prerequisite
 wait included, fails the daytime run naming the job). The catch-up job covers every late
 visit at once (its data query is ``catch_up_query`` with ``{visits}`` replaced by their
-numbers); when it succeeds those visits are caught up.
+numbers), with the alerted visits that have CCDs left over (late or failed, each caught up
+on its own); when it succeeds those visits, or their CCDs, are caught up.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ class Daytime:
                     )
                     by_pipeline[job.pipeline] = outcome.job_id
                     outcomes.append(outcome)
-            late = [r for r in self.book.late_visits() if r.visit]
+            late = [r for r in self.book.catch_up_visits() if r.visit]
             if catch_up and late:
                 numbers = ",".join(str(r.visit) for r in late)
                 query = self.config.catch_up_query.format(visits=numbers)

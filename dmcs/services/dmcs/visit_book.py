@@ -45,6 +45,9 @@ class VisitRecord:
     alerts: int = 0
     alert_reports: int = 0
     latency: float = 0.0
+    #: CCDs of an alerted visit that were late or failed: the catch-up's, CCD by CCD.
+    ccds_left: int = 0
+    ccds_caught_up: bool = False
     late_reason: str = ""
     read_out_at: float = 0.0
     catch_up_job: str = ""
@@ -140,8 +143,9 @@ class VisitBook:
         self._update(record)
         return record
 
-    def processed(self, group_id: str, alerts: int, latency: float) -> None:
-        """Prompt processing sent the visit's alerts; a second report is a duplicate."""
+    def processed(self, group_id: str, alerts: int, latency: float, ccds_left: int = 0) -> None:
+        """Prompt processing sent the visit's alerts (`ccds_left` of its CCDs are left to the
+        catch-up); a second report is a duplicate."""
         record = self._record(group_id)
         if record is None:
             return
@@ -150,6 +154,7 @@ class VisitBook:
             record.processed = True
             record.alerts = alerts
             record.latency = latency
+            record.ccds_left = ccds_left
         self._update(record)
 
     def late(self, group_id: str, reason: str) -> None:
@@ -167,15 +172,21 @@ class VisitBook:
             self._save(record)
 
     def caught_up(self, group_id: str) -> None:
+        """The catch-up job ended well: a late visit is caught up, an alerted one's CCDs."""
         record = self._record(group_id)
         if record is not None and record.state == VisitState.LATE:
             self._fire(record, "catch_up")
             self._save(record)
+        elif record is not None and record.ccds_left and not record.ccds_caught_up:
+            record.ccds_caught_up = True
+            self._save(record)
 
     # --- queries -------------------------------------------------------------------------
 
-    def late_visits(self) -> list[VisitRecord]:
-        return [r for r in self.visits.values() if r.state == VisitState.LATE]
+    def catch_up_visits(self) -> list[VisitRecord]:
+        """Late visits, and alerted ones with CCDs left over: what the catch-up is for."""
+        return [r for r in self.visits.values() if r.state == VisitState.LATE
+                or (r.ccds_left and not r.ccds_caught_up)]
 
     def overdue(self, deadline_s: float, now: float | None = None) -> list[VisitRecord]:
         """Visits read out more than `deadline_s` ago and still without alerts."""

@@ -163,7 +163,8 @@ class VisitTracker:
 
     def _visit_processed(self, data: Any) -> None:
         if data.groupId in self.book.visits:
-            self.book.processed(data.groupId, data.alerts, data.latency)
+            self.book.processed(data.groupId, data.alerts, data.latency,
+                                ccds_left=data.ccdsLate + data.ccdsFailed)
 
     def _visit_late(self, data: Any) -> None:
         if data.groupId in self.book.visits:

@@ -5,29 +5,44 @@ The warm pool's ranks run it. Two kinds of item:
 - ``preload visit=<n> detector=<a>,<b>``: load the master calibrations and build the
   templates of those detectors for visit ``n`` before its pixels exist (on nextVisit);
 - ``visit=<n> detector=<name> images=<snap0>,<snap1>``: process one CCD from the raw snaps
-  the camera wrote to the DAQ store under those image names.
+  the camera wrote to the DAQ store under those image names. A CCD whose data cannot give a
+  result (``ScienceLimitError``: too few stars) is a result too: ``unprocessable`` holds the
+  reason, and the item succeeds.
 
-``finalize`` is the payload's own (association into the APDB, one alert file per visit).
+Outputs other than ``diasrc`` are written after the item's result is sent (``idle_work``).
+The service associates each CCD as it comes (``finalize_ccd``: the APDB, one alert file per
+CCD); the catch-up uses ``finalize``.
 The simulator is still the instrument model (gains, sky model for the reference catalog);
 only the pixels come from the DAQ.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from dmcs.payloads.association.alert_production import SECONDS_PER_DAY, AlertProductionPipeline
+from dmcs.payloads.association.alert_production import (
+    SECONDS_PER_DAY,
+    AlertProductionPipeline,
+    AlertReadyCcd,
+)
 from dmcs.payloads.association.prompt_processing import PromptProcessor
 from dmcs.payloads.camera.camera import CameraSimulator, RawExposure
 from dmcs.payloads.camera.exposure import Exposure
 from dmcs.payloads.camera.focal_plane import Detector
 from dmcs.payloads.config import AlertProductionConfig
+from dmcs.payloads.science_limit import ScienceLimitError
+from dmcs.payloads.stage_timer import StageTimer
 from dmcs.sims.daq_store import DaqStore
 
 PRELOAD = "preload"
+#: Outputs a rank may hold unwritten (bytes) before it writes some ahead of the next CCD.
+UNWRITTEN_BYTES = 1_500_000_000
+_PLANES_PER_CCD = 9  # calexp, diffim and catalogs: ~600 MB per 4k CCD (docs/payloads.md)
+#: The key of a CCD result that holds why the science could not be done on it.
+UNPROCESSABLE = "unprocessable"
 #: MJD of 1970-01-01: the DAQ's times are TAI seconds since then.
 UNIX_EPOCH_MJD = 40587.0
 _TEMPLATE_VISITS_KEPT = 3
@@ -98,6 +113,9 @@ class PromptVisitPipeline(AlertProductionPipeline):
     summary = "prompt processing's warm rank pool: one CCD from raws in the DAQ store"
     data_query_help = "not planned from a query: the PromptProcessing CSC feeds its items"
     scores_truth = False  # a test of the science, kept out of the latency window
+    #: The warm pool's ranks write calexp, src and diffim after the result is sent, when no
+    #: item waits (``idle_work``), so no CCD's alerts wait for another's big files.
+    defers_outputs = True
 
     def __init__(self, config: dict[str, Any], output_dir: Path) -> None:
         payload_config = dict(config)
@@ -107,6 +125,7 @@ class PromptVisitPipeline(AlertProductionPipeline):
         super().__init__(payload_config, output_dir)
         self.daq_root = Path(daq_root)
         self.snaps: DaqSnaps | None = None
+        self._unwritten: deque[AlertReadyCcd] = deque()
         self.daq: DaqStore | None = None
 
     def setup(self) -> None:
@@ -140,4 +159,28 @@ class PromptVisitPipeline(AlertProductionPipeline):
                 self.processor.template(visit, detector)
             return {"outputs": [], "preloaded": [d.name for d in detectors]}
         self.snaps.images[visit] = fields["images"].split(",")
-        return super().run_item(f"visit={visit} detector={fields['detector']}")
+        try:
+            if not self.defers_outputs:
+                return super().run_item(f"visit={visit} detector={fields['detector']}")
+            while self._unwritten_bytes() > UNWRITTEN_BYTES:
+                self.idle_work()
+            timer = StageTimer()
+            ccd = self.alert_ready(visit, fields["detector"], timer)
+        except ScienceLimitError as limit:
+            return {"visit": visit, "detector": fields["detector"], UNPROCESSABLE: str(limit)}
+        self.stage_seconds = timer.seconds
+        self._unwritten.append(ccd)
+        return {**ccd.result, "outputs": list(ccd.result["outputs"])}
+
+    def idle_work(self) -> bool:
+        """Write the outputs of one CCD already answered; whether more are waiting."""
+        if self._unwritten:
+            self.write_outputs(self._unwritten.popleft())
+        return bool(self._unwritten)
+
+    def _unwritten_bytes(self) -> int:
+        return sum(
+            ccd.products.calexp.image.nbytes * _PLANES_PER_CCD
+            for ccd in self._unwritten
+            if ccd.products is not None
+        )

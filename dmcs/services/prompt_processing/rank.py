@@ -2,7 +2,9 @@
 
 Each MPI rank keeps one worker process. The worker connects to the pool, says who it is,
 starts beating, builds the pipeline once (so calibrations and imports stay warm between
-visits) and then runs the items it is sent until told to stop or the pool goes away.
+visits) and then runs the items it is sent until told to stop or the pool goes away. A
+pipeline with ``idle_work()`` (prompt-visit: the outputs of CCDs already answered) does it
+one piece at a time while no item waits, and to the end when told to stop.
 MPICH's launcher ends every rank when one is killed by a signal, so the rank itself does no
 work: it restarts a worker that was killed (OOM killer, SIGKILL) in the same rank slot, and
 the other ranks never notice. The rank number comes from the launcher's environment (Hydra's
@@ -12,6 +14,7 @@ PMI_RANK, Slurm's SLURM_PROCID); no process here calls into MPI.
 from __future__ import annotations
 
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -44,16 +47,30 @@ class _Connection:
                 if attempt == _CONNECT_ATTEMPTS - 1:
                     raise
                 time.sleep(0.1)
-        self._lines = self._socket.makefile("rb")
+        self._received = bytearray()
         self._lock = threading.Lock()
 
     def send(self, message: dict[str, Any]) -> None:
         with self._lock:
             self._socket.sendall(encode(message))
 
+    def waiting(self) -> bool:
+        """Whether a message has arrived (or the pool went away), without waiting for one."""
+        if b"\n" in self._received:
+            return True
+        readable, _, _ = select.select([self._socket], [], [], 0)
+        return bool(readable)
+
     def receive(self) -> dict[str, Any] | None:
-        line = self._lines.readline()
-        return decode(line) if line else None
+        """The next message; None once the pool closed the connection."""
+        while (end := self._received.find(b"\n")) < 0:
+            chunk = self._socket.recv(65536)
+            if not chunk:
+                return None
+            self._received += chunk
+        line = bytes(self._received[: end + 1])
+        del self._received[: end + 1]
+        return decode(line)
 
 
 def rank_number() -> int:
@@ -102,7 +119,14 @@ def serve(spec: PoolSpec) -> int:
         connection.send({"type": "setup_failed", "error": traceback.format_exc()})
         return 2
     connection.send({"type": "ready"})
-    while (message := connection.receive()) is not None and message["type"] == "run":
+    idle_work = getattr(pipeline, "idle_work", None)
+    while True:
+        # Deferred work (prompt-visit's outputs) only while no item waits for this rank.
+        while idle_work is not None and not connection.waiting() and idle_work():
+            pass
+        message = connection.receive()
+        if message is None or message["type"] != "run":
+            break
         done = run_item_safely(pipeline, message["item"], rank)
         connection.send(
             {
@@ -114,6 +138,8 @@ def serve(spec: PoolSpec) -> int:
                 "seconds": done.seconds,
             }
         )
+    while idle_work is not None and idle_work():  # told to stop: finish what was answered
+        pass
     return 0
 
 

@@ -2,10 +2,13 @@
 
 No process starts per visit: the ranks are launched once (mpiexec, a hostfile or srun, as the
 batch jobs are), build their pipeline once, and then run whatever items the pool sends them.
-The pool hands each item to an idle rank, watches heartbeats, and treats a rank that closed
-its connection (dead) or missed `MISSED_HEARTBEATS_TO_SILENT` heartbeats (silent; it is then
-killed so it can never report late) as lost: its item goes back to the front of the queue
-for another rank. An item is tried on at most `max_attempts` ranks.
+The pool hands each item to an idle rank, or to the rank it is pinned to (prompt processing
+pins each detector to one rank, so that rank alone holds its calibrations and template); it
+watches heartbeats, and treats a rank that closed its connection (dead) or missed
+`MISSED_HEARTBEATS_TO_SILENT` heartbeats (silent; it is then killed so it can never report
+late) as lost: its items go back to the front of the shared queue for any other rank (an item
+that must run on that very rank, such as a preload, fails instead). An item is tried on at
+most `max_attempts` ranks.
 """
 
 from __future__ import annotations
@@ -64,7 +67,8 @@ class _Task:
     task_id: int
     item: str
     future: asyncio.Future[dict[str, Any]]
-    pinned_rank: int | None = None
+    #: Only this rank may run it (a preload); else any rank, once its own rank is lost.
+    strict: bool = False
     attempts: int = 0
 
 
@@ -135,13 +139,18 @@ class RankPool(AsyncResource):
     def rank_pids(self) -> dict[int, int]:
         return {r.rank: r.pid for r in self._ranks.values()}
 
+    def live_ranks(self) -> list[int]:
+        """Rank numbers with a worker that set up its pipeline, in order."""
+        return sorted(r.rank for r in self._ranks.values() if r.ready)
+
     def busy_ranks(self) -> dict[int, str]:
         """Which rank runs which item right now."""
         return {r.rank: r.task.item for r in self._ranks.values() if r.task is not None}
 
     def status(self) -> PoolStatus:
         busy = sum(r.task is not None for r in self._ranks.values())
-        return PoolStatus(alive=len(self._ranks), busy=busy, queued=len(self._queue))
+        pinned = sum(len(r.pinned) for r in self._ranks.values())
+        return PoolStatus(alive=len(self._ranks), busy=busy, queued=len(self._queue) + pinned)
 
     @property
     def running(self) -> bool:
@@ -192,30 +201,35 @@ class RankPool(AsyncResource):
         data["extra_args"] = [_HYDRA_KEEP_OTHERS_ALIVE, *self.launch.extra_args]
         return LaunchSettings.from_dict(data)
 
-    async def run(self, item: str) -> dict[str, Any]:
-        """Run one item on whichever rank is free first; its result, or an error saying why not.
+    async def run(self, item: str, rank: int | None = None) -> dict[str, Any]:
+        """Run one item on `rank` (after the items already pinned to it), or on whichever rank
+        is free first when `rank` is None or not alive; its result, or an error saying why not.
 
         Cancelling the caller drops the item: a rank already running it finishes, unheard.
         """
-        return await self._submit(item, None)
+        return await self._submit(item, rank, strict=False)
+
+    async def run_on(self, rank: int, item: str) -> dict[str, Any]:
+        """Run `item` on that rank only (e.g. a preload of its detectors); PoolError if lost."""
+        return await self._submit(item, rank, strict=True)
 
     async def run_everywhere(self, item: str) -> dict[int, dict[str, Any] | BaseException]:
-        """Run `item` once on every live rank (e.g. a preload); outcome per rank."""
+        """Run `item` once on every live rank; outcome per rank."""
         ranks = list(self._ranks)
         outcomes = await asyncio.gather(
-            *(self._submit(item, rank) for rank in ranks), return_exceptions=True
+            *(self.run_on(rank, item) for rank in ranks), return_exceptions=True
         )
         return dict(zip(ranks, outcomes, strict=True))
 
-    async def _submit(self, item: str, pinned_rank: int | None) -> dict[str, Any]:
+    async def _submit(self, item: str, rank: int | None, *, strict: bool) -> dict[str, Any]:
         if not self.running:
             raise PoolError("the rank pool is not running")
+        owner = self._ranks.get(rank) if rank is not None else None
+        if strict and owner is None:
+            raise RanksLostError(f"{item}: rank {rank} is not alive")
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        task = _Task(next(self._task_ids), item, future, pinned_rank)
-        if pinned_rank is None:
-            self._queue.append(task)
-        else:
-            self._ranks[pinned_rank].pinned.append(task)
+        task = _Task(next(self._task_ids), item, future, strict)
+        (owner.pinned if owner is not None else self._queue).append(task)
         self._dispatch()
         try:
             return await future
@@ -287,15 +301,18 @@ class RankPool(AsyncResource):
             )
 
     def _lose(self, rank: _Rank, status: str, reason: str) -> None:
-        """Forget a rank; its item goes back to the front of the queue (or fails, if pinned)."""
+        """Forget a rank; its items go to the front of the shared queue (or fail, if strict)."""
         del self._ranks[rank.rank]
         task = rank.task
         lost_item = task.item if task is not None else ""
         self._notify(rank.rank, status, lost_item, reason)
-        for pinned in rank.pinned:
-            _fail(pinned, RanksLostError(f"rank {rank.rank} lost before {pinned.item}"))
+        for pinned in reversed(rank.pinned):
+            if pinned.strict:
+                _fail(pinned, RanksLostError(f"rank {rank.rank} lost before {pinned.item}"))
+            elif not pinned.future.done():
+                self._queue.appendleft(pinned)
         if task is not None and not task.future.done():
-            if task.pinned_rank is None and task.attempts < self.max_attempts:
+            if not task.strict and task.attempts < self.max_attempts:
                 self._queue.appendleft(task)
             else:
                 _fail(
@@ -360,8 +377,8 @@ class RankPool(AsyncResource):
         self._queue.clear()
         for rank in list(self._ranks.values()):
             rank.writer.close()
-            if rank.task is not None:
-                _fail(rank.task, PoolError("the rank pool was closed"))
+            for task in [*rank.pinned, *([rank.task] if rank.task is not None else [])]:
+                _fail(task, PoolError("the rank pool was closed"))
         self._ranks.clear()
         if self._server is not None:
             self._server.close()

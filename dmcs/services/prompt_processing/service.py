@@ -3,12 +3,18 @@
 The CSC feeds it ScriptQueue `nextVisit` and camera `endReadout` samples and publishes what
 it reports through `publish(event_name, **fields)`; a test can drive it directly.
 
-A science visit (groupId ``<dayobs>_science_<n>``) is preloaded on every rank when announced
-and processed when its last snap is read out: one pool item per CCD, within `deadline_s` of
-the end of readout. Then, and only if the ledger lets it move the visit from PROCESSING to
-ALERTING, its DIASources are associated into the APDB and its alerts sent to the stream.
-A failed CCD, a lost deadline or `cancelVisit` instead moves it to LATE (visitLate) for the
-daytime catch-up; see `visit_ledger` for why no visit can produce alerts twice.
+A CCD is the unit of work, as at the observatory (one worker per detector). Each detector is
+pinned to one rank (round robin over the live ranks, so the pins move only when a rank is
+lost or comes back), which alone preloads its calibrations and template when the visit is
+announced — and only once no other visit is being processed, so a preload never runs inside
+another visit's latency window. When the last snap is read out, every CCD goes to its rank;
+each one's DIASources are associated and its alerts sent as soon as it is done, if the ledger
+lets it move the CCD from PROCESSING to ALERTING. A CCD whose data cannot give a result (too
+few stars) is recorded as unprocessable; one that fails (a lost rank, an unreadable raw) or is
+still running at the deadline or at `cancelVisit` is reported on its own (`ccdLate`) and left
+to the daytime catch-up. Once every CCD has settled, the visit is alerted with the CCDs that
+made it (`visitProcessed`, with the counts), or late if none did (`visitLate`); see
+`visit_ledger` for why no CCD can produce alerts twice.
 """
 
 from __future__ import annotations
@@ -18,25 +24,31 @@ import contextlib
 import logging
 import statistics
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dmcs import metrics
 from dmcs.mpi.launch_command import Launcher, LaunchSettings
 from dmcs.payloads.association.alert_production import AlertProductionPipeline
-from dmcs.payloads.data_query import visit_detector_item
 from dmcs.sal.tai import current_tai
 from dmcs.services.prompt_processing.alert_stream import AlertStream
-from dmcs.services.prompt_processing.ccd_pipeline import PromptVisitPipeline, ccd_item, preload_item
+from dmcs.services.prompt_processing.ccd_pipeline import (
+    UNPROCESSABLE,
+    PromptVisitPipeline,
+    ccd_item,
+    preload_item,
+)
 from dmcs.services.prompt_processing.rank_pool import PoolError, RankPool
 from dmcs.services.prompt_processing.settings import PromptProcessingConfig
-from dmcs.services.prompt_processing.visit_ledger import VisitLedger, VisitState
+from dmcs.services.prompt_processing.visit_ledger import CcdState, VisitLedger, VisitState
 from dmcs.sims.daq_store import DaqStore
 from dmcs.sims.visit_plan import SCIENCE, parse_group_id, parse_next_visit
 
 Publish = Callable[..., Awaitable[None]]
 LEDGER_FILE = "visits.sqlite"
+LATE, FAILED = "late", "failed"
 
 
 @dataclass
@@ -45,6 +57,9 @@ class _Visit:
     visit: int
     end_of_readout: float = 0.0
     task: asyncio.Task[None] | None = None
+    preload: asyncio.Task[None] | None = None
+    cancel_reason: str = "cancelled"
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -60,6 +75,11 @@ class ProcessingStatus:
 
 class VisitRefusedError(ValueError):
     """A nextVisit or readout this service will not process; the text says why."""
+
+
+def pin_detectors(detectors: list[str], ranks: list[int]) -> dict[str, int]:
+    """Each detector's rank: round robin over `ranks` in detector order (empty: none)."""
+    return {d: ranks[i % len(ranks)] for i, d in enumerate(detectors)} if ranks else {}
 
 
 class PromptProcessingService:
@@ -78,8 +98,13 @@ class PromptProcessingService:
         self._associator = AlertProductionPipeline(
             self.payload.model_dump(mode="json", exclude_none=True), self.work_dir / "outputs"
         )
+        # One thread associates CCDs, one at a time, in the order they finish (APDB writes).
+        self._association = ThreadPoolExecutor(1, thread_name_prefix="association")
         self._visits: dict[str, _Visit] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._processing = 0
         self._alerts_sent = 0
         self._last_latency = 0.0
         self._log = logging.getLogger("dmcs.prompt_processing")
@@ -110,7 +135,7 @@ class PromptProcessingService:
         await self.pool.start()
 
     async def stop(self) -> None:
-        """Cancel visits in flight (they go late) and stop the pool."""
+        """Cancel visits in flight (their unfinished CCDs go late) and stop the pool."""
         for visit in list(self._visits.values()):
             if visit.task is not None:
                 visit.task.cancel()
@@ -125,7 +150,12 @@ class PromptProcessingService:
         if self.pool is not None:
             await self.pool.close()
             self.pool = None
+        self._association.shutdown(wait=True)
         await self.stream.close()
+
+    def pins(self) -> dict[str, int]:
+        """Which rank each detector is pinned to now."""
+        return pin_detectors(self.detectors, self.pool.live_ranks() if self.pool else [])
 
     # --- announcements -------------------------------------------------------------------
 
@@ -142,7 +172,7 @@ class PromptProcessingService:
         return number if kind == SCIENCE else None
 
     async def next_visit(self, sample: Any) -> None:
-        """Record the visit and start preloading its detectors on every rank."""
+        """Record the visit and preload its detectors, each on its own rank."""
         try:
             number = self.check_next_visit(sample)
         except VisitRefusedError as error:
@@ -151,25 +181,40 @@ class PromptProcessingService:
         if number is None:
             self._log.info("nextVisit %s: not a science visit; nothing to do", sample.groupId)
             return
-        self.ledger.announce(sample.groupId, number, self.detectors)
-        self._visits.setdefault(sample.groupId, _Visit(sample.groupId, number))
-        self._spawn(self._preload(sample.groupId, number))
+        if not self.ledger.announce(sample.groupId, number, self.detectors):
+            record = self.ledger.get(sample.groupId)
+            if record is not None and record.state is not VisitState.ANNOUNCED:
+                return  # announced again after its readout: nothing left to preload
+        visit = self._visits.setdefault(sample.groupId, _Visit(sample.groupId, number))
+        if visit.preload is None and visit.task is None:
+            visit.preload = self._spawn(self._preload(visit))
 
     async def _refuse(self, group_id: str, reason: str) -> None:
         self._log.warning("nextVisit %s refused: %s", group_id, reason)
         await self.publish("visitRefused", groupId=group_id, reason=reason)
 
-    async def _preload(self, group_id: str, visit: int) -> None:
+    async def _preload(self, visit: _Visit) -> None:
+        """Once no visit is being processed, each rank loads its own detectors' data."""
         assert self.pool is not None
+        await self._idle.wait()
+        if visit.task is not None:
+            return  # its readout came first: its CCDs build what they need
         started = asyncio.get_running_loop().time()
-        outcomes = await self.pool.run_everywhere(preload_item(visit, self.detectors))
-        failed = [f"rank {r}: {o}" for r, o in outcomes.items() if isinstance(o, BaseException)]
+        by_rank: dict[int, list[str]] = {}
+        for detector, rank in self.pins().items():
+            by_rank.setdefault(rank, []).append(detector)
+        outcomes = await asyncio.gather(
+            *(self.pool.run_on(r, preload_item(visit.visit, d)) for r, d in by_rank.items()),
+            return_exceptions=True,
+        )
+        failed = [f"rank {r}: {o}" for r, o in zip(by_rank, outcomes, strict=True)
+                  if isinstance(o, BaseException)]
         if failed:
-            self._log.warning("preload of %s failed on %s", group_id, "; ".join(failed))
+            self._log.warning("preload of %s failed on %s", visit.group_id, "; ".join(failed))
             return
         await self.publish(
             "visitPreloaded",
-            groupId=group_id,
+            groupId=visit.group_id,
             detectors=",".join(self.detectors),
             duration=asyncio.get_running_loop().time() - started,
         )
@@ -193,103 +238,187 @@ class PromptProcessingService:
         self.ledger.announce(image.group_id, number, self.detectors)
         visit.end_of_readout = sample.timestampEndOfReadout
         visit.task = asyncio.create_task(self._process(visit))
+        if visit.preload is not None:
+            visit.preload.cancel()  # not begun yet, or its rank finishes it unheard
 
     async def _process(self, visit: _Visit) -> None:
         images = await asyncio.to_thread(self.daq.images, visit.group_id)
         names = [image.name for image in sorted(images, key=lambda image: image.snap)]
         held = set(images[-1].detectors) if images else set()
         detectors = [d for d in self.detectors if d in held]
-        if not self.ledger.claim(
-            visit.group_id, [VisitState.ANNOUNCED], VisitState.PROCESSING, images=names
-        ):
-            self._log.info("%s already %s; not processed again", visit.group_id, self._state(visit))
-            return
-        try:
-            if not detectors:
-                raise VisitRefusedError(f"none of {self.detectors} in the DAQ images {names}")
-            deadline = visit.end_of_readout + self.config.deadline_s
-            async with asyncio.timeout(max(0.0, deadline - current_tai())):
-                results = await asyncio.gather(
-                    *(self._run_ccd(visit.visit, d, names) for d in detectors)
-                )
-        except TimeoutError:
-            await self._mark_late(visit, f"deadline of {self.config.deadline_s:g} s passed")
-            return
-        except asyncio.CancelledError:
-            await self._mark_late(visit, "cancelled")
-            raise
-        except (PoolError, VisitRefusedError) as error:
-            await self._mark_late(visit, f"failed: {error}")
-            return
-        finally:
+        if not detectors:
             self._visits.pop(visit.group_id, None)
-        await self._send_alerts(visit, dict(results))
-
-    async def _run_ccd(self, visit: int, detector: str, images: list[str]) -> tuple[str, Any]:
-        assert self.pool is not None
-        result = await self.pool.run(ccd_item(visit, detector, images))
-        return visit_detector_item(visit, detector), result
-
-    async def _send_alerts(self, visit: _Visit, results: dict[str, dict[str, Any]]) -> None:
-        if not self.ledger.claim(visit.group_id, [VisitState.PROCESSING], VisitState.ALERTING):
-            self._log.warning(
-                "%s: %s before its alerts; none sent", visit.group_id, self._state(visit)
-            )
+            reason = f"failed: none of {self.detectors} in the DAQ images {names}"
+            if self.ledger.claim(visit.group_id, [VisitState.ANNOUNCED], VisitState.LATE,
+                                 reason=reason, images=names):
+                await self._visit_late(visit, reason)
             return
-        summary = await asyncio.to_thread(self._associator.finalize, results)
+        if not self.ledger.begin(visit.group_id, names, detectors):
+            self._log.info("%s already %s; not processed again", visit.group_id, self._state(visit))
+            self._visits.pop(visit.group_id, None)
+            return
+        self._processing += 1
+        self._idle.clear()
+        try:
+            await self._process_ccds(visit, names, detectors)
+        finally:
+            self._processing -= 1
+            if not self._processing:
+                self._idle.set()
+            self._visits.pop(visit.group_id, None)
+
+    async def _process_ccds(self, visit: _Visit, images: list[str], detectors: list[str]) -> None:
+        pins = self.pins()
+        tasks = {
+            d: asyncio.create_task(self._run_ccd(visit, d, images, pins.get(d)))
+            for d in detectors
+        }
+        cancelled = False
+        reason = ""
+        try:
+            remaining = visit.end_of_readout + self.config.deadline_s - current_tai()
+            _, pending = await asyncio.wait(tasks.values(), timeout=max(0.0, remaining))
+            if pending:
+                reason = f"deadline of {self.config.deadline_s:g} s passed"
+        except asyncio.CancelledError:
+            cancelled = True
+            reason = visit.cancel_reason
+        running = [d for d, task in tasks.items() if not task.done()]
+        if running:
+            for detector in await self._ccds_late(visit, running, LATE, reason):
+                tasks[detector].cancel()
+        # CCDs already sending their alerts finish (a CCD leaves ALERTING only by its sender)
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
+        await self._finish(visit)
+        if cancelled:
+            raise asyncio.CancelledError
+
+    async def _run_ccd(
+        self, visit: _Visit, detector: str, images: list[str], rank: int | None
+    ) -> None:
+        assert self.pool is not None
+        try:
+            result = await self.pool.run(ccd_item(visit.visit, detector, images), rank)
+        except PoolError as error:
+            await self._ccds_late(visit, [detector], FAILED, f"failed: {error}")
+            return
+        group = visit.group_id
+        if UNPROCESSABLE in result:
+            reason = result[UNPROCESSABLE]
+            if self.ledger.claim_ccd(group, detector, [CcdState.PROCESSING],
+                                     CcdState.UNPROCESSABLE, reason=reason):
+                self._log.info("%s %s unprocessable: %s", group, detector, reason)
+                await self.publish("ccdUnprocessable", groupId=group, visit=str(visit.visit),
+                                   detector=detector, reason=reason)
+            return
+        if not self.ledger.claim_ccd(group, detector, [CcdState.PROCESSING], CcdState.ALERTING):
+            return  # late (deadline, cancel) before its result: the catch-up's now
+        await self._send_alerts(visit, detector, result)
+
+    async def _send_alerts(self, visit: _Visit, detector: str, result: dict[str, Any]) -> None:
+        group = visit.group_id
+        loop = asyncio.get_running_loop()
+        try:
+            summary = await loop.run_in_executor(
+                self._association, self._associator.finalize_ccd, result
+            )
+        except Exception as error:  # nothing sent yet: the catch-up may try it again
+            self._log.exception("%s %s: association failed", group, detector)
+            await self._ccds_late(visit, [detector], FAILED, f"association failed: {error}",
+                                  from_state=CcdState.ALERTING)
+            return
         sent = await self.stream.send_files([Path(p) for p in summary["alert_files"]])
         latency = current_tai() - visit.end_of_readout
-        self.ledger.claim(
-            visit.group_id, [VisitState.ALERTING], VisitState.ALERTED, alerts=sent, latency=latency
-        )
+        self.ledger.claim_ccd(group, detector, [CcdState.ALERTING], CcdState.ALERTED,
+                              alerts=sent, latency=latency)
+        visit.results[detector] = result
         self._alerts_sent += sent
-        self._last_latency = latency
         metrics.ALERTS.inc(sent)
+
+    async def _ccds_late(
+        self, visit: _Visit, detectors: list[str], kind: str, reason: str,
+        from_state: CcdState = CcdState.PROCESSING,
+    ) -> list[str]:
+        """Move these CCDs to LATE or FAILED (for the catch-up); the ones this call moved."""
+        state = CcdState.LATE if kind == LATE else CcdState.FAILED
+        moved = self.ledger.claim_ccds(visit.group_id, detectors, [from_state], state,
+                                       reason=reason)
+        for detector in moved:
+            self._log.warning("%s %s %s: %s", visit.group_id, detector, kind, reason)
+            await self.publish("ccdLate", groupId=visit.group_id, visit=str(visit.visit),
+                               detector=detector, kind=kind, reason=reason)
+        return moved
+
+    async def _finish(self, visit: _Visit) -> None:
+        """Every CCD has settled: the visit is alerted with those that made it, or late."""
+        ccds = self.ledger.ccds(visit.group_id)
+        count = {state: sum(c.state is state for c in ccds) for state in CcdState}
+        alerted = [c for c in ccds if c.state is CcdState.ALERTED]
+        if not alerted and not count[CcdState.UNPROCESSABLE]:
+            reasons = sorted({c.reason for c in ccds if c.reason})
+            reason = "; ".join(reasons) or "no CCD processed"
+            if self.ledger.claim(visit.group_id, [VisitState.PROCESSING], VisitState.LATE,
+                                 reason=reason):
+                await self._visit_late(visit, reason)
+            return
+        alerts = sum(c.alerts for c in alerted)
+        latency = max((c.latency or 0.0 for c in alerted), default=0.0)
+        if not self.ledger.claim(visit.group_id, [VisitState.PROCESSING], VisitState.ALERTED,
+                                 alerts=alerts, latency=latency):
+            return
+        self._last_latency = latency
         metrics.VISIT_LATENCY.observe(latency)
         metrics.VISITS.labels("alerted").inc()
-        ccds = list(results.values())
+        results = [visit.results[c.detector] for c in alerted if c.detector in visit.results]
         await self.publish(
             "visitProcessed",
             groupId=visit.group_id,
             visit=str(visit.visit),
-            detectors=",".join(r["detector"] for r in ccds),
-            alerts=sent,
-            diaSources=sum(r["n_diasources"] for r in ccds),
-            sources=sum(r["n_sources"] for r in ccds),
-            seeing=statistics.median(r["psf_fwhm_arcsec"] for r in ccds),
-            zeroPoint=statistics.median(r["zero_point"] for r in ccds),
+            detectors=",".join(c.detector for c in alerted),
+            alerts=alerts,
+            diaSources=sum(r["n_diasources"] for r in results),
+            sources=sum(r["n_sources"] for r in results),
+            seeing=statistics.median(r["psf_fwhm_arcsec"] for r in results) if results else 0.0,
+            zeroPoint=statistics.median(r["zero_point"] for r in results) if results else 0.0,
             latency=latency,
-            status="ok" if len(ccds) == len(self.detectors) else "partial",
+            status="ok" if len(alerted) == len(self.detectors) else "partial",
+            ccdsAlerted=len(alerted),
+            ccdsLate=count[CcdState.LATE],
+            ccdsFailed=count[CcdState.FAILED],
+            ccdsUnprocessable=count[CcdState.UNPROCESSABLE],
         )
 
-    async def _mark_late(self, visit: _Visit, reason: str) -> None:
-        if self.ledger.claim(
-            visit.group_id,
-            [VisitState.ANNOUNCED, VisitState.PROCESSING],
-            VisitState.LATE,
-            reason=reason,
-        ):
-            self._log.warning("%s late: %s", visit.group_id, reason)
-            metrics.VISITS.labels("late").inc()
-            await self.publish(
-                "visitLate", groupId=visit.group_id, visit=str(visit.visit), reason=reason
-            )
+    async def _visit_late(self, visit: _Visit, reason: str) -> None:
+        self._log.warning("%s late: %s", visit.group_id, reason)
+        metrics.VISITS.labels("late").inc()
+        await self.publish(
+            "visitLate", groupId=visit.group_id, visit=str(visit.visit), reason=reason
+        )
 
     async def cancel_visit(self, group_id: str, reason: str) -> str:
-        """Stop a visit now: it goes late. ValueError if it is not waiting or in progress."""
+        """Stop a visit now: its unfinished CCDs go late. ValueError if it is not waiting or
+        in progress."""
         record = self.ledger.get(group_id)
         if record is None:
             raise ValueError(f"unknown visit {group_id!r}")
         visit = self._visits.get(group_id)
         if visit is not None and visit.task is not None:
+            visit.cancel_reason = reason or "cancelled by command"
             visit.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await visit.task
             return f"{group_id} cancelled while processing"
+        if record.state is VisitState.PROCESSING:  # by a process of this service now gone
+            reason = reason or "cancelled by command"
+            await self._ccds_late(_Visit(group_id, record.visit), record.detectors, LATE, reason)
+            await self._finish(_Visit(group_id, record.visit))
+            return f"{group_id} cancelled: left processing by an earlier process"
         if record.state is not VisitState.ANNOUNCED:
             raise ValueError(f"visit {group_id} is {record.state}; only waiting or running visits")
         self._visits.pop(group_id, None)
-        await self._mark_late(_Visit(group_id, record.visit), reason or "cancelled by command")
+        reason = reason or "cancelled by command"
+        if self.ledger.claim(group_id, [VisitState.ANNOUNCED], VisitState.LATE, reason=reason):
+            await self._visit_late(_Visit(group_id, record.visit), reason)
         return f"{group_id} cancelled before readout"
 
     # --- health --------------------------------------------------------------------------
@@ -315,7 +444,8 @@ class PromptProcessingService:
         record = self.ledger.get(visit.group_id)
         return "unknown" if record is None else str(record.state)
 
-    def _spawn(self, work: Awaitable[None]) -> None:
+    def _spawn(self, work: Awaitable[None]) -> asyncio.Task[None]:
         task = asyncio.ensure_future(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        return task

@@ -69,11 +69,31 @@ def test_late_then_caught_up_and_overdue(tmp_path: Path) -> None:
     _observe(book, "g1", ["im1"])
     assert [r.groupId for r in book.overdue(60.0, now=book.visits["g1"].read_out_at + 61)] == ["g1"]
     book.late("g1", "deadline passed")
-    assert book.late_visits()[0].late_reason == "deadline passed"
+    assert book.catch_up_visits()[0].late_reason == "deadline passed"
     book.caught_up("g1")
     assert book.visits["g1"].state == VisitState.CAUGHT_UP
     book.late("g1", "again")
     assert book.visits["g1"].state == VisitState.CAUGHT_UP
+
+
+def test_alerted_visit_with_ccds_left_goes_to_the_catch_up_for_those_ccds(
+    tmp_path: Path,
+) -> None:
+    book = VisitBook(tmp_path / "visits.jsonl")
+    book.announce("g1", nimages=1, ccds=3)
+    book.announce("g2", nimages=1, ccds=3)
+    for group, image in (("g1", "im1"), ("g2", "im2")):
+        _observe(book, group, [image])
+        for ccd in ("R22_S11", "R22_S12", "R22_S21"):
+            book.archived(image, ccd)
+    book.processed("g1", alerts=4, latency=3.0, ccds_left=1)  # one CCD late or failed
+    book.processed("g2", alerts=6, latency=2.0)
+    assert book.visits["g1"].state == VisitState.ALERTED, "alerted with the CCDs that made it"
+    assert [r.groupId for r in book.catch_up_visits()] == ["g1"]
+    book.caught_up("g1")
+    assert book.visits["g1"].state == VisitState.ALERTED and book.visits["g1"].ccds_caught_up
+    assert book.catch_up_visits() == []
+    assert VisitBook(tmp_path / "visits.jsonl").visits["g1"].ccds_caught_up, "persisted"
 
 
 def test_reopened_book_resumes_and_skips_a_torn_line(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from dmcs.sal.remote import Remote
 from dmcs.services.ocps.catch_up import CatchUpPipeline
 from dmcs.services.ocps.csc import OcpsCsc
 from dmcs.services.prompt_processing.service import LEDGER_FILE
-from dmcs.services.prompt_processing.visit_ledger import VisitLedger, VisitState
+from dmcs.services.prompt_processing.visit_ledger import CcdState, VisitLedger, VisitState
 from dmcs.state_machines.summary_state import State
 from tests.butler.conftest import ingest_visit
 
@@ -75,7 +75,9 @@ def test_catch_up_plans_only_the_late_ccds_the_archive_holds(
     for visit in (2, 3):
         group = f"20261130_science_{visit:04d}"
         ledger.announce(group, visit, DETECTORS)
-        ledger.claim(group, [VisitState.ANNOUNCED], VisitState.LATE, images=[f"im{visit}"])
+        ledger.begin(group, [f"im{visit}"], DETECTORS)
+        ledger.claim_ccds(group, DETECTORS, [CcdState.PROCESSING], CcdState.LATE)
+        ledger.claim(group, [VisitState.PROCESSING], VisitState.LATE)
     config = {"detectors": DETECTORS, "detector_size": 128, "daq_root": str(tmp_path / "daq"),
               "prompt_processing_dir": str(pp_dir), "butler_repo": str(repo),
               "alert_stream": {"subname": "unused"}}

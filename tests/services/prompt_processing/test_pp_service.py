@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator
+import os
+import signal
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import fastavro
+import numpy as np
 import pytest
 from pp_helpers import (
     DETECTORS,
@@ -24,10 +27,12 @@ from pp_helpers import (
 from dmcs.payloads.association.alerts import parsed_schema
 from dmcs.sal.codec import HEADER_LEN
 from dmcs.sal.domain import Domain
+from dmcs.services.ocps.catch_up import CatchUpPipeline
 from dmcs.services.prompt_processing.alert_stream import AlertStream
 from dmcs.services.prompt_processing.service import PromptProcessingService
 from dmcs.services.prompt_processing.settings import PromptProcessingConfig
-from dmcs.services.prompt_processing.visit_ledger import VisitState
+from dmcs.services.prompt_processing.visit_ledger import CcdState, VisitState
+from dmcs.sims.daq_store import DaqStore
 
 
 def _config(tmp_path: Path, **overrides: Any) -> PromptProcessingConfig:
@@ -71,6 +76,10 @@ async def test_visit_is_preloaded_processed_and_alerted_once(
     first = fastavro.schemaless_reader(_body(messages[0]), parsed_schema(), None)
     assert first["diaSource"]["visit"] == 1  # type: ignore[index,call-overload]
     assert pp.ledger.get(group(1)).state is VisitState.ALERTED  # type: ignore[union-attr]
+    outputs = pp.work_dir / "outputs"
+    await _until(lambda: all(  # written by the ranks after the alerts, while idle
+        list((outputs / name / "visit_000001").glob(f"{d}*"))
+        for name in ("calexp", "src", "diffim") for d in DETECTORS))
 
     await pp.end_readout(readouts[-1])  # the camera's event seen again (e.g. a late joiner)
     await asyncio.sleep(1)
@@ -114,6 +123,10 @@ async def test_visit_past_its_deadline_goes_late_without_alerts(
         await pp.end_readout(readouts[-1])
         late = await published.wait_for("visitLate", groupId=group(3))
         assert "deadline of 0.05 s passed" in late["reason"]
+        missed = {c["detector"]: c for c in published.named("ccdLate")}
+        assert sorted(missed) == sorted(DETECTORS), "each CCD reported on its own"
+        assert {c["kind"] for c in missed.values()} == {"late"}
+        assert {c.state for c in pp.ledger.ccds(group(3))} == {CcdState.LATE}
         record = pp.ledger.get(group(3))
         assert record is not None and record.state is VisitState.LATE
         assert len(record.images) == 2, "the images are kept for the daytime catch-up"
@@ -152,6 +165,88 @@ async def test_cancelled_visit_goes_late(
         await pp.cancel_visit("nope", "")
     with pytest.raises(ValueError, match="is late; only waiting or running visits"):
         await pp.cancel_visit(group(8), "")
+
+
+async def test_a_failed_ccd_is_reported_alone_the_others_alert_and_catch_up_takes_it(
+    service: tuple[PromptProcessingService, Published], tmp_path: Path, domain: Domain
+) -> None:
+    pp, published = service
+    readouts = await asyncio.to_thread(read_out_visit, camera(tmp_path / "daq"), 9)
+    broken = DaqStore(tmp_path / "daq").ccd_path(readouts[0].imageName, DETECTORS[1])
+    hidden = broken.rename(broken.with_suffix(".away"))  # an unreadable raw: a system error
+    await pp.end_readout(readouts[-1])
+    processed = await published.wait_for("visitProcessed", groupId=group(9))
+    assert processed["status"] == "partial" and processed["detectors"] == DETECTORS[0]
+    assert (processed["ccdsAlerted"], processed["ccdsFailed"], processed["ccdsLate"]) == (1, 1, 0)
+    [failed] = published.named("ccdLate")
+    assert (failed["detector"], failed["kind"]) == (DETECTORS[1], "failed")
+    assert "cannot read" in failed["reason"]
+    assert published.named("visitLate") == [], "the visit is alerted with the CCD that made it"
+    night_alerts = len(await alerts_on_stream(domain))
+    assert night_alerts == processed["alerts"] > 0
+
+    hidden.rename(broken)
+    catch_up = CatchUpPipeline(_catch_up_config(pp, domain), tmp_path / "catch_up")
+    items = catch_up.plan("")
+    assert items == [f"visit=9 detector={DETECTORS[1]} images={readouts[0].imageName},"
+                     f"{readouts[1].imageName}"], "only the CCD left behind"
+    results = {item: await asyncio.to_thread(catch_up.run_item, item) for item in items}
+    summary = await asyncio.to_thread(catch_up.finalize, results)
+    assert summary["caught_up"] == {group(9): summary["alerts"]} and summary["alerts"] > 0
+    states = {c.detector: c.state for c in pp.ledger.ccds(group(9))}
+    assert states == {DETECTORS[0]: CcdState.ALERTED, DETECTORS[1]: CcdState.CAUGHT_UP}
+    assert len(await alerts_on_stream(domain)) == night_alerts + summary["alerts"]
+    again = await asyncio.to_thread(catch_up.finalize, results)
+    assert again["alerts"] == 0 and again["skipped_visits"] == [9], "never twice"
+
+
+async def test_a_ccd_without_stars_is_a_result_not_a_failure(
+    service: tuple[PromptProcessingService, Published], tmp_path: Path, domain: Domain
+) -> None:
+    pp, published = service
+    readouts = await asyncio.to_thread(read_out_visit, camera(tmp_path / "daq"), 10)
+    daq = DaqStore(tmp_path / "daq")
+    for sample in readouts:  # a CCD that saw no sky: bias level alone, no star to measure
+        raw = daq.read_raw(sample.imageName, DETECTORS[1])
+        raw.amps = [np.full_like(amp, np.median(amp)) for amp in raw.amps]
+        daq.put_ccd(sample.imageName, DETECTORS[1], raw)
+    await pp.end_readout(readouts[-1])
+    processed = await published.wait_for("visitProcessed", groupId=group(10))
+    assert (processed["ccdsAlerted"], processed["ccdsUnprocessable"]) == (1, 1)
+    assert processed["ccdsFailed"] == processed["ccdsLate"] == 0
+    [empty] = published.named("ccdUnprocessable")
+    assert empty["detector"] == DETECTORS[1] and "stars" in empty["reason"]
+    assert published.named("ccdLate") == []
+    assert CatchUpPipeline(_catch_up_config(pp, domain), tmp_path / "c").plan("") == [], (
+        "nothing for the catch-up: the science has answered")
+
+
+async def test_detectors_are_pinned_to_ranks_and_move_only_while_a_rank_is_lost(
+    service: tuple[PromptProcessingService, Published],
+) -> None:
+    pp, published = service
+    assert pp.pool is not None
+    assert pp.pins() == {DETECTORS[0]: 0, DETECTORS[1]: 1}
+    os.kill(pp.pool.rank_pids()[1], signal.SIGKILL)
+    await _until(lambda: pp.pool is not None and pp.pool.live_ranks() == [0])
+    assert pp.pins() == {DETECTORS[0]: 0, DETECTORS[1]: 0}, "the lost rank's detectors move"
+    await _until(lambda: pp.pool is not None and pp.pool.live_ranks() == [0, 1])
+    assert pp.pins() == {DETECTORS[0]: 0, DETECTORS[1]: 1}, "and come back with a new worker"
+    await pp.next_visit(next_visit(11))
+    await published.wait_for("visitPreloaded", groupId=group(11))
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(60):
+        while not condition():
+            await asyncio.sleep(0.05)
+
+
+def _catch_up_config(pp: PromptProcessingService, domain: Domain) -> dict[str, Any]:
+    stream = {"bootstrap_servers": domain.bootstrap_servers or "", "subname": domain.subname,
+              "schema_registry_url": domain.registry_url, "broker_kind": domain.profile.kind}
+    return {**pp.pool_config(), "prompt_processing_dir": str(pp.work_dir),
+            "alert_stream": stream}
 
 
 def _body(message: bytes) -> io.BytesIO:
