@@ -3,10 +3,11 @@ and says why when it cannot start."""
 
 from __future__ import annotations
 
-import signal
 import socket
 import subprocess
-import threading
+import sys
+import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from aiokafka.errors import RequestTimedOutError, UnknownTopicOrPartitionError
 
 from dmcs.kafka import KafkaCluster, KafkaDistribution, KafkaNodeError, find_distribution
 from dmcs.kafka.distribution import KafkaDistributionError
-from dmcs.kafka.process import command_line, spawn, state
+from dmcs.kafka.process import command_line, state
 from tests.kafka.clients import consume, create_topic, produce, producer, topic_name
 
 
@@ -122,11 +123,32 @@ async def test_without_namespaces_cut_off_freezes_the_node_until_healed(
     assert b"after the thaw" in await consume(kafka_broker.bootstrap_servers, topic, 3)
 
 
-def test_a_process_tied_to_its_thread_ends_with_it(tmp_path: Path) -> None:
-    """`die_with_parent`: a test run that dies leaves no broker behind."""
-    started: list[subprocess.Popen[bytes]] = []
-    thread = threading.Thread(target=lambda: started.append(
-        spawn(["sleep", "60"], tmp_path / "out.log", die_with_parent=True)))
-    thread.start()
-    thread.join()
-    assert started[0].wait(timeout=10) == -signal.SIGTERM
+def test_a_process_started_for_a_run_that_crashes_ends_with_it(tmp_path: Path) -> None:
+    """`die_with_parent`: a test run killed outright (SIGKILL) leaves no broker behind.
+
+    The node is started from a thread, as the fixtures do; the run is a process of its own
+    that prints the child's pid and is then killed.
+    """
+    run = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import threading, time
+            from pathlib import Path
+            from dmcs.kafka.process import spawn
+            started = []
+            thread = threading.Thread(target=lambda: started.append(
+                spawn(["sleep", "60"], Path({str(tmp_path / "out.log")!r}),
+                      die_with_parent=True)))
+            thread.start()
+            thread.join()
+            print(started[0].pid, flush=True)
+            time.sleep(60)
+        """)], stdout=subprocess.PIPE, text=True)
+    assert run.stdout is not None
+    child = int(run.stdout.readline())
+    assert state(child) not in ("", "Z"), "the child should run while its run does"
+    run.kill()
+    run.wait(10)
+    deadline = time.monotonic() + 10
+    while state(child) not in ("", "Z") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert state(child) in ("", "Z"), f"sleep {child} outlived the run that started it"
