@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from night_topics import read_night_topics
 from rich.console import Console
 
 from dmcs.kafka import KafkaCluster, KafkaNode
@@ -111,39 +112,13 @@ def final_acks_per_command(cluster: KafkaCluster, registry_url: str, subname: st
                            ) -> dict[tuple[object, ...], int]:
     """Every final ack on every `ackcmd` topic of the night, counted per command (topic,
     index, sender's identity and origin, sequence number), read with confluent-kafka alone."""
-    from confluent_kafka import Consumer, TopicPartition
-    from confluent_kafka.schema_registry import SchemaRegistryClient
-    from confluent_kafka.schema_registry.avro import AvroDeserializer
-    from confluent_kafka.serialization import MessageField, SerializationContext
-
-    consumer = Consumer({"bootstrap.servers": cluster.bootstrap_servers,
-                         "group.id": unique_subname("acks"), "enable.auto.commit": False})
-    deserialize = AvroDeserializer(SchemaRegistryClient({"url": registry_url}))
     counts: dict[tuple[object, ...], int] = {}
-    try:
-        topics = [t for t in consumer.list_topics(timeout=30).topics
-                  if t.startswith(f"lsst.{subname}.") and t.endswith(".ackcmd")]
-        ends = {}
-        for topic in topics:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=30)
-            if high > low:
-                ends[topic] = high
-        consumer.assign([TopicPartition(t, 0, 0) for t in ends])
-        left = dict(ends)
-        while left:
-            message = consumer.poll(10)
-            assert message is not None, f"no more messages; {len(left)} ackcmd topics unread"
-            assert not message.error(), message.error()
-            ack = deserialize(message.value(), SerializationContext(message.topic(),
-                                                                    MessageField.VALUE))
-            if ack["ack"] in FINAL_ACKS:
-                key = (message.topic(), ack.get("salIndex", 0), ack["identity"],
-                       ack["origin"], ack["private_seqNum"])
-                counts[key] = counts.get(key, 0) + 1
-            if message.offset() + 1 >= left.get(message.topic(), 0):
-                left.pop(message.topic(), None)
-    finally:
-        consumer.close()
+    for topic, ack in read_night_topics(cluster.bootstrap_servers, registry_url, subname,
+                                        suffix=".ackcmd"):
+        if ack["ack"] in FINAL_ACKS:
+            key = (topic, ack.get("salIndex", 0), ack["identity"], ack["origin"],
+                   ack["private_seqNum"])
+            counts[key] = counts.get(key, 0) + 1
     return counts
 
 

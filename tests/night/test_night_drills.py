@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 from lsst.daf.butler import Butler
+from night_topics import read_night_topics
 from rich.console import Console
 
 from dmcs.butler.raws import all_raws
@@ -142,46 +143,18 @@ class Drills:
         self.done.append("paused and resumed")
 
 
-@pytest.mark.skipif(not (shutil.which("influxd") and shutil.which("prometheus")),
-                    reason="needs influxd and prometheus installed")
-@pytest.mark.timeout(900)
 def decode_every_message(broker: BrokerProcess, registry_url: str, subname: str
                          ) -> dict[str, int]:
-    """Read every topic of `subname` with confluent-kafka alone and its AvroDeserializer;
-    messages decoded per topic (an undecodable one raises)."""
-    from confluent_kafka import Consumer, TopicPartition
-    from confluent_kafka.schema_registry import SchemaRegistryClient
-    from confluent_kafka.schema_registry.avro import AvroDeserializer
-    from confluent_kafka.serialization import MessageField, SerializationContext
-
-    consumer = Consumer({"bootstrap.servers": broker.bootstrap_servers,
-                         "group.id": unique_subname("decode"), "enable.auto.commit": False})
-    deserialize = AvroDeserializer(SchemaRegistryClient({"url": registry_url}))
+    """Messages decoded per topic of `subname`, by confluent-kafka alone."""
     counts: dict[str, int] = {}
-    try:
-        topics = [t for t in consumer.list_topics(timeout=30).topics
-                  if t.startswith(f"lsst.{subname}.")]
-        ends = {}
-        for topic in topics:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=30)
-            if high > low:
-                ends[topic] = high
-        consumer.assign([TopicPartition(t, 0, 0) for t in ends])
-        left = dict(ends)
-        while left:
-            message = consumer.poll(10)
-            assert message is not None, f"no more messages; {len(left)} topics unread"
-            assert not message.error(), message.error()
-            deserialize(message.value(), SerializationContext(message.topic(),
-                                                              MessageField.VALUE))
-            counts[message.topic()] = counts.get(message.topic(), 0) + 1
-            if message.offset() + 1 >= left.get(message.topic(), 0):
-                left.pop(message.topic(), None)
-    finally:
-        consumer.close()
+    for topic, _ in read_night_topics(broker.bootstrap_servers, registry_url, subname):
+        counts[topic] = counts.get(topic, 0) + 1
     return counts
 
 
+@pytest.mark.skipif(not (shutil.which("influxd") and shutil.which("prometheus")),
+                    reason="needs influxd and prometheus installed")
+@pytest.mark.timeout(900)
 async def test_night_survives_kills_and_every_dashboard_panel_has_data(
     broker: BrokerProcess, registry: RegistryProcess, tmp_path: Path
 ) -> None:
