@@ -87,8 +87,14 @@ class ClusterWatch:
         self._tasks.append(asyncio.create_task(self._watch_leaders(), name="leaders"))
 
     async def start_probe(self) -> None:
-        """Time a command to the DMCS every second (once every CSC is up)."""
-        self._remote = Remote(self.domain, DMCS, 0, include=[])
+        """Time a command to the DMCS every second (once every CSC is up).
+
+        The probe waits for the final ack itself (up to PROBE_TIMEOUT_S) rather than judging
+        the DMCS by its heartbeats: during a failover both are held up alike, and what the
+        probe measures is how long a command took, not whether a script would give up.
+        """
+        self._remote = Remote(self.domain, DMCS, 0, include=[],
+                              liveness_timeout=PROBE_TIMEOUT_S)
         await self._remote.start()
         self._tasks.append(asyncio.create_task(self._probe(), name="probe"))
 
