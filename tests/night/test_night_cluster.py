@@ -20,11 +20,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from night_drill import NightDrill
 from night_topics import read_night_topics
 from rich.console import Console
 
 from dmcs.kafka import KafkaCluster, KafkaNode
-from dmcs.night.observer import Group
 from dmcs.night.options import NightOptions
 from dmcs.night.orchestrator import Night
 from dmcs.night.report import print_summary
@@ -53,21 +53,12 @@ def cluster_registry(cluster: KafkaCluster, tmp_path: Path) -> Iterator[Registry
         yield registry
 
 
-class ClusterDrills:
+class ClusterDrills(NightDrill):
     """Loses a node at three moments of the night, each inside a marked drill window."""
 
     def __init__(self, night: Night, cluster: KafkaCluster) -> None:
-        self.night = night
+        super().__init__(night)
         self.cluster = cluster
-        self.done: list[str] = []
-
-    def science(self) -> list[Group]:
-        return self.night.observer.science() if self.night.observer else []
-
-    async def until(self, condition: object, timeout: float = 300) -> None:
-        async with asyncio.timeout(timeout):
-            while not condition():  # type: ignore[operator]
-                await asyncio.sleep(0.2)
 
     async def run(self) -> None:
         await self.until(lambda: len(self.science()) >= 1 and self.night.cluster_watch)

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 from lsst.daf.butler import Butler
+from night_drill import NightDrill
 from night_topics import read_night_topics
 from rich.console import Console
 
@@ -86,21 +87,12 @@ def _rank_pids(root: Path) -> list[int]:
     return _pids_mentioning("--worker", str(root))
 
 
-class Drills:
+class Drills(NightDrill):
     """Waits for moments of the night and breaks things, noting what it did."""
 
     def __init__(self, night: Night) -> None:
-        self.night = night
-        self.done: list[str] = []
+        super().__init__(night)
         self.paused_groups: int | None = None
-
-    def science(self) -> list[Group]:
-        return self.night.observer.science() if self.night.observer else []
-
-    async def until(self, condition: object, timeout: float = 300) -> None:
-        async with asyncio.timeout(timeout):
-            while not condition():  # type: ignore[operator]
-                await asyncio.sleep(0.2)
 
     async def run(self) -> None:
         night = self.night
