@@ -255,7 +255,8 @@ class Night:
             script_reason=script_reason, interrupted=self._was_interrupted(),
             elapsed_s=time.monotonic() - self.started, root=options.root,
             efd_report=efd_report, dashboards=dashboards, butler_repo=self._butler_repo(),
-            alerts_consumed=consumed, alert_topic=topic, apdb_url=self._apdb_url(),
+            prompt_products=self._prompt_products(), alerts_consumed=consumed,
+            alert_topic=topic, apdb_url=self._apdb_url(),
             cluster=self.cluster_watch.summary() if self.cluster_watch is not None else None)
 
     async def _run_script(self, domain: Domain) -> BaseScript:
@@ -367,6 +368,16 @@ class Night:
         """The archive's Butler repository, once the Archiver has created it."""
         archive_root = self.options.root.resolve() / "data" / "archive"
         return str(archive_root) if (archive_root / "butler.yaml").exists() else ""
+
+    def _prompt_products(self) -> dict[str, int]:
+        repo = self._butler_repo()
+        if not repo:
+            return {}
+        from lsst.daf.butler import Butler
+
+        from dmcs.butler.prompt_products import products_in
+
+        return products_in(Butler.from_config(repo))
 
     def _apdb_url(self) -> str:
         """Prompt processing's APDB (in its work_dir's outputs, as `write_night_configs` sets)."""

@@ -32,9 +32,11 @@ def write_night_configs(options: NightOptions, services: list[str], *,
     sims = write_site_configs(config_root, data, detectors=detectors, detector_size=size,
                               exposure_time_scale=options.exposure_time_scale,
                               lead_time=options.lead_time, cadence=options.cadence)
-    payload = {"seed": sims["MTCamera"]["seed"], "detector_size": size, "detectors": detectors}
-    calib = {**payload, "calib_dir": str(data / "calib"), "n_exposures": 3, "exptime": 1.0,
-             "butler_repo": str(data / "archive")}  # masters certified in the night's repository
+    # masters certified, queries resolved and prompt products published in the night's
+    # repository, the archive's
+    payload = {"seed": sims["MTCamera"]["seed"], "detector_size": size, "detectors": detectors,
+               "butler_repo": str(data / "archive")}
+    calib = {**payload, "calib_dir": str(data / "calib"), "n_exposures": 3, "exptime": 1.0}
     pp_dir = data / "prompt_processing"
     configs: dict[str, dict[str, Any]] = {
         # pixels are rendered before the night (nothing ahead during it), into a cache that

@@ -56,7 +56,8 @@ NO_DATA_EXPECTED = {
 REPORT_KEYS = {"visits_planned", "visits_alerted", "visits_late", "visits_caught_up",
                "images_expected", "images_archived", "images_duplicated", "checksum_failures",
                "alerts", "duplicate_alerts", "latency_p50_s", "latency_p98_s", "restarts",
-               "ocps_jobs", "ccds_alerted", "ccds_late", "ccds_failed", "ccds_caught_up"}
+               "ocps_jobs", "ccds_alerted", "ccds_late", "ccds_failed", "ccds_caught_up",
+               "butler_repo", "prompt_products"}
 
 
 def _alive(pid: int) -> bool:
@@ -173,6 +174,12 @@ async def test_night_survives_kills_and_every_dashboard_panel_has_data(
     raws = all_raws(Butler.from_config(report.butler_repo))  # exactly once, as the Butler says
     assert len({(r.dataId["exposure"], r.dataId["detector"]) for r in raws}) == len(raws) \
         == report.images_expected
+    assert _prompt_products(report.butler_repo) == {
+        (name, visit) for name in ("calexp", "diffim", "src", "diasrc") for visit in (1, 2, 3)}
+    assert report.prompt_products == {"calexp": 3, "diffim": 3, "src": 3, "diasrc": 3}
+    masters = Butler.from_config(report.butler_repo).query_datasets(
+        "flat", collections="LSSTCam/calib", find_first=False, explain=False)
+    assert len(masters) >= 1, "the dusk flat, certified where prompt processing can find it"
     assert report.duplicate_alerts == 0
     assert report.ccds_late + report.ccds_failed >= 1, "the rank-killed CCD, reported alone"
     assert report.ccds_caught_up == report.ccds_late + report.ccds_failed
@@ -205,6 +212,17 @@ async def test_night_survives_kills_and_every_dashboard_panel_has_data(
                                      options.subname or "sal")
     assert sum(counts.values()) > 1000 and len(counts) > 50, counts  # every topic decoded
     assert counts[f"lsst.{options.subname}.PromptProcessing.logevent_visitProcessed"] >= 1
+
+
+def _prompt_products(repo: str) -> set[tuple[str, int]]:
+    """(dataset type, visit) of every prompt product in the night's chain; each read back."""
+    butler = Butler.from_config(repo)
+    found = set()
+    for name in ("calexp", "diffim", "src", "diasrc"):
+        for ref in butler.query_datasets(name, collections="LSSTCam/prompt", explain=False):
+            assert butler.get(ref) is not None
+            found.add((name, int(ref.dataId["visit"])))
+    return found
 
 
 @pytest.mark.timeout(300)

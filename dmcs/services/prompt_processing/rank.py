@@ -4,7 +4,8 @@ Each MPI rank keeps one worker process. The worker connects to the pool, says wh
 starts beating, builds the pipeline once (so calibrations and imports stay warm between
 visits) and then runs the items it is sent until told to stop or the pool goes away. A
 pipeline with ``idle_work()`` (prompt-visit: the outputs of CCDs already answered) does it
-one piece at a time while no item waits, and to the end when told to stop.
+one piece at a time while no item waits; told to stop, the worker calls its ``close()``
+(prompt-visit: every answered CCD written and published).
 MPICH's launcher ends every rank when one is killed by a signal, so the rank itself does no
 work: it restarts a worker that was killed (OOM killer, SIGKILL) in the same rank slot, and
 the other ranks never notice. The rank number comes from the launcher's environment (Hydra's
@@ -138,8 +139,9 @@ def serve(spec: PoolSpec) -> int:
                 "seconds": done.seconds,
             }
         )
-    while idle_work is not None and idle_work():  # told to stop: finish what was answered
-        pass
+    close = getattr(pipeline, "close", None)
+    if close is not None:  # told to stop: finish what was answered
+        close()
     return 0
 
 
