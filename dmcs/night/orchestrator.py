@@ -34,7 +34,7 @@ from dmcs.night.metrics import MetricsPorts, check_dashboards, dashboards_line, 
 from dmcs.night.observer import NightObserver
 from dmcs.night.options import NightOptions
 from dmcs.night.report import NightReport, build_report
-from dmcs.night.site import SERVICES, SIMULATORS, write_night_configs
+from dmcs.night.site import NICENESS, SERVICES, SIMULATORS, write_night_configs
 from dmcs.night.supervisor import Supervisor
 from dmcs.ocs import BUSY_ATTEMPTS, OcsError, walk_to_state
 from dmcs.payloads.repository import OutputRepository
@@ -214,11 +214,13 @@ class Night:
             for label in components:
                 name, index = parse_label(label)
                 await supervisor.add(name, index, "--config-dir", str(config_root),
-                                     *self.metrics.args(name, index), env=self._env(env, name))
+                                     *self.metrics.args(name, index), env=self._env(env, name),
+                                     niceness=NICENESS.get(name, 0))
             if efd is not None:
                 await supervisor.add(EFD_WRITER, 0, "--config-dir", str(config_root),
                                      "--state", "ENABLED", *self.metrics.args(EFD_WRITER, 0),
-                                     env=self._env(env, EFD_WRITER))
+                                     env=self._env(env, EFD_WRITER),
+                                     niceness=NICENESS[EFD_WRITER])
                 components = [EFD_WRITER, *components]
             self.step(f"{len(components)} CSC processes started (subname {domain.subname}); "
                       f"logs in {options.root / 'logs'}")

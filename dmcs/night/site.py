@@ -19,6 +19,10 @@ from dmcs.sims.site_config import write_site_configs
 #: Sims first, then the DM services in the DMCS's bring-up order.
 SIMULATORS = ("MTCamera", "MTHeaderService", "ScriptQueue:1")
 SERVICES = ("Archiver", "PromptProcessing", "OCPS:1", "TelemetryGateway")
+#: CPU priorities on a shared node (``nice``): the alert latency path (camera, header service,
+#: prompt processing and its ranks, the DMCS, the broker) at 0; what has a looser deadline
+#: yields to it: the archiver (before the next visit's readout), batch jobs and telemetry.
+NICENESS = {"Archiver": 5, "OCPS": 5, "TelemetryGateway": 10, EFD_WRITER: 10}
 
 
 def write_night_configs(options: NightOptions, services: list[str], *,
