@@ -4,7 +4,8 @@ Each MPI rank keeps one worker process. The worker connects to the pool, says wh
 starts beating, builds the pipeline once (so calibrations and imports stay warm between
 visits) and then runs the items it is sent until told to stop or the pool goes away. A
 pipeline with ``idle_work()`` (prompt-visit: the outputs of CCDs already answered) does it
-one piece at a time while no item waits; told to stop, the worker calls its ``close()``
+one piece at a time while no item waits (and not in the moment the pool takes to hand over
+the next queued item); told to stop, the worker calls its ``close()``
 (prompt-visit: every answered CCD written and published).
 MPICH's launcher ends every rank when one is killed by a signal, so the rank itself does no
 work: it restarts a worker that was killed (OOM killer, SIGKILL) in the same rank slot, and
@@ -34,6 +35,9 @@ _RANK_VARIABLES = ("PMI_RANK", "SLURM_PROCID", "OMPI_COMM_WORLD_RANK")
 _CONNECT_ATTEMPTS = 50
 _WORKER_FLAG = "--worker"
 MAX_WORKER_RESTARTS = 5
+#: How long a rank that has just answered waits for its next item before doing idle work:
+#: the pool hands a queued item over within milliseconds, even on a busy machine.
+NEXT_ITEM_WAIT_S = 0.25
 
 
 class _Connection:
@@ -55,11 +59,11 @@ class _Connection:
         with self._lock:
             self._socket.sendall(encode(message))
 
-    def waiting(self) -> bool:
-        """Whether a message has arrived (or the pool went away), without waiting for one."""
+    def waiting(self, timeout_s: float = 0.0) -> bool:
+        """Whether a message has arrived (or the pool went away), waiting up to ``timeout_s``."""
         if b"\n" in self._received:
             return True
-        readable, _, _ = select.select([self._socket], [], [], 0)
+        readable, _, _ = select.select([self._socket], [], [], timeout_s)
         return bool(readable)
 
     def receive(self) -> dict[str, Any] | None:
@@ -121,13 +125,18 @@ def serve(spec: PoolSpec) -> int:
         return 2
     connection.send({"type": "ready"})
     idle_work = getattr(pipeline, "idle_work", None)
+    answered = False
     while True:
-        # Deferred work (prompt-visit's outputs) only while no item waits for this rank.
+        # Deferred work (prompt-visit's outputs) only while no item waits for this rank; the
+        # moment the pool takes to hand over a queued item is not idle time.
+        if idle_work is not None and answered:
+            connection.waiting(NEXT_ITEM_WAIT_S)
         while idle_work is not None and not connection.waiting() and idle_work():
             pass
         message = connection.receive()
         if message is None or message["type"] != "run":
             break
+        answered = True
         done = run_item_safely(pipeline, message["item"], rank)
         connection.send(
             {
