@@ -58,8 +58,13 @@ def free_port(host: str = LOOPBACK) -> int:
 
 
 def new_cluster_id() -> str:
-    """A KRaft cluster id: a random UUID, base64url without padding (22 characters)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A KRaft cluster id: a random UUID, base64url without padding (22 characters), never
+    starting with "-" (as Kafka's own ``Uuid.randomUuid``): the storage tool would take one
+    of every 64 ids for an option and refuse to format."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 class KafkaCluster:
