@@ -13,7 +13,7 @@ from lsst.daf.butler import Butler
 from dmcs.butler.prompt_products import PromptOutputs, UnknownVisit
 from dmcs.butler.repository import open_repository
 from dmcs.payloads.association.butler_outputs import ButlerPublisher, CcdOutputs
-from dmcs.payloads.camera.exposure import Exposure, exposure_to_bundle
+from dmcs.payloads.camera.exposure import DataBundle, Exposure, exposure_to_bundle
 from dmcs.payloads.camera.focal_plane import FocalPlane, Pointing
 from dmcs.payloads.differencing.dia_sources import DIA_SOURCE_DTYPE
 from dmcs.payloads.io.compression import TileCompression
@@ -102,12 +102,19 @@ def test_an_image_file_is_registered_where_it_was_written(
         outputs.ingest("src", path, visit=1, detector="R22_S11")
 
 
+def _ccd_files(directory: Path, visit: int) -> CcdOutputs:
+    """A CCD's calexp and diasrc files, as alert production writes them."""
+    calexp_path = write_bundle(directory / "calexp", exposure_to_bundle(calexp(5.0)), "fits")
+    diasrc_path = write_bundle(directory / "diasrc",
+                               DataBundle({"diasources": dia_sources(2)}, {}), "fits")
+    return CcdOutputs(visit, "R22_S11", {"calexp": str(calexp_path), "diasrc": str(diasrc_path)})
+
+
 def test_products_of_a_visit_without_raws_wait_and_go_in_once_the_raws_do(
     repo: Butler, repo_root: Path, tmp_path: Path,
 ) -> None:
-    publisher = ButlerPublisher(repo_root)
-    path = write_bundle(tmp_path / "calexp", exposure_to_bundle(calexp(5.0)), "fits")
-    ccd = CcdOutputs(3, "R22_S11", {"calexp": path}, {"diasrc": dia_sources(2)})
+    publisher = ButlerPublisher(repo_root, tmp_path / "pending")
+    ccd = _ccd_files(tmp_path, 3)
     assert not publisher.publish(ccd)
     assert publisher.retry(force=True) == 1 and publisher.published == 0
     ingest_visit(repo, repo_root, 3, ["R22_S11"])
@@ -115,15 +122,28 @@ def test_products_of_a_visit_without_raws_wait_and_go_in_once_the_raws_do(
     data_id = {"instrument": "LSSTCam", "visit": 3, "detector": 94}
     assert list(repo.get("diasrc", data_id, collections="LSSTCam/prompt")["diaSourceId"]) == [
         7, 8]
-    assert repo.getURI("calexp", data_id, collections="LSSTCam/prompt").ospath == str(
-        path.resolve())
+    assert repo.getURI("calexp", data_id, collections="LSSTCam/prompt").ospath == \
+        ccd.files["calexp"]
+    assert not list((tmp_path / "pending").iterdir()), "the manifest goes once published"
+
+
+def test_what_a_killed_publisher_left_waiting_another_publishes(
+    repo: Butler, repo_root: Path, tmp_path: Path,
+) -> None:
+    ccd = _ccd_files(tmp_path, 4)
+    assert not ButlerPublisher(repo_root, tmp_path / "pending").publish(ccd)  # then it dies
+    ingest_visit(repo, repo_root, 4, ["R22_S11"])
+    restarted = ButlerPublisher(repo_root, tmp_path / "pending")
+    assert [c.visit for c in restarted.pending()] == [4]
+    assert restarted.retry() == 0 and restarted.published == 1
+    assert len(repo.query_datasets("diasrc", collections="LSSTCam/prompt")) == 1
 
 
 def test_products_wait_for_a_repository_not_made_yet(tmp_path: Path) -> None:
-    publisher = ButlerPublisher(tmp_path / "not-yet")
-    ccd = CcdOutputs(1, "R22_S11", {}, {"src": dia_sources(1)})
+    publisher = ButlerPublisher(tmp_path / "not-yet", tmp_path / "pending")
+    ccd = _ccd_files(tmp_path, 1)
     assert not publisher.publish(ccd)
-    assert publisher.drain(0.0) == 1 and publisher.pending == [ccd]
+    assert publisher.drain(0.0) == 1 and publisher.pending() == [ccd]
     open_repository(tmp_path / "not-yet")
     ingest_visit(Butler.from_config(str(tmp_path / "not-yet"), writeable=True),
                  tmp_path / "not-yet", 1, ["R22_S11"])

@@ -66,6 +66,8 @@ CUTOUT_KINDS = ("cutout_science", "cutout_template", "cutout_difference")
 NOMINAL_NIGHT_START_MJD_TAI = 61000.0
 NOMINAL_VISIT_CADENCE_S = 40.0
 SECONDS_PER_DAY = 86400.0
+#: Where CCDs whose products wait for the Butler leave their manifests (``butler_outputs``).
+PUBLISH_PENDING = "butler-pending"
 #: Image datasets, written after alerts and tile-compressed.
 COMPRESSION = TileCompression()
 
@@ -100,7 +102,8 @@ class AlertProductionPipeline:
         self.processor: PromptProcessor | None = None
         self.stage_seconds: dict[str, float] = {}
         self.publisher = (None if self.config.butler_repo is None
-                          else ButlerPublisher(self.config.butler_repo))
+                          else ButlerPublisher(self.config.butler_repo,
+                                               self.output.root / PUBLISH_PENDING))
 
     def plan(self, data_query: str) -> list[str]:
         """Items of the query's visits and detectors; an empty query means DEFAULT_QUERY."""
@@ -212,12 +215,12 @@ class AlertProductionPipeline:
         ccd.products = None
         ccd.result["outputs"].extend(written.values())
         if self.publisher is not None:
+            files = {**written, ALERT_INPUTS: _alert_inputs_path(ccd.result)}
             with (timer or StageTimer()).stage("publish"):
-                self.publisher.publish(CcdOutputs(
-                    ccd.visit, ccd.detector,
-                    {name: Path(written[name]) for name in ("calexp", "diffim")},
+                self.publisher.publish(
+                    CcdOutputs(ccd.visit, ccd.detector, files),
                     {"src": products.characterization.sources,
-                     "diasrc": products.dia_sources}))
+                     ALERT_INPUTS: products.dia_sources})
         return list(written.values())
 
     def _write_dataset(
@@ -352,10 +355,7 @@ class AlertProductionPipeline:
         self, apdb: ApdbClient, visit: int, visit_results: list[dict[str, Any]],
         alerts_path: Path,
     ) -> tuple[Path | None, dict[str, int]]:
-        bundles = [
-            read_bundle(Path(next(p for p in r["outputs"] if f"/{ALERT_INPUTS}/" in p)))
-            for r in visit_results
-        ]
+        bundles = [read_bundle(Path(_alert_inputs_path(r))) for r in visit_results]
         processed = float(Time.now().tai.mjd)
         packets = []
         counts = {"n_new_objects": 0, "n_updated_objects": 0}
@@ -379,6 +379,11 @@ class AlertProductionPipeline:
                                       (science, template, difference)))
         path = write_alerts(alerts_path, packets) if packets else None
         return path, {"n_alerts": len(packets), **counts}
+
+
+def _alert_inputs_path(result: dict[str, Any]) -> str:
+    """The ``diasrc`` file among a CCD result's outputs."""
+    return next(p for p in result["outputs"] if f"/{ALERT_INPUTS}/" in p)
 
 
 def _packed(cutouts: dict[str, list[bytes]]) -> dict[str, np.ndarray]:

@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ MAX_WORKER_RESTARTS = 5
 #: How long a rank that has just answered waits for its next item before doing idle work:
 #: the pool hands a queued item over within milliseconds, even on a busy machine.
 NEXT_ITEM_WAIT_S = 0.25
+#: How often an idle rank looks again for deferred work that had to wait.
+IDLE_RECHECK_S = 2.0
 
 
 class _Connection:
@@ -127,12 +130,10 @@ def serve(spec: PoolSpec) -> int:
     idle_work = getattr(pipeline, "idle_work", None)
     answered = False
     while True:
-        # Deferred work (prompt-visit's outputs) only while no item waits for this rank; the
-        # moment the pool takes to hand over a queued item is not idle time.
-        if idle_work is not None and answered:
-            connection.waiting(NEXT_ITEM_WAIT_S)
-        while idle_work is not None and not connection.waiting() and idle_work():
-            pass
+        if idle_work is not None:
+            if answered:  # the moment the pool takes to hand over a queued item is not idle
+                connection.waiting(NEXT_ITEM_WAIT_S)
+            _idle(connection, idle_work)
         message = connection.receive()
         if message is None or message["type"] != "run":
             break
@@ -152,6 +153,15 @@ def serve(spec: PoolSpec) -> int:
     if close is not None:  # told to stop: finish what was answered
         close()
     return 0
+
+
+def _idle(connection: _Connection, idle_work: Callable[[], bool]) -> None:
+    """Deferred work (prompt-visit's outputs) until a message comes; with none left,
+    ``idle_work`` is called again every IDLE_RECHECK_S, so work that had to wait (products
+    whose raws are not in the Butler yet) is retried while the rank is idle."""
+    while not connection.waiting():
+        if not idle_work():
+            connection.waiting(IDLE_RECHECK_S)
 
 
 def main(argv: list[str] | None = None) -> int:
