@@ -8,8 +8,8 @@ written, the catalogs' tables put as parquet (``dmcs.butler.prompt_products``).
 A CCD whose visit the repository does not know yet (the archiver has not ingested its raws:
 it may be catching up after a restart), or a repository not made yet, is written down as a
 small manifest in ``pending_dir`` and tried again by ``retry`` (the warm ranks call it while
-idle, and at their end) — by this process or any other that shares the directory, a rank
-restarted after being killed included. Nothing is lost by waiting: the files are on disk,
+idle, and at their end; the prompt-processing service sweeps the directory every few seconds,
+so what a rank that died left is published too). Nothing is lost by waiting: the files are on disk,
 the manifest names them, and ids are deterministic, so two publishers racing put each once.
 """
 
@@ -90,10 +90,10 @@ class ButlerPublisher:
         return waiting
 
     def retry(self, *, force: bool = False) -> int:
-        """Try what is pending again (at most every RETRY_INTERVAL_S unless ``force``);
-        how many CCDs are still pending."""
+        """Try what is pending again: what this publisher left, at most every
+        RETRY_INTERVAL_S; with ``force``, now and whoever left it. How many still wait."""
         now = time.monotonic()
-        if self._maybe_pending and (force or now - self._last_try >= RETRY_INTERVAL_S):
+        if force or (self._maybe_pending and now - self._last_try >= RETRY_INTERVAL_S):
             self._last_try = now
             self._left = 0
             for ccd in self.pending():
