@@ -115,9 +115,12 @@ def packet(
 
 
 def write_alerts(path: Path, packets: list[dict[str, Any]]) -> Path:
+    """An Avro container file of the packets, snappy-compressed: a fifth of deflate's CPU
+    (0.17 s against 0.87 s for a 4k CCD's 1,366 alerts) for a fifth more bytes; it is in the
+    latency path, before the alerts are sent."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as stream:
-        fastavro.writer(stream, parsed_schema(), packets, codec="deflate")
+        fastavro.writer(stream, parsed_schema(), packets, codec="snappy")
     return path
 
 

@@ -173,6 +173,7 @@ class PromptProcessingService:
         if self._associator.publisher is not None:  # what the ranks' ends left, once more
             with contextlib.suppress(Exception):
                 self._association.submit(self._associator.publisher.retry, force=True)
+        self._association.submit(self._associator.close_apdb)
         self._association.shutdown(wait=True)
         await self.stream.close()
 
