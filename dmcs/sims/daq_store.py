@@ -261,8 +261,8 @@ class DaqStore:
             data = read_raw_file(path)
         except OSError as err:
             raise DaqCorruptError(f"{path}: cannot read ({err.strerror or err})") from None
-        intact = (raw_crc32(data) == crc32 if crc32 is not None
-                  else hashlib.md5(data).hexdigest() == md5)
+        intact = (raw_crc32(data.data) == crc32 if crc32 is not None
+                  else hashlib.md5(data.data).hexdigest() == md5)
         if not intact:
             raise DaqCorruptError(f"{path}: checksum mismatch (file damaged since readout)")
         return raw_from_bytes(data, metadata, wcs_text)

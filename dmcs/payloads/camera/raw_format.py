@@ -39,7 +39,7 @@ def raw_wcs(raw: RawExposure) -> str:
     return raw.wcs.to_header_string() if raw.wcs is not None else ""
 
 
-def raw_crc32(data: bytes | memoryview | np.ndarray) -> int:
+def raw_crc32(data: bytes | memoryview) -> int:
     """The CRC-32 of a raw's bytes: how a damaged file is noticed (~10x cheaper than md5, and
     computed outside the GIL)."""
     return zlib.crc32(data)
@@ -49,7 +49,7 @@ def read_raw_file(path: Path) -> np.ndarray:
     """A raw's file, read straight into one writable byte buffer."""
     with path.open("rb", buffering=0) as stream:
         data = np.empty(path.stat().st_size, dtype=np.uint8)
-        if stream.readinto(data) != data.nbytes:
+        if stream.readinto(data.data) != data.nbytes:
             raise OSError(f"{path}: changed size while being read")
     return data
 
