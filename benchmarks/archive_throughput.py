@@ -3,7 +3,7 @@
 A DAQ store holds ``--images`` images of ``--ccds`` CCDs (``--ccd-size`` pixels, random
 pixels; rendering is not what is measured). Each round archives every image once per worker
 setup (threads or processes, 1 and 2 workers; a fresh repository each time: DAQ read with its
-md5 check, FITS assembly, checksums, md5 while writing, fsync, one ingest per image) and
+CRC check, FITS assembly, checksums, the file's md5, direct write + fsync, one ingest per image) and
 writes the same bytes raw (one file per CCD, os.write + fsync, one stream) in the same
 directory tree; the order rotates per round and the ratio ours/raw is taken per round, because
 this machine's disk throughput drifts between seconds. Goal: >= 300 MB/s with 2 workers at

@@ -110,7 +110,7 @@ def test_a_cache_file_damaged_after_rendering_fails_the_daq_read_naming_it(
     camera = Camera(config, DaqStore(tmp_path / "daq"))
     image = science_image(camera, 1, 0)
     camera.read_out(image)
-    with pytest.raises(DaqCorruptError, match="md5 mismatch"):
+    with pytest.raises(DaqCorruptError, match="checksum mismatch"):
         camera.daq.read_raw(image.name, "R22_S11")
 
 

@@ -7,7 +7,7 @@ science visit and snap, or a calibration kind, exposure number and time) on whic
 Layout under ``root``::
 
     <key[:2]>/<key>.npy     the DAQ store's format (``raw_format``)
-    <key[:2]>/<key>.json    md5 and size of the .npy, header metadata, WCS header
+    <key[:2]>/<key>.json    md5, CRC-32 and size of the .npy, header metadata, WCS header
 
 Both are written to a temporary name and renamed, the .json last, so an entry exists only
 once complete; two processes rendering the same entry write the same bytes. Beyond
@@ -29,7 +29,14 @@ from dmcs.payloads import seeds
 from dmcs.payloads.camera import camera, focal_plane, sky
 from dmcs.payloads.camera.camera import CameraSimulator, RawExposure
 from dmcs.payloads.camera.focal_plane import Detector
-from dmcs.payloads.camera.raw_format import raw_bytes, raw_from_bytes, raw_metadata, raw_wcs
+from dmcs.payloads.camera.raw_format import (
+    raw_bytes,
+    raw_crc32,
+    raw_from_bytes,
+    raw_metadata,
+    raw_wcs,
+    read_raw_file,
+)
 from dmcs.payloads.characterize import psf
 
 #: The modules whose code decides a raw's pixels: a change to any of them is a new key.
@@ -51,12 +58,13 @@ class RenderedSnap:
 
     path: Path
     md5: str
+    crc32: int
     nbytes: int
     metadata: str
     wcs: str
 
     def raw(self) -> RawExposure:
-        return raw_from_bytes(self.path.read_bytes(), self.metadata, self.wcs)
+        return raw_from_bytes(read_raw_file(self.path), self.metadata, self.wcs)
 
 
 class RenderCache:
@@ -90,26 +98,27 @@ class RenderCache:
         return folder / f"{key}.npy", folder / f"{key}.json"
 
     def get(self, key: str) -> RenderedSnap | None:
-        """The entry, if complete; reading it marks it recently used."""
+        """The entry, if complete (one written before CRCs were recorded is not: it is rendered
+        again); reading it marks it recently used."""
         data_path, index_path = self._paths(key)
         try:
             index = json.loads(index_path.read_text())
+            snap = RenderedSnap(data_path, index["md5"], index["crc32"], index["nbytes"],
+                                index["metadata"], index["wcs"])
             os.utime(index_path)
-        except (OSError, ValueError):
+        except (OSError, ValueError, KeyError):
             return None
-        return RenderedSnap(
-            data_path, index["md5"], index["nbytes"], index["metadata"], index["wcs"]
-        )
+        return snap
 
     def put(self, key: str, raw: RawExposure) -> RenderedSnap:
         data = raw_bytes(raw)
         data_path, index_path = self._paths(key)
         data_path.parent.mkdir(parents=True, exist_ok=True)
-        rendered = RenderedSnap(
-            data_path, hashlib.md5(data).hexdigest(), len(data), raw_metadata(raw), raw_wcs(raw)
-        )
+        rendered = RenderedSnap(data_path, hashlib.md5(data).hexdigest(), raw_crc32(data),
+                                len(data), raw_metadata(raw), raw_wcs(raw))
         index = {
             "md5": rendered.md5,
+            "crc32": rendered.crc32,
             "nbytes": rendered.nbytes,
             "metadata": rendered.metadata,
             "wcs": rendered.wcs,

@@ -148,7 +148,7 @@ def test_a_damaged_daq_file_fails_that_ccd_only_and_is_not_retried(
     assert (outcomes["R22_S11"].status_code, outcomes["R22_S12"].status_code) == (
         DAQ_DATA_BAD, ARCHIVED)
     assert str(damaged) in outcomes["R22_S11"].description
-    assert "md5 mismatch" in outcomes["R22_S11"].description
+    assert "checksum mismatch" in outcomes["R22_S11"].description
     assert archiver.pending() == []
     assert camera.daq.ccd_state(image.name, "R22_S11") == CcdState.FAILED
     audit = audit_archive(archiver.butler, tmp_path / "archive")

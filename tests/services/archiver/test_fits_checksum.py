@@ -20,14 +20,19 @@ from dmcs.services.archiver.raw_fits import Segment
 @given(arrays(np.dtype(">i4"), st.tuples(st.integers(1, 9), st.integers(1, 9)),
               elements=st.integers(-(2**31), 2**31 - 1)))
 def test_a_segment_carries_the_sums_astropy_computes_and_verifies(data: np.ndarray) -> None:
-    header = Segment("SEGMENT10", data).header()
+    segment = Segment("SEGMENT10", data.astype("=i4"))  # the DAQ's native order, as archived
+    laid_out = np.full(segment.nbytes + 7, 0xAA, dtype=np.uint8)  # stale bytes beyond it
+    assert segment.lay_out(laid_out) == segment.nbytes
+    body = data.tobytes() + b"\0" * (-data.nbytes % 2880)
+    hdu = laid_out[: segment.nbytes].tobytes()
+    header = hdu[: len(hdu) - len(body)]
+    assert hdu[len(header):] == body
     theirs = fits.ImageHDU(data=data, name="SEGMENT10")
     theirs.add_checksum()
     ours = fits.Header.fromstring(header.decode("ascii"))
     assert ours["DATASUM"] == theirs.header["DATASUM"]
     assert [c.keyword for c in ours.cards] == [c.keyword for c in theirs.header.cards]
-    body = data.tobytes() + b"\0" * (-data.nbytes % 2880)
-    file = io.BytesIO(fits.PrimaryHDU().header.tostring().encode() + header + body)
+    file = io.BytesIO(fits.PrimaryHDU().header.tostring().encode() + hdu)
     with warnings.catch_warnings():
         warnings.simplefilter("error", AstropyUserWarning)  # a bad checksum warns
         with fits.open(file, checksum=True) as hdus:
