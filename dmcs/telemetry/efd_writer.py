@@ -27,6 +27,10 @@ How it works, and why:
   parses one while the next is decoded. Offsets are committed in batch order, only after
   InfluxDB accepted the batch, so a crash or an outage re-reads, never skips (a re-written
   point is identical, hence harmless).
+- A broker that never answers a waiting fetch early (Tansu) is fetched from with a short
+  wait while messages pour in and a wait that doubles, up to `fetch_idle_wait_ms`, while
+  they trickle (heartbeats): an idle deployment then costs its broker a few fetches a second
+  instead of `1 / fetch_max_wait_ms`, each naming every topic.
 - InfluxDB down: the batch is retried with exponential backoff while reading continues into
   the queue; at `max_buffer` points reading pauses; when a write succeeds it resumes.
 - Two messages of one topic stamped in the same microsecond would be one point in InfluxDB
@@ -57,6 +61,7 @@ from aiokafka.errors import CommitFailedError, KafkaError, RebalanceInProgressEr
 from aiokafka.structs import ConsumerRecord
 
 from dmcs import metrics as m
+from dmcs.sal.aiokafka_internals import set_fetch_max_wait
 from dmcs.sal.codec import HEADER_LEN, MAGIC
 from dmcs.sal.registry.client import RegistryClient, RegistryError, UnknownSchemaError
 from dmcs.sal.registry.log import SCHEMAS_TOPIC
@@ -68,6 +73,8 @@ log = logging.getLogger(__name__)
 
 REPLAY_MARGIN = 100
 RECENT_STAMPS = 4096
+#: Messages per second above which fetches keep their short wait (`fetch_idle_wait_ms`).
+BUSY_RATE = 200.0
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,8 @@ class EfdWriterSettings:
     retry_max: float = 5.0
     fetch_max_wait_ms: int = 10
     fetch_min_bytes: int = 1
+    #: When set, the wait grows from `fetch_max_wait_ms` to this while traffic is light.
+    fetch_idle_wait_ms: int | None = None
     writes_in_flight: int = 2
     registry_retry: float = 1.0
     group_id: str = "dmcs-efd-writer"
@@ -203,6 +212,7 @@ class EfdWriter:
         self._room.set()
         self.health = EfdHealth()
         self._rate_window: deque[tuple[float, int]] = deque(maxlen=11)
+        self._wait_ms = self.settings.fetch_max_wait_ms
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -377,6 +387,7 @@ class EfdWriter:
 
     async def _read_loop(self) -> None:
         consumer = self.consumer
+        last = time.monotonic()
         while True:
             if not self._room.is_set():
                 self._set_paused(True)
@@ -389,8 +400,22 @@ class EfdWriter:
                 log.warning("reading Kafka failed, retrying: %s", err)
                 await asyncio.sleep(0.5)
                 continue
+            now = time.monotonic()
+            self._adapt_wait(sum(len(records) for records in batch.values()) / (now - last))
+            last = now
             if batch:
                 self._take(batch)
+
+    def _adapt_wait(self, rate: float) -> None:
+        """Short waits while messages pour in, doubling up to the idle wait otherwise."""
+        idle = self.settings.fetch_idle_wait_ms
+        if idle is None:
+            return
+        busy = self.settings.fetch_max_wait_ms
+        wait = busy if rate >= BUSY_RATE else min(2 * self._wait_ms, idle)
+        if wait != self._wait_ms:
+            self._wait_ms = wait
+            set_fetch_max_wait(self.consumer, wait)
 
     def _take(self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
         """Turn one fetch into one chunk of line protocol."""
