@@ -10,7 +10,9 @@ How it works, and why:
 
 - Alone (the default): one consumer, partitions assigned directly (the embedded broker is
   slow at group joins), re-listing topics every `discovery_interval` so new topics are read
-  within seconds. The consumer group id is used only to store offsets.
+  within seconds; while none appears the interval doubles up to `discovery_max_interval`
+  (listing every topic is the costliest thing an idle writer does). The consumer group id is
+  used only to store offsets.
 - In a group (`consumer_group`, as the site's Telegraf replicas run): writers with one
   `group_id` subscribe to every topic starting `lsst.<subname>.` and the group coordinator shares
   the partitions out; metadata is refreshed every `discovery_interval`, so a new topic makes
@@ -85,6 +87,7 @@ class EfdWriterSettings:
     flush_interval: float = 0.05
     max_buffer: int = 200_000
     discovery_interval: float = 1.0
+    discovery_max_interval: float = 5.0
     retry_min: float = 0.2
     retry_max: float = 5.0
     fetch_max_wait_ms: int = 10
@@ -290,19 +293,25 @@ class EfdWriter:
     # --- topics ---------------------------------------------------------------------------
 
     async def _discover_loop(self) -> None:
+        settings = self.settings
+        interval = settings.discovery_interval
         while True:
-            await asyncio.sleep(self.settings.discovery_interval)
-            if self.settings.consumer_group:  # the group coordinator assigns
+            await asyncio.sleep(interval)
+            if settings.consumer_group:  # the group coordinator assigns
                 self.refresh_health()
                 continue
             try:
-                await self._discover()
+                found = await self._discover()
             except KafkaError as err:
                 log.warning("listing topics failed, retrying: %s", err)
+                found = False
+            interval = settings.discovery_interval if found else \
+                min(2 * interval, settings.discovery_max_interval)
             self.refresh_health()
 
-    async def _discover(self) -> None:
-        """Assign any new `lsst.<subname>.*` topic; keep the others where they are."""
+    async def _discover(self) -> bool:
+        """Assign any new `lsst.<subname>.*` topic, keep the others where they are; True if
+        there was one."""
         consumer = self.consumer
         # Only topics that exist (naming a missing one would make the broker create it), with
         # all their partitions. `topics()` would drop the partition lists, hence the client.
@@ -312,7 +321,7 @@ class EfdWriter:
                   for p in cluster.partitions_for_topic(n) or ()}
         new = wanted - self._assigned
         if not new:
-            return
+            return False
         starts = {tp: await self._start_offset(tp) for tp in new}
         self._assigned |= new
         consumer.assign(sorted(self._assigned))
@@ -321,6 +330,7 @@ class EfdWriter:
         self._position.update(starts)
         self._settle()
         log.info("reading %d new topic(s): %s", len(new), ", ".join(sorted(t.topic for t in new)))
+        return True
 
     def _settle(self) -> None:
         """After the assignment changed: pause what must wait, count the topics."""
