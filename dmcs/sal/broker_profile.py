@@ -50,7 +50,7 @@ class BrokerProfile:
 KAFKA = BrokerProfile("kafka", idempotent=True, busy_wait_ms=500, idle_wait_ms=500,
                       adaptive_waits=False, confirm_end_offsets=False, watch_lost_logs=False,
                       bulk_wait_ms=500, bulk_min_bytes=64 * 1024, request_timeout_ms=8000)
-TANSU = BrokerProfile("tansu", idempotent=False, busy_wait_ms=2, idle_wait_ms=200,
+TANSU = BrokerProfile("tansu", idempotent=False, busy_wait_ms=2, idle_wait_ms=400,
                       adaptive_waits=True, confirm_end_offsets=True, watch_lost_logs=True,
                       bulk_wait_ms=50, bulk_min_bytes=1, bulk_idle_wait_ms=500)
 
