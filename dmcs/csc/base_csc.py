@@ -29,6 +29,8 @@ from dmcs.state_machines.summary_state import (
 )
 
 HEARTBEAT_INTERVAL = 1.0
+#: A heartbeat this close before a whole interval (in intervals) counts for it.
+_EARLY = 0.1
 #: Commands BaseCsc handles itself; read by their own consumer so a busy service topic
 #: never delays a state change.
 REPUBLISH_ATTEMPTS = 5
@@ -326,10 +328,10 @@ def _handling_exception() -> bool:
 
 
 def next_heartbeat(now: float) -> float:
-    """When the next heartbeat is due: on the whole interval of the wall clock, the one after
-    the interval `now` is closest to (a beat just written counts for that one).
+    """When the next heartbeat is due: the wall clock's next whole interval, or the one after
+    if `now` is within a tenth of it (a beat written a moment early counts for it).
 
     Every CSC of a host then beats at once, so a process that follows several of them wakes
     about once a second for all their heartbeats instead of once for each.
     """
-    return (math.floor(now / HEARTBEAT_INTERVAL + 0.5) + 1) * HEARTBEAT_INTERVAL
+    return (math.floor(now / HEARTBEAT_INTERVAL + _EARLY) + 1) * HEARTBEAT_INTERVAL
