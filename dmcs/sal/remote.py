@@ -62,9 +62,9 @@ class Remote(AsyncResource):
         self._commands = {} if listen_only else {
             name: RemoteCommand(self, name) for name in interface.commands}
         self.ack_router = AckRouter(domain.identity, domain.origin)
-        ack_reader = TopicReader(interface.ack_spec, index, history=False,
-                                 callback=self.ack_router.on_ack)
-        self._ack_group = ReaderGroup(domain, [] if listen_only else [ack_reader])
+        ack_readers = [] if listen_only else [
+            TopicReader(interface.ack_spec, index, history=False, callback=self.ack_router.on_ack)]
+        self._ack_group = ReaderGroup(domain, ack_readers)
         self._group = ReaderGroup(domain, [*self._events.values(), *self._telemetry.values()])
         self._started_at = 0.0
 

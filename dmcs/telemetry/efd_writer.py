@@ -411,7 +411,8 @@ class EfdWriter:
                 await asyncio.sleep(0.5)
                 continue
             now = time.monotonic()
-            self._adapt_wait(sum(len(records) for records in batch.values()) / (now - last))
+            received = sum(len(records) for records in batch.values())
+            self._adapt_wait(received / max(now - last, 1e-3))
             last = now
             if batch:
                 self._take(batch)
