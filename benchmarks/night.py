@@ -17,7 +17,11 @@ Runs `dmcs night` in-process (every CSC its own process, a private broker) with 
   its association (`alert_ready`, `finalize_ccd`), each detector on the rank it was pinned to
   (the same number of processes, preloaded first, as on the night) — and each alerted visit's
   latency is divided by that visit's payload wall time (the slowest rank); the median is
-  `latency_over_payload` (1 would be a DM system that costs nothing).
+  `latency_over_payload` (1 would be a DM system that costs nothing);
+- CPU split: cores used by each process (the broker, each CSC, the ranks...) from the first
+  science readout to the last visit's alerts (`cpu_split_cores`, `_cpu.CpuSampler`).
+
+`--broker-kind tansu` runs the night on Tansu (default: Apache Kafka where it runs here).
 """
 
 from __future__ import annotations
@@ -33,12 +37,14 @@ from typing import Any
 
 import yaml
 from _common import log_dir, parse_args, report
+from _cpu import CpuSampler
 from rich.console import Console
 
 from dmcs.night.observer import NightObserver
 from dmcs.night.options import NightOptions
 from dmcs.night.orchestrator import Night
 from dmcs.payloads.science_limit import ScienceLimitError
+from dmcs.sal.config import BROKER_KIND_ENV
 from dmcs.services.prompt_processing.ccd_pipeline import PromptVisitPipeline, preload_item
 from dmcs.services.prompt_processing.service import pin_detectors
 from dmcs.sims.daq_store import DaqStore
@@ -137,8 +143,15 @@ def main() -> int:
     options = NightOptions(root=root, visits=args.visits, ccds=args.ccds,
                            ccd_size=args.ccd_size, cadence=args.cadence, lead_time=20.0,
                            exposure_time_scale=1.0, calibrations=0, live=False)
+    if args.broker_kind:
+        os.environ[BROKER_KIND_ENV] = args.broker_kind
     night = Night(options, Console(stderr=True, highlight=False))
-    result = asyncio.run(night.run())
+    sampler = CpuSampler("night script + observer")
+    sampler.start()
+    try:
+        result = asyncio.run(night.run())
+    finally:
+        sampler.stop()
     observer = night.observer
     assert observer is not None
     archive = root / "data" / "archive"
@@ -163,6 +176,10 @@ def main() -> int:
         observer.readout_times[g.read_out[-1]] + g.latency for g in observer.science()
         if g.latency is not None and g.read_out and g.read_out[-1] in observer.readout_times)
     span = alert_times[-1] - alert_times[0] if len(alert_times) > 1 else 0.0
+    science_readouts = [observer.readout_times[image] for g in observer.science()
+                        for image in g.read_out if image in observer.readout_times]
+    cpu_split = (sampler.split(min(science_readouts), alert_times[-1])
+                 if science_readouts and alert_times else {})
     figures: dict[str, object] = {
         "ccds": args.ccds, "ccd_size": args.ccd_size, "visits": args.visits,
         "accounted_for": result.accounted_for,
@@ -184,6 +201,8 @@ def main() -> int:
         "visits_archived_before_next_readout": f"{kept_pace} of {paced}",
         "archive_lag_max_s": archive_lag,
         "elapsed_s": result.elapsed_s,
+        "broker_kind": os.environ.get(BROKER_KIND_ENV, "default"),
+        "cpu_split_cores": cpu_split,
     }
     report(figures, args.json)
     return 0 if result.accounted_for else 1

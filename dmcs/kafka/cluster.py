@@ -20,7 +20,6 @@ import base64
 import concurrent.futures
 import contextlib
 import json
-import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -43,6 +42,7 @@ from dmcs.kafka.probe import PartitionState, broker_ids, partition_state
 from dmcs.kafka.process import ProcessUsage
 from dmcs.kafka.security import ClusterSecurity, ServiceUser
 from dmcs.kafka.tls import make_tls_files
+from dmcs.ports import free_port
 
 LOOPBACK = "127.0.0.1"
 LAYOUT_FILE = "cluster.json"
@@ -51,15 +51,15 @@ NETNS_PORTS = (9092, 9093, 9094)
 _POLL_S = 0.2
 
 
-def free_port(host: str = LOOPBACK) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
 
 def new_cluster_id() -> str:
-    """A KRaft cluster id: a random UUID, base64url without padding (22 characters)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A KRaft cluster id: a random UUID, base64url without padding (22 characters), never
+    starting with "-" (as Kafka's own ``Uuid.randomUuid``): the storage tool would take one
+    of every 64 ids for an option and refuse to format."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 class KafkaCluster:

@@ -3,7 +3,9 @@
 Items compute a deterministic digest (so runs with different rank counts can be compared),
 and the config can make chosen items sleep, raise, raise only on their first attempt, or
 kill their own rank with SIGKILL, or vanish (exit quietly, which MPI may not notice) —
-the failures the machinery must survive, made real.
+the failures the machinery must survive, made real. With ``idle_work_s``, each item leaves
+that much deferred work for the warm pool's idle time (``idle_work``), and the worker logs
+when it runs items and idle work (``events-<pid>.log``), so the order can be checked.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ _DEFAULTS: dict[str, Any] = {
     "kill_items": [],
     "vanish_items": [],
     "fail_setup": False,
+    "idle_work_s": 0.0,
 }
 _COUNT_QUERY = re.compile(r"^\s*count\s*=\s*(\d+)\s*$")
 
@@ -57,6 +60,8 @@ class SelftestPipeline:
             raise ValueError("config field 'marker_dir' is required with 'fail_once_items'")
         self.marker_dir = Path(marker_dir) if marker_dir else None
         self.output_dir = output_dir
+        self.idle_work_s = _number(settings, "idle_work_s")
+        self._deferred: list[str] = []
 
     def plan(self, data_query: str) -> list[str]:
         """Accept `count=N` (items item-000…) or a comma-separated list of item ids."""
@@ -87,7 +92,10 @@ class SelftestPipeline:
                 self.marker_dir.mkdir(parents=True, exist_ok=True)
                 marker.touch()
                 raise RuntimeError(f"selftest item {item} failed on its first attempt")
+        self._event("run", item)
         time.sleep(self.sleep_s)
+        if self.idle_work_s:
+            self._deferred.append(item)
         digest = item.encode()
         for _ in range(self.work):
             digest = hashlib.sha256(digest).digest()
@@ -95,6 +103,19 @@ class SelftestPipeline:
         output = self.output_dir / f"{item}.txt"
         output.write_text(value + "\n")
         return {"value": value, "outputs": [str(output)]}
+
+    def idle_work(self) -> bool:
+        """One answered item's deferred work; whether more is left."""
+        if self._deferred:
+            item = self._deferred.pop(0)
+            self._event("idle", item)
+            time.sleep(self.idle_work_s)
+        return bool(self._deferred)
+
+    def _event(self, kind: str, item: str) -> None:
+        if self.idle_work_s:
+            with (self.output_dir / f"events-{os.getpid()}.log").open("a") as log:
+                log.write(f"{kind} {item}\n")
 
     def finalize(self, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
         combined = hashlib.sha256()

@@ -34,7 +34,7 @@ from dmcs.night.metrics import MetricsPorts, check_dashboards, dashboards_line, 
 from dmcs.night.observer import NightObserver
 from dmcs.night.options import NightOptions
 from dmcs.night.report import NightReport, build_report
-from dmcs.night.site import SERVICES, SIMULATORS, write_night_configs
+from dmcs.night.site import NICENESS, SERVICES, SIMULATORS, write_night_configs
 from dmcs.night.supervisor import Supervisor
 from dmcs.ocs import BUSY_ATTEMPTS, OcsError, walk_to_state
 from dmcs.payloads.repository import OutputRepository
@@ -214,11 +214,13 @@ class Night:
             for label in components:
                 name, index = parse_label(label)
                 await supervisor.add(name, index, "--config-dir", str(config_root),
-                                     *self.metrics.args(name, index), env=self._env(env, name))
+                                     *self.metrics.args(name, index), env=self._env(env, name),
+                                     niceness=NICENESS.get(name, 0))
             if efd is not None:
                 await supervisor.add(EFD_WRITER, 0, "--config-dir", str(config_root),
                                      "--state", "ENABLED", *self.metrics.args(EFD_WRITER, 0),
-                                     env=self._env(env, EFD_WRITER))
+                                     env=self._env(env, EFD_WRITER),
+                                     niceness=NICENESS[EFD_WRITER])
                 components = [EFD_WRITER, *components]
             self.step(f"{len(components)} CSC processes started (subname {domain.subname}); "
                       f"logs in {options.root / 'logs'}")
@@ -255,7 +257,8 @@ class Night:
             script_reason=script_reason, interrupted=self._was_interrupted(),
             elapsed_s=time.monotonic() - self.started, root=options.root,
             efd_report=efd_report, dashboards=dashboards, butler_repo=self._butler_repo(),
-            alerts_consumed=consumed, alert_topic=topic, apdb_url=self._apdb_url(),
+            prompt_products=self._prompt_products(), alerts_consumed=consumed,
+            alert_topic=topic, apdb_url=self._apdb_url(),
             cluster=self.cluster_watch.summary() if self.cluster_watch is not None else None)
 
     async def _run_script(self, domain: Domain) -> BaseScript:
@@ -367,6 +370,16 @@ class Night:
         """The archive's Butler repository, once the Archiver has created it."""
         archive_root = self.options.root.resolve() / "data" / "archive"
         return str(archive_root) if (archive_root / "butler.yaml").exists() else ""
+
+    def _prompt_products(self) -> dict[str, int]:
+        repo = self._butler_repo()
+        if not repo:
+            return {}
+        from lsst.daf.butler import Butler
+
+        from dmcs.butler.prompt_products import products_in
+
+        return products_in(Butler.from_config(repo))
 
     def _apdb_url(self) -> str:
         """Prompt processing's APDB (in its work_dir's outputs, as `write_night_configs` sets)."""

@@ -57,6 +57,8 @@ class NightReport:
     efd_report: str = ""
     #: The archive's Butler repository (``butler query-datasets <butler_repo> raw``).
     butler_repo: str = ""
+    #: Prompt products published there (``LSSTCam/prompt``), per dataset type.
+    prompt_products: dict[str, int] = field(default_factory=dict)
     #: Alerts a broker's consumer read from the stream (night and daytime catch-up).
     alerts_consumed: int = 0
     alert_topic: str = ""
@@ -92,7 +94,8 @@ def build_report(observer: NightObserver, archive: Audit | None, *,
                  restarts: dict[str, int], script_state: str, script_reason: str,
                  interrupted: bool, elapsed_s: float, root: Path,
                  efd_report: str = "", dashboards: dict[str, Any] | None = None,
-                 butler_repo: str = "", alerts_consumed: int = 0, alert_topic: str = "",
+                 butler_repo: str = "", prompt_products: dict[str, int] | None = None,
+                 alerts_consumed: int = 0, alert_topic: str = "",
                  apdb_url: str = "", cluster: dict[str, Any] | None = None) -> NightReport:
     science = observer.science()
     latencies = observer.latencies()
@@ -132,6 +135,7 @@ def build_report(observer: NightObserver, archive: Audit | None, *,
         efd_report=efd_report,
         dashboards=dashboards or {},
         butler_repo=butler_repo,
+        prompt_products=prompt_products or {},
         alerts_consumed=alerts_consumed,
         alert_topic=alert_topic,
         apdb_url=apdb_url,
@@ -201,6 +205,8 @@ def print_summary(report: NightReport, console: Console, path: Path | None) -> N
         ("night script", f"{r.script_state} {r.script_reason}".strip()),
         ("elapsed", f"{r.elapsed_s:.0f} s; outputs in {r.root}"),
         ("Butler repo", r.butler_repo or "none (nothing archived)"),
+        ("prompt outputs", ", ".join(f"{n} {name}" for name, n in r.prompt_products.items())
+         + " in LSSTCam/prompt" if r.prompt_products else "none published"),
         ("EFD report", r.efd_report or "no EFD"),
         ("dashboards", dashboards_line(r.dashboards)),
     ]

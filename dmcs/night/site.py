@@ -19,6 +19,10 @@ from dmcs.sims.site_config import write_site_configs
 #: Sims first, then the DM services in the DMCS's bring-up order.
 SIMULATORS = ("MTCamera", "MTHeaderService", "ScriptQueue:1")
 SERVICES = ("Archiver", "PromptProcessing", "OCPS:1", "TelemetryGateway")
+#: CPU priorities on a shared node (``nice``): the alert latency path (camera, header service,
+#: prompt processing and its ranks, the DMCS, the broker) at 0; what has a looser deadline
+#: yields to it: the archiver (before the next visit's readout), batch jobs and telemetry.
+NICENESS = {"Archiver": 5, "OCPS": 5, "TelemetryGateway": 10, EFD_WRITER: 10}
 
 
 def write_night_configs(options: NightOptions, services: list[str], *,
@@ -32,9 +36,11 @@ def write_night_configs(options: NightOptions, services: list[str], *,
     sims = write_site_configs(config_root, data, detectors=detectors, detector_size=size,
                               exposure_time_scale=options.exposure_time_scale,
                               lead_time=options.lead_time, cadence=options.cadence)
-    payload = {"seed": sims["MTCamera"]["seed"], "detector_size": size, "detectors": detectors}
-    calib = {**payload, "calib_dir": str(data / "calib"), "n_exposures": 3, "exptime": 1.0,
-             "butler_repo": str(data / "archive")}  # masters certified in the night's repository
+    # masters certified, queries resolved and prompt products published in the night's
+    # repository, the archive's
+    payload = {"seed": sims["MTCamera"]["seed"], "detector_size": size, "detectors": detectors,
+               "butler_repo": str(data / "archive")}
+    calib = {**payload, "calib_dir": str(data / "calib"), "n_exposures": 3, "exptime": 1.0}
     pp_dir = data / "prompt_processing"
     configs: dict[str, dict[str, Any]] = {
         # pixels are rendered before the night (nothing ahead during it), into a cache that

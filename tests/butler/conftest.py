@@ -27,12 +27,12 @@ def repo(repo_root: Path) -> Butler:
     return open_repository(repo_root)
 
 
-def science_exposure(visit: int, snap: int = 0) -> ExposureInfo:
+def science_exposure(visit: int, snap: int = 0, dayobs: str = DAYOBS) -> ExposureInfo:
     seqnum = visit * 10 + snap
     begin = START_TAI + 40.0 * visit + 17.0 * snap
     return ExposureInfo(
-        obs_id=f"MC_O_{DAYOBS}_{seqnum:06d}", dayobs=DAYOBS, seqnum=seqnum, image_type="OBJECT",
-        group=f"{DAYOBS}_science_{visit:04d}", exposure_time=15.0, dark_time=15.2,
+        obs_id=f"MC_O_{dayobs}_{seqnum:06d}", dayobs=dayobs, seqnum=seqnum, image_type="OBJECT",
+        group=f"{dayobs}_science_{visit:04d}", exposure_time=15.0, dark_time=15.2,
         begin_tai=begin, end_tai=begin + 15.0, physical_filter="r", tracking_ra=150.0,
         tracking_dec=2.0, sky_angle=0.0, science_program="science",
         visit=VisitSpan(visit, visit * 10, START_TAI + 40.0 * visit, begin + 15.0,
@@ -41,7 +41,8 @@ def science_exposure(visit: int, snap: int = 0) -> ExposureInfo:
 
 def write_raw(root: Path, exposure: ExposureInfo, detector: str) -> Path:
     """A small raw-like FITS file (checksums, OBSID, DETNAME) where the archiver puts them."""
-    path = root / "LSSTCam" / DAYOBS / exposure.obs_id / f"{exposure.obs_id}_{detector}.fits"
+    folder = root / "LSSTCam" / exposure.dayobs / exposure.obs_id
+    path = folder / f"{exposure.obs_id}_{detector}.fits"
     path.parent.mkdir(parents=True, exist_ok=True)
     primary = fits.PrimaryHDU()
     primary.header["OBSID"] = exposure.obs_id
@@ -52,9 +53,9 @@ def write_raw(root: Path, exposure: ExposureInfo, detector: str) -> Path:
 
 
 def ingest_visit(butler: Butler, root: Path, visit: int, detectors: Sequence[str],
-                 snaps: int = 1) -> None:
-    """Raws of ``snaps`` snaps of a science visit, in the repository at ``root``."""
+                 snaps: int = 1, dayobs: str = DAYOBS) -> None:
+    """Raws of ``snaps`` snaps of a science visit of night ``dayobs``, in the repository."""
     for snap in range(snaps):
-        exposure = science_exposure(visit, snap)
+        exposure = science_exposure(visit, snap, dayobs)
         ingest_exposure(butler, exposure, [RawFile(d, write_raw(root, exposure, d))
                                            for d in detectors])

@@ -84,12 +84,7 @@ def make_night(data: Path) -> Path:
                       {"VISIT": 1, "DETECTOR": "R22_S11"})
     sources = np.zeros(3, dtype=DIA_SOURCE_DTYPE)
     sources["diaSourceId"] = [11, 12, 13]
-    dayobs = image_dayobs(camera)
-    outputs = PromptOutputs(butler, dayobs)
+    outputs = PromptOutputs(butler)
     outputs.put("calexp", calexp, visit=1, detector="R22_S11")
     outputs.put("diasrc", sources, visit=1, detector="R22_S11")
     return repo
-
-
-def image_dayobs(camera: Camera) -> str:
-    return camera.daq.images()[-1].dayobs

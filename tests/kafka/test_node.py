@@ -14,6 +14,7 @@ import pytest
 from aiokafka.errors import RequestTimedOutError, UnknownTopicOrPartitionError
 
 from dmcs.kafka import KafkaCluster, KafkaDistribution, KafkaNodeError, find_distribution
+from dmcs.kafka.cluster import new_cluster_id
 from dmcs.kafka.distribution import KafkaDistributionError
 from dmcs.kafka.process import command_line, state
 from tests.kafka.clients import consume, create_topic, produce, producer, topic_name
@@ -152,3 +153,9 @@ def test_a_process_started_for_a_run_that_crashes_ends_with_it(tmp_path: Path) -
     while state(child) not in ("", "Z") and time.monotonic() < deadline:
         time.sleep(0.05)
     assert state(child) in ("", "Z"), f"sleep {child} outlived the run that started it"
+
+
+def test_cluster_ids_are_never_taken_for_an_option_by_the_storage_tool() -> None:
+    ids = {new_cluster_id() for _ in range(3000)}  # one in 64 random ids starts with "-"
+    assert len(ids) == 3000
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids)

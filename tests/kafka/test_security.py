@@ -163,7 +163,7 @@ async def test_a_users_environment_carries_its_credentials_by_ts_salobj_names(
 
 
 async def test_a_login_where_no_broker_answers_says_where_it_tried() -> None:
-    from dmcs.kafka.cluster import free_port
+    from dmcs.ports import free_port
 
     nowhere = f"127.0.0.1:{free_port()}"
     with pytest.raises(KafkaConnectionError, match=f"no Kafka broker answered: {nowhere}: "):

@@ -1,5 +1,6 @@
 """The night's process supervisor with real `dmcs run` processes: a CSC killed with SIGKILL
-is started again and counted; a released one may exit for good; stop_all leaves nothing."""
+is started again and counted, at the CPU priority it was given; a released one may exit for
+good; stop_all leaves nothing."""
 
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ async def _until_new_heartbeat(domain: Domain, index: int, pid: int) -> None:
                 await asyncio.sleep(0.1)
 
 
+def _niceness(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -35,7 +40,7 @@ async def test_killed_csc_is_restarted_released_one_exits_and_stop_all_cleans_up
 ) -> None:
     supervisor = Supervisor({**os.environ, **sal_env}, tmp_path / "logs")
     try:
-        first = await supervisor.add("Test", 1)
+        first = await supervisor.add("Test", 1, niceness=7)
         second = await supervisor.add("Test", 2)
         await _until_new_heartbeat(domain, 1, 0)
         killed_pid = supervisor.kill("Test:1")
@@ -44,6 +49,8 @@ async def test_killed_csc_is_restarted_released_one_exits_and_stop_all_cleans_up
         # simply started again, as a deployment would.
         assert supervisor.restarts()["Test:1"] >= 1 and supervisor.restarts()["Test:2"] == 0
         assert first.pid != killed_pid and first.exits[0] == -9
+        assert first.pid is not None and second.pid is not None
+        assert (_niceness(first.pid), _niceness(second.pid)) == (7, 0)  # the restart too
 
         await supervisor.release("Test:2")
         async with Remote(domain, TEST, 2, include=["summaryState"]) as remote:

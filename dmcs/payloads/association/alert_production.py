@@ -12,7 +12,8 @@ A CCD goes through three steps, in this order, so that alerts never wait for the
    left alone. Whoever sends alerts sends them now.
 3. ``write_outputs(ccd)``: calexp, source catalog and difference image, tile-compressed as
    Rubin writes them (``io.compression``); appends their paths to ``ccd.result["outputs"]``
-   and frees the products.
+   and frees the products. With ``butler_repo``, the CCD's products are then published to
+   that Butler repository, in the RUN of the visit's night (``butler_outputs``).
 
 Prompt processing does 1 on a rank, 2 and the sending in the service, then 3. ``run_item``
 (the batch path, any rank) does 1 then 3, and scores the CCD against the simulator's truth
@@ -32,6 +33,7 @@ from astropy.time import Time
 from dmcs.payloads.association.alerts import packet, write_alerts
 from dmcs.payloads.association.apdb import ApdbClient, parse_apdb_url
 from dmcs.payloads.association.association import associate, with_visit_times
+from dmcs.payloads.association.butler_outputs import ButlerPublisher, CcdOutputs
 from dmcs.payloads.association.cutout_fits import pack, unpack
 from dmcs.payloads.association.prompt_processing import CcdProducts, PromptProcessor
 from dmcs.payloads.calibration.calibration import provenance_table
@@ -64,6 +66,8 @@ CUTOUT_KINDS = ("cutout_science", "cutout_template", "cutout_difference")
 NOMINAL_NIGHT_START_MJD_TAI = 61000.0
 NOMINAL_VISIT_CADENCE_S = 40.0
 SECONDS_PER_DAY = 86400.0
+#: Where CCDs whose products wait for the Butler leave their manifests (``butler_outputs``).
+PUBLISH_PENDING = "butler-pending"
 #: Image datasets, written after alerts and tile-compressed.
 COMPRESSION = TileCompression()
 
@@ -97,6 +101,9 @@ class AlertProductionPipeline:
         self.simulator: CameraSimulator | None = None
         self.processor: PromptProcessor | None = None
         self.stage_seconds: dict[str, float] = {}
+        self.publisher = (None if self.config.butler_repo is None
+                          else ButlerPublisher(self.config.butler_repo,
+                                               self.output.root / PUBLISH_PENDING))
 
     def plan(self, data_query: str) -> list[str]:
         """Items of the query's visits and detectors; an empty query means DEFAULT_QUERY."""
@@ -150,6 +157,9 @@ class AlertProductionPipeline:
             with timer.stage("truth"):
                 truth = self.score_truth(ccd)
         self.write_outputs(ccd, timer)
+        if self.publisher is not None and self.publisher.retry(force=True):
+            raise LookupError(f"visit {visit} {detector}: products not published to the "
+                              f"Butler repository {self.publisher.repo}: its raws are not in")
         self.stage_seconds = timer.seconds
         self.stage_cpu_seconds = timer.cpu_seconds
         return ccd.result if truth is None else ccd.result | {"truth": truth}
@@ -198,13 +208,20 @@ class AlertProductionPipeline:
                 ),
                 "diffim": exposure_to_bundle(products.difference, provenance),
             }
-            written = [
-                self._write_dataset(name, ccd.visit, ccd.detector, bundle, COMPRESSION)
+            written = {
+                name: self._write_dataset(name, ccd.visit, ccd.detector, bundle, COMPRESSION)
                 for name, bundle in bundles.items()
-            ]
+            }
         ccd.products = None
-        ccd.result["outputs"].extend(written)
-        return written
+        ccd.result["outputs"].extend(written.values())
+        if self.publisher is not None:
+            files = {**written, ALERT_INPUTS: _alert_inputs_path(ccd.result)}
+            with (timer or StageTimer()).stage("publish"):
+                self.publisher.publish(
+                    CcdOutputs(ccd.visit, ccd.detector, files),
+                    {"src": products.characterization.sources,
+                     ALERT_INPUTS: products.dia_sources})
+        return list(written.values())
 
     def _write_dataset(
         self,
@@ -338,10 +355,7 @@ class AlertProductionPipeline:
         self, apdb: ApdbClient, visit: int, visit_results: list[dict[str, Any]],
         alerts_path: Path,
     ) -> tuple[Path | None, dict[str, int]]:
-        bundles = [
-            read_bundle(Path(next(p for p in r["outputs"] if f"/{ALERT_INPUTS}/" in p)))
-            for r in visit_results
-        ]
+        bundles = [read_bundle(Path(_alert_inputs_path(r))) for r in visit_results]
         processed = float(Time.now().tai.mjd)
         packets = []
         counts = {"n_new_objects": 0, "n_updated_objects": 0}
@@ -365,6 +379,11 @@ class AlertProductionPipeline:
                                       (science, template, difference)))
         path = write_alerts(alerts_path, packets) if packets else None
         return path, {"n_alerts": len(packets), **counts}
+
+
+def _alert_inputs_path(result: dict[str, Any]) -> str:
+    """The ``diasrc`` file among a CCD result's outputs."""
+    return next(p for p in result["outputs"] if f"/{ALERT_INPUTS}/" in p)
 
 
 def _packed(cutouts: dict[str, list[bytes]]) -> dict[str, np.ndarray]:

@@ -9,7 +9,9 @@ The warm pool's ranks run it. Two kinds of item:
   result (``ScienceLimitError``: too few stars) is a result too: ``unprocessable`` holds the
   reason, and the item succeeds.
 
-Outputs other than ``diasrc`` are written after the item's result is sent (``idle_work``).
+Outputs other than ``diasrc`` are written after the item's result is sent (``idle_work``),
+and published to the Butler repository (``butler_repo``) then; a CCD whose raws the archiver
+has not ingested yet is tried again when idle, and at the end (``close``).
 The service associates each CCD as it comes (``finalize_ccd``: the APDB, one alert file per
 CCD); the catch-up uses ``finalize``.
 The simulator is still the instrument model (gains, sky model for the reference catalog);
@@ -46,6 +48,9 @@ UNPROCESSABLE = "unprocessable"
 #: MJD of 1970-01-01: the DAQ's times are TAI seconds since then.
 UNIX_EPOCH_MJD = 40587.0
 _TEMPLATE_VISITS_KEPT = 3
+#: How long a stopping rank keeps trying to publish products whose raws are not in yet
+#: (within the pool's own grace for a polite stop, ``rank_pool._STOP_GRACE_S``).
+PUBLISH_GRACE_S = 2.0
 
 
 def ccd_item(visit: int, detector: str, images: list[str]) -> str:
@@ -176,7 +181,16 @@ class PromptVisitPipeline(AlertProductionPipeline):
         """Write the outputs of one CCD already answered; whether more are waiting."""
         if self._unwritten:
             self.write_outputs(self._unwritten.popleft())
+        if self.publisher is not None:
+            self.publisher.retry()
         return bool(self._unwritten)
+
+    def close(self) -> None:
+        """At the rank's end: every answered CCD written, and published if it can be."""
+        while self.idle_work():
+            pass
+        if self.publisher is not None:
+            self.publisher.drain(PUBLISH_GRACE_S)
 
     def _unwritten_bytes(self) -> int:
         return sum(

@@ -4,7 +4,9 @@ Each MPI rank keeps one worker process. The worker connects to the pool, says wh
 starts beating, builds the pipeline once (so calibrations and imports stay warm between
 visits) and then runs the items it is sent until told to stop or the pool goes away. A
 pipeline with ``idle_work()`` (prompt-visit: the outputs of CCDs already answered) does it
-one piece at a time while no item waits, and to the end when told to stop.
+one piece at a time while no item waits (and not in the moment the pool takes to hand over
+the next queued item); told to stop, the worker calls its ``close()``
+(prompt-visit: every answered CCD written and published).
 MPICH's launcher ends every rank when one is killed by a signal, so the rank itself does no
 work: it restarts a worker that was killed (OOM killer, SIGKILL) in the same rank slot, and
 the other ranks never notice. The rank number comes from the launcher's environment (Hydra's
@@ -21,6 +23,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +36,11 @@ _RANK_VARIABLES = ("PMI_RANK", "SLURM_PROCID", "OMPI_COMM_WORLD_RANK")
 _CONNECT_ATTEMPTS = 50
 _WORKER_FLAG = "--worker"
 MAX_WORKER_RESTARTS = 5
+#: How long a rank that has just answered waits for its next item before doing idle work:
+#: the pool hands a queued item over within milliseconds, even on a busy machine.
+NEXT_ITEM_WAIT_S = 0.25
+#: How often an idle rank looks again for deferred work that had to wait.
+IDLE_RECHECK_S = 2.0
 
 
 class _Connection:
@@ -54,11 +62,11 @@ class _Connection:
         with self._lock:
             self._socket.sendall(encode(message))
 
-    def waiting(self) -> bool:
-        """Whether a message has arrived (or the pool went away), without waiting for one."""
+    def waiting(self, timeout_s: float = 0.0) -> bool:
+        """Whether a message has arrived (or the pool went away), waiting up to ``timeout_s``."""
         if b"\n" in self._received:
             return True
-        readable, _, _ = select.select([self._socket], [], [], 0)
+        readable, _, _ = select.select([self._socket], [], [], timeout_s)
         return bool(readable)
 
     def receive(self) -> dict[str, Any] | None:
@@ -120,13 +128,16 @@ def serve(spec: PoolSpec) -> int:
         return 2
     connection.send({"type": "ready"})
     idle_work = getattr(pipeline, "idle_work", None)
+    answered = False
     while True:
-        # Deferred work (prompt-visit's outputs) only while no item waits for this rank.
-        while idle_work is not None and not connection.waiting() and idle_work():
-            pass
+        if idle_work is not None:
+            if answered:  # the moment the pool takes to hand over a queued item is not idle
+                connection.waiting(NEXT_ITEM_WAIT_S)
+            _idle(connection, idle_work)
         message = connection.receive()
         if message is None or message["type"] != "run":
             break
+        answered = True
         done = run_item_safely(pipeline, message["item"], rank)
         connection.send(
             {
@@ -138,9 +149,19 @@ def serve(spec: PoolSpec) -> int:
                 "seconds": done.seconds,
             }
         )
-    while idle_work is not None and idle_work():  # told to stop: finish what was answered
-        pass
+    close = getattr(pipeline, "close", None)
+    if close is not None:  # told to stop: finish what was answered
+        close()
     return 0
+
+
+def _idle(connection: _Connection, idle_work: Callable[[], bool]) -> None:
+    """Deferred work (prompt-visit's outputs) until a message comes; with none left,
+    ``idle_work`` is called again every IDLE_RECHECK_S, so work that had to wait (products
+    whose raws are not in the Butler yet) is retried while the rank is idle."""
+    while not connection.waiting():
+        if not idle_work():
+            connection.waiting(IDLE_RECHECK_S)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,13 +14,16 @@ few stars) is recorded as unprocessable; one that fails (a lost rank, an unreada
 still running at the deadline or at `cancelVisit` is reported on its own (`ccdLate`) and left
 to the daytime catch-up. Once every CCD has settled, the visit is alerted with the CCDs that
 made it (`visitProcessed`, with the counts), or late if none did (`visitLate`); see
-`visit_ledger` for why no CCD can produce alerts twice.
+`visit_ledger` for why no CCD can produce alerts twice. With ``butler_repo`` in the payload,
+the ranks publish each CCD's products to the Butler; what had to wait for its raws (and a rank
+that died since) is published by the service's sweep every PUBLISH_SWEEP_S.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import statistics
 from collections.abc import Awaitable, Callable
@@ -32,6 +35,7 @@ from typing import Any
 from dmcs import metrics
 from dmcs.mpi.launch_command import Launcher, LaunchSettings
 from dmcs.payloads.association.alert_production import AlertProductionPipeline
+from dmcs.payloads.association.butler_outputs import ButlerPublisher
 from dmcs.sal.tai import current_tai
 from dmcs.services.prompt_processing.alert_stream import AlertStream
 from dmcs.services.prompt_processing.ccd_pipeline import (
@@ -48,6 +52,8 @@ from dmcs.sims.visit_plan import SCIENCE, parse_group_id, parse_next_visit
 
 Publish = Callable[..., Awaitable[None]]
 LEDGER_FILE = "visits.sqlite"
+#: How often the service publishes prompt products the ranks left waiting for the Butler.
+PUBLISH_SWEEP_S = 10.0
 LATE, FAILED = "late", "failed"
 
 
@@ -133,6 +139,20 @@ class PromptProcessingService:
             on_worker=self._on_worker,
         )
         await self.pool.start()
+        if self._associator.publisher is not None:
+            self._spawn(self._sweep_unpublished(self._associator.publisher))
+
+    async def _sweep_unpublished(self, publisher: ButlerPublisher) -> None:
+        """Publish the products ranks left waiting for the Butler (a rank may have died
+        since), in the association thread, the one that uses this Butler."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(PUBLISH_SWEEP_S)
+            try:
+                await loop.run_in_executor(self._association,
+                                           functools.partial(publisher.retry, force=True))
+            except Exception:  # the registry unreachable: the next sweep tries again
+                self._log.exception("publishing waiting prompt products failed")
 
     async def stop(self) -> None:
         """Cancel visits in flight (their unfinished CCDs go late) and stop the pool."""
@@ -150,6 +170,9 @@ class PromptProcessingService:
         if self.pool is not None:
             await self.pool.close()
             self.pool = None
+        if self._associator.publisher is not None:  # what the ranks' ends left, once more
+            with contextlib.suppress(Exception):
+                self._association.submit(self._associator.publisher.retry, force=True)
         self._association.shutdown(wait=True)
         await self.stream.close()
 

@@ -81,6 +81,21 @@ async def test_same_ranks_serve_visit_after_visit(quick_pool: RankPool) -> None:
     assert all(Path(f"/proc/{pid}").exists() for pid in pids.values())
 
 
+async def test_idle_work_waits_for_the_items_already_queued_for_the_rank(
+    tmp_path: Path, workers: WorkerLog,
+) -> None:
+    """A visit's CCDs come first; the outputs of the first wait until the rank has no item."""
+    async with await _pool(tmp_path, workers, idle_work_s=0.5) as pool:
+        await asyncio.gather(*(pool.run(f"ccd{c}") for c in range(6)))
+        await asyncio.sleep(2.0)  # the deferred work of the last items
+    logs = sorted((tmp_path / "pool").rglob("events-*.log"))
+    assert len(logs) == 2, logs
+    for log in logs:
+        kinds = [line.split()[0] for line in log.read_text().splitlines()]
+        ran = kinds.count("run")
+        assert ran >= 2 and kinds == ["run"] * ran + ["idle"] * ran, kinds
+
+
 async def test_failing_item_names_itself_and_pool_keeps_serving(quick_pool: RankPool) -> None:
     with pytest.raises(ItemFailedError, match="bad: RuntimeError: selftest item bad failed"):
         await quick_pool.run("bad")
