@@ -29,8 +29,8 @@ from dmcs.state_machines.summary_state import (
 )
 
 HEARTBEAT_INTERVAL = 1.0
-#: A heartbeat this close before a whole interval (in intervals) counts for it.
-_EARLY = 0.1
+#: How far (in intervals) one gap between heartbeats may differ from the interval.
+_PULL = 0.2
 #: Commands BaseCsc handles itself; read by their own consumer so a busy service topic
 #: never delays a state change.
 REPUBLISH_ATTEMPTS = 5
@@ -328,10 +328,13 @@ def _handling_exception() -> bool:
 
 
 def next_heartbeat(now: float) -> float:
-    """When the next heartbeat is due: the wall clock's next whole interval, or the one after
-    if `now` is within a tenth of it (a beat written a moment early counts for it).
+    """When the next heartbeat is due: on the wall clock's whole intervals, reached from any
+    phase in a few beats, each gap within `_PULL` of the interval (a beat just written, even a
+    moment early, counts for the whole interval it is nearest to).
 
     Every CSC of a host then beats at once, so a process that follows several of them wakes
     about once a second for all their heartbeats instead of once for each.
     """
-    return (math.floor(now / HEARTBEAT_INTERVAL + _EARLY) + 1) * HEARTBEAT_INTERVAL
+    aligned = (math.floor(now / HEARTBEAT_INTERVAL + 0.5) + 1) * HEARTBEAT_INTERVAL
+    shortest, longest = (1 - _PULL) * HEARTBEAT_INTERVAL, (1 + _PULL) * HEARTBEAT_INTERVAL
+    return now + min(max(aligned - now, shortest), longest)
