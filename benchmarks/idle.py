@@ -20,6 +20,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import bench_stack, log_dir, parse_args, report, sal_config, sal_env
+from _cpu import descendants
 
 from dmcs.csc.registry import get_interface
 from dmcs.night.efd import EFD_WRITER
@@ -47,23 +48,6 @@ def cpu_seconds(pid: int) -> float:
         utime, stime, cutime, cstime = (int(v) for v in fields[11:15])
         total += (utime + stime + cutime + cstime) / TICKS
     return total
-
-
-def descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], list(children.get(pid, []))
-    while todo:
-        child = todo.pop()
-        found.append(child)
-        todo += children.get(child, [])
-    return found
 
 
 def measure(pids: dict[str, int], seconds: float) -> dict[str, float]:
