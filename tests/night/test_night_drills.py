@@ -105,11 +105,17 @@ class Drills(NightDrill):
         assert night.supervisor is not None
         night.supervisor.kill("Archiver")
         self.done.append("archiver killed")
+        # The DMCS must see the Archiver's restart before it is killed itself (a niced
+        # Archiver restarting under load can take longer than a visit).
+        await self.until(lambda: any(f.startswith("Archiver") for f in self.service_faults()))
         await self.until(lambda: len(self.science()) >= 2 and self.science()[1].read_out)
         night.supervisor.kill("DMCS")
         self.done.append("dmcs killed")
         await self.until(lambda: len(self.science()) >= 3)
         await self.kill_ranks_until_settled(self.science()[2])
+
+    def service_faults(self) -> list[str]:
+        return self.night.observer.service_faults if self.night.observer else []
 
     async def kill_ranks_until_settled(self, visit: Group) -> None:
         """Kill prompt processing's ranks as fast as it starts them, until the visit is
