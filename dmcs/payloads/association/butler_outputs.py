@@ -105,7 +105,7 @@ class ButlerPublisher:
                 (self.pending_dir / ccd.manifest_name).unlink(missing_ok=True)
                 self.published += 1
             self._maybe_pending = self._left > 0
-        return self._left if self._maybe_pending else 0
+        return self._left
 
     def drain(self, timeout_s: float) -> int:
         """Retry until nothing is pending or ``timeout_s`` has passed; how many are left."""
