@@ -34,11 +34,13 @@ class BrokerProfile:
     #: Logs may vanish (memory-only broker restarted): watch for it and rebuild.
     watch_lost_logs: bool
     #: A bulk reader (the EFD writer) asks the broker to hold a fetch until `bulk_min_bytes`
-    #: arrived or `bulk_wait_ms` passed: a trickle of heartbeats then costs two fetches a
+    #: arrived or `bulk_wait_ms` passed: a trickle of heartbeats then costs a fetch or two a
     #: second instead of one per message, and a burst still fills a fetch at once. A broker
-    #: that never answers early gets a short wait instead (its ingest latency bound).
+    #: that never answers early gets a short wait while messages pour in, growing to
+    #: `bulk_idle_wait_ms` while they trickle (None: the wait stays `bulk_wait_ms`).
     bulk_wait_ms: int
     bulk_min_bytes: int
+    bulk_idle_wait_ms: int | None = None
     #: A request to a node that went silent (cut off, frozen) is given up and retried on the
     #: partition's new leader after this long. aiokafka's 40 s would hold every write behind
     #: it (heartbeats included) that long; a cluster elects a new leader within ~10 s.
@@ -47,10 +49,11 @@ class BrokerProfile:
 
 KAFKA = BrokerProfile("kafka", idempotent=True, busy_wait_ms=500, idle_wait_ms=500,
                       adaptive_waits=False, confirm_end_offsets=False, watch_lost_logs=False,
-                      bulk_wait_ms=500, bulk_min_bytes=64 * 1024, request_timeout_ms=8000)
-TANSU = BrokerProfile("tansu", idempotent=False, busy_wait_ms=2, idle_wait_ms=200,
+                      bulk_wait_ms=1000, bulk_min_bytes=64 * 1024,
+                      request_timeout_ms=8000)
+TANSU = BrokerProfile("tansu", idempotent=False, busy_wait_ms=2, idle_wait_ms=400,
                       adaptive_waits=True, confirm_end_offsets=True, watch_lost_logs=True,
-                      bulk_wait_ms=50, bulk_min_bytes=1)
+                      bulk_wait_ms=50, bulk_min_bytes=1, bulk_idle_wait_ms=500)
 
 
 def broker_profile(kind: BrokerKind) -> BrokerProfile:

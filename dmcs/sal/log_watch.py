@@ -22,7 +22,9 @@ from aiokafka.errors import KafkaError
 
 log = logging.getLogger(__name__)
 
-WATCH_INTERVAL = 1.0
+#: How often logs are checked: every process asks once per interval, so an idle deployment
+#: pays for a short one (a broker restart is still noticed within seconds).
+WATCH_INTERVAL = 2.0
 #: A broker that does not answer an offsets request this fast is treated as away.
 WATCH_TIMEOUT = 2.0
 

@@ -22,7 +22,9 @@ class Remote(AsyncResource):
     """Talk to one component (index 0 reads every index but cannot command an indexed one).
 
     ``include`` limits the events/telemetry read (fewer topics to decode); heartbeat is always
-    read, because commands use it to notice a CSC that died.
+    read, because commands use it to notice a CSC that died. A ``listen_only`` Remote sends
+    no commands, so it reads neither heartbeats (unless included) nor acks: every topic a
+    process reads wakes its consumer, and a listener need not wake at every CSC's heartbeat.
     """
 
     def __init__(
@@ -34,13 +36,16 @@ class Remote(AsyncResource):
         include: Iterable[str] | None = None,
         queue_len: int = DEFAULT_QUEUE_LEN,
         liveness_timeout: float = COMMAND_LIVENESS_SECONDS,
+        listen_only: bool = False,
     ) -> None:
         self.domain = domain
         self.interface = interface
         self.index = index
         self.name = component_identity(interface.name, index)
         self.liveness_timeout = liveness_timeout
-        wanted = None if include is None else {*include, "heartbeat"}
+        if listen_only and include is None:
+            raise ValueError("a listen-only Remote names the topics it reads (include=)")
+        wanted = None if include is None else {*include, *(() if listen_only else ["heartbeat"])}
         for name in wanted or ():
             if name not in interface.events and name not in interface.telemetry:
                 raise ValueError(f"{interface.name} has no event or telemetry {name!r}")
@@ -48,17 +53,18 @@ class Remote(AsyncResource):
             s.name: TopicReader(s, index, history=True, queue_len=queue_len)
             for s in interface.specs(TopicKind.EVENT) if wanted is None or s.name in wanted
         }
-        if include is None or "heartbeat" not in include:
+        if not listen_only and (include is None or "heartbeat" not in include):
             self._events["heartbeat"].callback = _liveness_only
         self._telemetry = {
             s.name: TopicReader(s, index, history=False, queue_len=queue_len)
             for s in interface.specs(TopicKind.TELEMETRY) if wanted is None or s.name in wanted
         }
-        self._commands = {name: RemoteCommand(self, name) for name in interface.commands}
+        self._commands = {} if listen_only else {
+            name: RemoteCommand(self, name) for name in interface.commands}
         self.ack_router = AckRouter(domain.identity, domain.origin)
-        ack_reader = TopicReader(interface.ack_spec, index, history=False,
-                                 callback=self.ack_router.on_ack)
-        self._ack_group = ReaderGroup(domain, [ack_reader])
+        ack_readers = [] if listen_only else [
+            TopicReader(interface.ack_spec, index, history=False, callback=self.ack_router.on_ack)]
+        self._ack_group = ReaderGroup(domain, ack_readers)
         self._group = ReaderGroup(domain, [*self._events.values(), *self._telemetry.values()])
         self._started_at = 0.0
 

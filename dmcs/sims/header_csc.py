@@ -53,9 +53,10 @@ class HeaderServiceCsc(ConfigurableCsc):
         if self.summary_state == State.ENABLED and not self._remotes:
             assert isinstance(self.config, HeaderServiceConfig)
             queue = Remote(self.domain, SCRIPT_QUEUE, self.config.script_queue_index,
-                           include=["nextVisit"])
+                           include=["nextVisit"], listen_only=True)
             queue.evt("nextVisit").callback = self._on_next_visit
-            camera = Remote(self.domain, MT_CAMERA, include=["endOfImageTelemetry"])
+            camera = Remote(self.domain, MT_CAMERA, include=["endOfImageTelemetry"],
+                            listen_only=True)
             camera.evt("endOfImageTelemetry").callback = self._on_end_of_image_telemetry
             self._remotes = [queue, camera]
             for remote in self._remotes:

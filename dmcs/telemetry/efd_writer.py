@@ -10,7 +10,9 @@ How it works, and why:
 
 - Alone (the default): one consumer, partitions assigned directly (the embedded broker is
   slow at group joins), re-listing topics every `discovery_interval` so new topics are read
-  within seconds. The consumer group id is used only to store offsets.
+  within seconds; while none appears the interval doubles up to `discovery_max_interval`
+  (listing every topic is the costliest thing an idle writer does). The consumer group id is
+  used only to store offsets.
 - In a group (`consumer_group`, as the site's Telegraf replicas run): writers with one
   `group_id` subscribe to every topic starting `lsst.<subname>.` and the group coordinator shares
   the partitions out; metadata is refreshed every `discovery_interval`, so a new topic makes
@@ -27,6 +29,10 @@ How it works, and why:
   parses one while the next is decoded. Offsets are committed in batch order, only after
   InfluxDB accepted the batch, so a crash or an outage re-reads, never skips (a re-written
   point is identical, hence harmless).
+- A broker that never answers a waiting fetch early (Tansu) is fetched from with a short
+  wait while messages pour in and a wait that doubles, up to `fetch_idle_wait_ms`, while
+  they trickle (heartbeats): an idle deployment then costs its broker a few fetches a second
+  instead of `1 / fetch_max_wait_ms`, each naming every topic.
 - InfluxDB down: the batch is retried with exponential backoff while reading continues into
   the queue; at `max_buffer` points reading pauses; when a write succeeds it resumes.
 - Two messages of one topic stamped in the same microsecond would be one point in InfluxDB
@@ -57,6 +63,7 @@ from aiokafka.errors import CommitFailedError, KafkaError, RebalanceInProgressEr
 from aiokafka.structs import ConsumerRecord
 
 from dmcs import metrics as m
+from dmcs.sal.aiokafka_internals import set_fetch_max_wait
 from dmcs.sal.codec import HEADER_LEN, MAGIC
 from dmcs.sal.registry.client import RegistryClient, RegistryError, UnknownSchemaError
 from dmcs.sal.registry.log import SCHEMAS_TOPIC
@@ -68,6 +75,8 @@ log = logging.getLogger(__name__)
 
 REPLAY_MARGIN = 100
 RECENT_STAMPS = 4096
+#: Messages per second above which fetches keep their short wait (`fetch_idle_wait_ms`).
+BUSY_RATE = 200.0
 
 
 @dataclass(frozen=True)
@@ -78,10 +87,13 @@ class EfdWriterSettings:
     flush_interval: float = 0.05
     max_buffer: int = 200_000
     discovery_interval: float = 1.0
+    discovery_max_interval: float = 5.0
     retry_min: float = 0.2
     retry_max: float = 5.0
     fetch_max_wait_ms: int = 10
     fetch_min_bytes: int = 1
+    #: When set, the wait grows from `fetch_max_wait_ms` to this while traffic is light.
+    fetch_idle_wait_ms: int | None = None
     writes_in_flight: int = 2
     registry_retry: float = 1.0
     group_id: str = "dmcs-efd-writer"
@@ -203,6 +215,7 @@ class EfdWriter:
         self._room.set()
         self.health = EfdHealth()
         self._rate_window: deque[tuple[float, int]] = deque(maxlen=11)
+        self._wait_ms = self.settings.fetch_max_wait_ms
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -280,19 +293,25 @@ class EfdWriter:
     # --- topics ---------------------------------------------------------------------------
 
     async def _discover_loop(self) -> None:
+        settings = self.settings
+        interval = settings.discovery_interval
         while True:
-            await asyncio.sleep(self.settings.discovery_interval)
-            if self.settings.consumer_group:  # the group coordinator assigns
+            await asyncio.sleep(interval)
+            if settings.consumer_group:  # the group coordinator assigns
                 self.refresh_health()
                 continue
             try:
-                await self._discover()
+                found = await self._discover()
             except KafkaError as err:
                 log.warning("listing topics failed, retrying: %s", err)
+                found = False
+            interval = settings.discovery_interval if found else \
+                min(2 * interval, settings.discovery_max_interval)
             self.refresh_health()
 
-    async def _discover(self) -> None:
-        """Assign any new `lsst.<subname>.*` topic; keep the others where they are."""
+    async def _discover(self) -> bool:
+        """Assign any new `lsst.<subname>.*` topic, keep the others where they are; True if
+        there was one."""
         consumer = self.consumer
         # Only topics that exist (naming a missing one would make the broker create it), with
         # all their partitions. `topics()` would drop the partition lists, hence the client.
@@ -302,7 +321,7 @@ class EfdWriter:
                   for p in cluster.partitions_for_topic(n) or ()}
         new = wanted - self._assigned
         if not new:
-            return
+            return False
         starts = {tp: await self._start_offset(tp) for tp in new}
         self._assigned |= new
         consumer.assign(sorted(self._assigned))
@@ -311,6 +330,7 @@ class EfdWriter:
         self._position.update(starts)
         self._settle()
         log.info("reading %d new topic(s): %s", len(new), ", ".join(sorted(t.topic for t in new)))
+        return True
 
     def _settle(self) -> None:
         """After the assignment changed: pause what must wait, count the topics."""
@@ -377,6 +397,7 @@ class EfdWriter:
 
     async def _read_loop(self) -> None:
         consumer = self.consumer
+        last = time.monotonic()
         while True:
             if not self._room.is_set():
                 self._set_paused(True)
@@ -389,8 +410,23 @@ class EfdWriter:
                 log.warning("reading Kafka failed, retrying: %s", err)
                 await asyncio.sleep(0.5)
                 continue
+            now = time.monotonic()
+            received = sum(len(records) for records in batch.values())
+            self._adapt_wait(received / max(now - last, 1e-3))
+            last = now
             if batch:
                 self._take(batch)
+
+    def _adapt_wait(self, rate: float) -> None:
+        """Short waits while messages pour in, doubling up to the idle wait otherwise."""
+        idle = self.settings.fetch_idle_wait_ms
+        if idle is None:
+            return
+        busy = self.settings.fetch_max_wait_ms
+        wait = busy if rate >= BUSY_RATE else min(2 * self._wait_ms, idle)
+        if wait != self._wait_ms:
+            self._wait_ms = wait
+            set_fetch_max_wait(self.consumer, wait)
 
     def _take(self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
         """Turn one fetch into one chunk of line protocol."""

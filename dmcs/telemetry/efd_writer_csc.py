@@ -67,11 +67,13 @@ class EfdWriterCsc(ConfigurableCsc):
         config = self.config
         assert isinstance(config, EfdWriterConfig)
         url = config.influx_url or settings().efd_url or DEFAULT_URL
+        profile = self.domain.profile
         writer_settings = EfdWriterSettings(batch_size=config.batch_size,
                                             flush_interval=config.flush_interval,
                                             max_buffer=config.max_buffer,
-                                            fetch_max_wait_ms=self.domain.profile.bulk_wait_ms,
-                                            fetch_min_bytes=self.domain.profile.bulk_min_bytes,
+                                            fetch_max_wait_ms=profile.bulk_wait_ms,
+                                            fetch_min_bytes=profile.bulk_min_bytes,
+                                            fetch_idle_wait_ms=profile.bulk_idle_wait_ms,
                                             **group_settings(config.consumer_group))
         writer = EfdWriter(self.domain.bootstrap_servers, self.domain.subname,
                            InfluxHttp(url, config.database), self.domain.registry_url,

@@ -29,6 +29,7 @@ from dmcs.sal.remote import Remote
 from dmcs.sal.tai import current_tai, tai_minus_utc
 from dmcs.sal.topics.consumer_hub import HISTORY_DEPTH
 from dmcs.sal.topics.writer import message_key
+from dmcs.state_machines.summary_state import State
 from dmcs.testing import assert_next_sample, wait_for_sample, walk_to_enabled
 
 
@@ -83,6 +84,22 @@ async def test_index_zero_reads_all_indices_and_commands_go_to_one(domain: Domai
             await everyone.cmd("start").start()
     for csc in cscs:
         await csc.close()
+
+
+async def test_a_listen_only_remote_reads_what_it_names_and_nothing_else(
+        domain: Domain, csc: TestCsc) -> None:
+    """It wakes for its topics only: no heartbeats, no acks; it has no commands to send."""
+    async with Remote(domain, TEST, 1, include=["summaryState"], listen_only=True) as listener:
+        assert (await listener.evt("summaryState").aget(timeout=5)).summaryState == State.STANDBY
+        read = {topic.rsplit(".", 1)[-1] for topic in domain.hub.topics}
+        assert "logevent_summaryState" in read
+        assert not read & {"logevent_heartbeat", "ackcmd"}
+        with pytest.raises(ValueError, match="not available"):
+            listener.evt("heartbeat")
+        with pytest.raises(ValueError, match="not available"):
+            listener.cmd("start")
+    with pytest.raises(ValueError, match="names the topics"):
+        Remote(domain, TEST, 1, listen_only=True)
 
 
 async def test_private_fields_are_filled(domain: Domain) -> None:

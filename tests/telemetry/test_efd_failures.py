@@ -15,6 +15,7 @@ from efd_helpers import FAST, count_points, database_of, running_writer, wait_fo
 from prometheus_client import REGISTRY
 from traffic import Traffic
 
+from dmcs.sal.aiokafka_internals import fetch_max_wait
 from dmcs.sal.config import SalConfig
 from dmcs.sal.domain import Domain
 from dmcs.sal.tai import current_tai
@@ -119,6 +120,26 @@ async def test_a_topic_created_later_is_read_within_seconds(
     traffic = await Traffic(domain).start()
     await traffic.send(int0=5)
     assert await wait_for_points(efd, traffic.measurement, 1, timeout=5) == 1
+
+
+async def test_an_idle_writer_fetches_less_and_still_reads(
+    sal_config: SalConfig, influx: InfluxServer, domain: Domain, efd: EfdClient,
+) -> None:
+    """As on a broker that never answers a fetch early: while nothing comes the wait grows
+    to the idle one; what then comes is still read."""
+    traffic = await Traffic(domain).start()
+    await traffic.send(int0=1)
+    settings = replace(FAST, fetch_max_wait_ms=10, fetch_idle_wait_ms=160)
+    async with running_writer(sal_config, influx.url, settings) as writer:
+        assert await wait_for_points(efd, traffic.measurement, 1) == 1
+
+        async def relaxed() -> None:
+            while fetch_max_wait(writer.consumer) != 160:
+                await asyncio.sleep(0.05)
+
+        await asyncio.wait_for(relaxed(), 10)
+        await traffic.send(int0=2)
+        assert await wait_for_points(efd, traffic.measurement, 2) == 2
 
 
 def test_the_writer_imports_no_interface_model() -> None:

@@ -105,9 +105,10 @@ class ArchiverCsc(ConfigurableCsc):
 
     async def handle_summary_state(self) -> None:
         if self.summary_state == State.ENABLED and not self._tasks:
-            camera = Remote(self.domain, MT_CAMERA, include=["endReadout"])
+            camera = Remote(self.domain, MT_CAMERA, include=["endReadout"], listen_only=True)
             camera.evt("endReadout").callback = self._on_end_readout
-            headers = Remote(self.domain, MT_HEADER_SERVICE, include=["largeFileObjectAvailable"])
+            headers = Remote(self.domain, MT_HEADER_SERVICE, include=["largeFileObjectAvailable"],
+                             listen_only=True)
             headers.evt("largeFileObjectAvailable").callback = self._on_header
             self._remotes = [headers, camera]
             for remote in self._remotes:

@@ -89,7 +89,7 @@ class VisitTracker:
     async def start(self) -> None:
         """Listen live (buffered), replay what is on the broker, then handle the buffer."""
         for iface, index, handlers in self._sources:
-            remote = Remote(self.domain, iface, index, include=list(handlers))
+            remote = Remote(self.domain, iface, index, include=list(handlers), listen_only=True)
             for name in handlers:
                 key = f"{iface.name}.{name}"
                 remote.evt(name).callback = lambda s, key=key: self._receive(key, s)

@@ -61,8 +61,9 @@ class PromptProcessingCsc(ConfigurableCsc):
             await self.fault(POOL_START_FAULT, f"rank pool did not start: {error}")
             return
         self.service = service
-        queue = Remote(self.domain, SCRIPT_QUEUE, SCRIPT_QUEUE_INDEX, include=["nextVisit"])
-        camera = Remote(self.domain, MT_CAMERA, include=["endReadout"])
+        queue = Remote(self.domain, SCRIPT_QUEUE, SCRIPT_QUEUE_INDEX, include=["nextVisit"],
+                       listen_only=True)
+        camera = Remote(self.domain, MT_CAMERA, include=["endReadout"], listen_only=True)
         queue.evt("nextVisit").callback = service.next_visit
         camera.evt("endReadout").callback = service.end_readout
         self._listening = ListenAndReport(self.log, [queue, camera], self._report_status,

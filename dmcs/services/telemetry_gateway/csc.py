@@ -79,7 +79,8 @@ class TelemetryGatewayCsc(ConfigurableCsc):
             "endReadout": figures.on_end_readout,
         }
         for interface, index, topics in self._sources(self.config):
-            remote = Remote(self.domain, interface, index, include=["summaryState", *topics])
+            remote = Remote(self.domain, interface, index, include=["summaryState", *topics],
+                            listen_only=True)
             remote.evt("summaryState").callback = functools.partial(
                 _record_state, figures, interface.name
             )
