@@ -196,6 +196,13 @@ class AlertProductionPipeline:
 
     def write_outputs(self, ccd: AlertReadyCcd, timer: StageTimer | None = None) -> list[str]:
         """Step 3 of the module docstring: calexp, src, diffim; their paths (once only)."""
+        return self.record_outputs(ccd, self.write_output_files(ccd, timer), timer)
+
+    def write_output_files(
+        self, ccd: AlertReadyCcd, timer: StageTimer | None = None
+    ) -> dict[str, str]:
+        """The files of step 3 (the CPU-heavy part: tile compression), by dataset type;
+        ``ccd`` is left as it was, so this may run in another process."""
         products = ccd.products
         if products is None:
             raise ValueError(f"visit {ccd.visit} {ccd.detector}: outputs already written")
@@ -209,10 +216,18 @@ class AlertProductionPipeline:
                 ),
                 "diffim": exposure_to_bundle(products.difference, provenance),
             }
-            written = {
+            return {
                 name: self._write_dataset(name, ccd.visit, ccd.detector, bundle, COMPRESSION)
                 for name, bundle in bundles.items()
             }
+
+    def record_outputs(
+        self, ccd: AlertReadyCcd, written: dict[str, str], timer: StageTimer | None = None
+    ) -> list[str]:
+        """The rest of step 3 once ``written`` exist: paths noted, products freed, published."""
+        products = ccd.products
+        if products is None:
+            raise ValueError(f"visit {ccd.visit} {ccd.detector}: outputs already recorded")
         ccd.products = None
         ccd.result["outputs"].extend(written.values())
         if self.publisher is not None:

@@ -10,8 +10,10 @@ The warm pool's ranks run it. Two kinds of item:
   reason, and the item succeeds.
 
 Outputs other than ``diasrc`` are written after the item's result is sent (``idle_work``),
-and published to the Butler repository (``butler_repo``) then; a CCD whose raws the archiver
-has not ingested yet is tried again when idle, and at the end (``close``).
+by a forked child at niceness OUTPUTS_NICENESS (``niced_child``: the ~2 s of tile compression
+per 4k CCD then takes only CPU the next CCD and the service's alerts leave), and published to
+the Butler repository (``butler_repo``) by the rank when the child is done; a CCD whose raws
+the archiver has not ingested yet is tried again when idle, and at the end (``close``).
 The service associates each CCD as it comes (``finalize_ccd``: the APDB, one alert file per
 CCD); the catch-up uses ``finalize``.
 The simulator is still the instrument model (gains, sky model for the reference catalog);
@@ -20,6 +22,7 @@ only the pixels come from the DAQ.
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict, deque
 from functools import lru_cache
 from pathlib import Path
@@ -37,7 +40,10 @@ from dmcs.payloads.camera.focal_plane import Detector
 from dmcs.payloads.config import AlertProductionConfig
 from dmcs.payloads.science_limit import ScienceLimitError
 from dmcs.payloads.stage_timer import StageTimer
+from dmcs.services.prompt_processing.niced_child import ChildFailed, NicedChild
 from dmcs.sims.daq_store import DaqStore
+
+log = logging.getLogger(__name__)
 
 PRELOAD = "preload"
 #: Outputs a rank may hold unwritten (bytes) before it writes some ahead of the next CCD.
@@ -51,6 +57,10 @@ _TEMPLATE_VISITS_KEPT = 3
 #: How long a stopping rank keeps trying to publish products whose raws are not in yet
 #: (within the pool's own grace for a polite stop, ``rank_pool._STOP_GRACE_S``).
 PUBLISH_GRACE_S = 2.0
+#: Niceness of the child writing a CCD's outputs: below every DM service (docs/night.md).
+OUTPUTS_NICENESS = 19
+#: How long one ``idle_work`` call waits for that child before the rank looks for items.
+WRITER_POLL_S = 0.05
 
 
 def ccd_item(visit: int, detector: str, images: list[str]) -> str:
@@ -131,6 +141,7 @@ class PromptVisitPipeline(AlertProductionPipeline):
         self.daq_root = Path(daq_root)
         self.snaps: DaqSnaps | None = None
         self._unwritten: deque[AlertReadyCcd] = deque()
+        self._writing: tuple[AlertReadyCcd, NicedChild] | None = None
         self.daq: DaqStore | None = None
 
     def setup(self) -> None:
@@ -178,12 +189,31 @@ class PromptVisitPipeline(AlertProductionPipeline):
         return {**ccd.result, "outputs": list(ccd.result["outputs"])}
 
     def idle_work(self) -> bool:
-        """Write the outputs of one CCD already answered; whether more are waiting."""
+        """Outputs of CCDs already answered: one written by a niced child at a time, each
+        recorded (and published) once its child is done; whether more remain."""
+        if self._writing is not None:
+            if not self._writing[1].done(WRITER_POLL_S):
+                return True
+            self._record_written()
         if self._unwritten:
-            self.write_outputs(self._unwritten.popleft())
+            ccd = self._unwritten.popleft()
+            self._writing = ccd, NicedChild(lambda: self.write_output_files(ccd),
+                                            OUTPUTS_NICENESS)
         if self.publisher is not None:
             self.publisher.retry()
-        return bool(self._unwritten)
+        return bool(self._unwritten) or self._writing is not None
+
+    def _record_written(self) -> None:
+        assert self._writing is not None
+        ccd, child = self._writing
+        self._writing = None
+        try:
+            written = child.outcome()
+        except ChildFailed as failure:
+            log.warning("visit %s %s: the outputs' writer failed; writing them here: %s",
+                        ccd.visit, ccd.detector, failure)
+            written = self.write_output_files(ccd)
+        self.record_outputs(ccd, written)
 
     def close(self) -> None:
         """At the rank's end: every answered CCD written, and published if it can be."""
