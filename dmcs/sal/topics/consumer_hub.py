@@ -31,7 +31,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
-from dmcs.sal.aiokafka_internals import set_fetch_max_wait, track_topics
+from dmcs.sal.aiokafka_internals import keep_tracking, set_fetch_max_wait, track_topics
 from dmcs.sal.log_watch import WATCH_INTERVAL, LogWatch
 from dmcs.sal.registry.client import RegistryError
 from dmcs.sal.sample import SalSample
@@ -296,6 +296,11 @@ class ConsumerHub:
         paused = [tp for tp in wanted if tp in self._paused]
         if paused:
             consumer.pause(*paused)
+        # assign() left the consumer tracking only what it assigned: the topics being
+        # prepared still need their metadata (end offsets)
+        preparing = [t.name for t in self._topics.values() if not t.assigned.done()]
+        if preparing:
+            keep_tracking(consumer, preparing)
 
     def _set_wait(self, wait_ms: int) -> None:
         self._wait_ms = wait_ms
