@@ -82,6 +82,20 @@ class AlertReadyCcd:
     products: CcdProducts | None
 
 
+@dataclass
+class CcdAlerts:
+    """One CCD's alert packets, associated (stored in the APDB), their file not yet written:
+    prompt processing sends them first and writes the file (for replay, the record) after."""
+
+    packets: list[dict[str, Any]]
+    counts: dict[str, int]
+    path: Path
+
+    def write(self) -> Path | None:
+        """The alert file of these packets (None when there are none)."""
+        return write_alerts(self.path, self.packets) if self.packets else None
+
+
 class AlertProductionPipeline:
     name = "alert-production"
     summary = "per-CCD prompt processing of simulated visits, then association and alerts"
@@ -325,11 +339,9 @@ class AlertProductionPipeline:
         counts = {"n_alerts": 0, "n_new_objects": 0, "n_updated_objects": 0}
         try:
             for visit, visit_results in sorted(by_visit.items()):
-                alert_file, visit_counts = self._associate_visit(
-                    apdb, visit, visit_results, self.output.alerts(visit)
-                )
-                if alert_file is not None:
-                    alert_files.append(str(alert_file))
+                packets, visit_counts = self._associate_visit(apdb, visit, visit_results)
+                if packets:
+                    alert_files.append(str(write_alerts(self.output.alerts(visit), packets)))
                 for key, value in visit_counts.items():
                     counts[key] += value
             n_objects = apdb.count("DiaObject")
@@ -354,18 +366,22 @@ class AlertProductionPipeline:
             },
         }
 
-    def finalize_ccd(self, result: dict[str, Any]) -> dict[str, Any]:
-        """``finalize`` of one CCD, prompt processing's unit: its DIASources associated into
-        the APDB now (whatever the visit's other CCDs are doing), its own alert file. The
-        APDB stays open from one CCD to the next (opening it parses its schema: ~0.9 s, in
-        the latency path); every call still reads what other writers stored."""
+    def associate_ccd(self, result: dict[str, Any]) -> CcdAlerts:
+        """One CCD, prompt processing's unit: its DIASources associated into the APDB now
+        (whatever the visit's other CCDs are doing), its alert packets built, not yet written.
+        The APDB stays open from one CCD to the next (opening it parses its schema: ~0.9 s,
+        in the latency path); every call still reads what other writers stored."""
         visit, detector = result["visit"], result["detector"]
         if self._ccd_apdb is None:
             self._ccd_apdb = ApdbClient(self.apdb_url)
-        path, counts = self._associate_visit(
-            self._ccd_apdb, visit, [result], self.output.alerts(visit, detector)
-        )
-        return {"alert_files": [] if path is None else [str(path)], **counts}
+        packets, counts = self._associate_visit(self._ccd_apdb, visit, [result])
+        return CcdAlerts(packets, counts, self.output.alerts(visit, detector))
+
+    def finalize_ccd(self, result: dict[str, Any]) -> dict[str, Any]:
+        """``finalize`` of one CCD: ``associate_ccd`` and its alert file written."""
+        alerts = self.associate_ccd(result)
+        path = alerts.write()
+        return {"alert_files": [] if path is None else [str(path)], **alerts.counts}
 
     def close_apdb(self) -> None:
         """Let go of the APDB ``finalize_ccd`` keeps open."""
@@ -375,8 +391,7 @@ class AlertProductionPipeline:
 
     def _associate_visit(
         self, apdb: ApdbClient, visit: int, visit_results: list[dict[str, Any]],
-        alerts_path: Path,
-    ) -> tuple[Path | None, dict[str, int]]:
+    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
         bundles = [read_bundle(Path(_alert_inputs_path(r))) for r in visit_results]
         processed = float(Time.now().tai.mjd)
         packets = []
@@ -391,16 +406,17 @@ class AlertProductionPipeline:
             counts["n_updated_objects"] += len(association.updated_object_ids)
             stamps = [unpack(bundle.arrays[kind], bundle.arrays[f"{kind}_offsets"])
                       for kind in CUTOUT_KINDS]
+            names = sources.dtype.names or ()
+            rows = sources.tolist()  # Python scalars, a row at a time (not a field at a time)
             for index in np.nonzero(association.object_ids >= 0)[0]:
                 object_id = int(association.object_ids[index])
-                source = {name: sources[name][index].item() for name in sources.dtype.names or ()}
+                source = dict(zip(names, rows[index], strict=True))
                 source["diaObjectId"] = object_id
                 science, template, difference = (kind[index] for kind in stamps)
                 packets.append(packet(source, association.history.get(object_id, []),
                                       association.objects[object_id],
                                       (science, template, difference)))
-        path = write_alerts(alerts_path, packets) if packets else None
-        return path, {"n_alerts": len(packets), **counts}
+        return packets, {"n_alerts": len(packets), **counts}
 
 
 def _alert_inputs_path(result: dict[str, Any]) -> str:

@@ -80,16 +80,26 @@ class AlertStream:
             producer, self._producer = self._producer, None
             await producer.stop()
 
+    def encoded(self, packets: list[dict[str, Any]]) -> list[bytes]:
+        """The packets as message values (framed for the registered schema). Needs `start`;
+        safe in another thread, where the CPU of encoding stays off the event loop."""
+        if self._prefix is None:
+            raise RuntimeError("AlertStream.encoded before start: the schema id is unknown")
+        schema, prefix = parsed_schema(), self._prefix
+        return [encode(schema, prefix, packet) for packet in packets]
+
     async def send(self, packets: list[dict[str, Any]]) -> int:
         """Send every packet; returns how many the broker acknowledged."""
         await self.start()
-        assert self._producer is not None and self._prefix is not None
-        schema, prefix, producer = parsed_schema(), self._prefix, self._producer
+        return await self.send_encoded(self.encoded(packets))
+
+    async def send_encoded(self, values: list[bytes]) -> int:
+        """Send message values made by `encoded`; returns how many the broker acknowledged."""
+        await self.start()
+        assert self._producer is not None
+        producer = self._producer
         stamp = [(PRODUCER_TIMESTAMP, str(int(time.time() * 1000)).encode())]
-        deliveries = [
-            await producer.send(self.topic, encode(schema, prefix, packet), headers=stamp)
-            for packet in packets
-        ]
+        deliveries = [await producer.send(self.topic, value, headers=stamp) for value in values]
         await asyncio.gather(*deliveries)
         return len(deliveries)
 

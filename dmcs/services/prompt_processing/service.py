@@ -9,7 +9,8 @@ lost or comes back), which alone preloads its calibrations and template when the
 announced — and only once no other visit is being processed, so a preload never runs inside
 another visit's latency window. When the last snap is read out, every CCD goes to its rank;
 each one's DIASources are associated and its alerts sent as soon as it is done, if the ledger
-lets it move the CCD from PROCESSING to ALERTING. A CCD whose data cannot give a result (too
+lets it move the CCD from PROCESSING to ALERTING (encoded in the association thread; the CCD's
+alert file is written after they are sent, off the latency path). A CCD whose data cannot give a result (too
 few stars) is recorded as unprocessable; one that fails (a lost rank, an unreadable raw) or is
 still running at the deadline or at `cancelVisit` is reported on its own (`ccdLate`) and left
 to the daytime catch-up. Once every CCD has settled, the visit is alerted with the CCDs that
@@ -29,12 +30,11 @@ import statistics
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from dmcs import metrics
 from dmcs.mpi.launch_command import Launcher, LaunchSettings
-from dmcs.payloads.association.alert_production import AlertProductionPipeline
+from dmcs.payloads.association.alert_production import AlertProductionPipeline, CcdAlerts
 from dmcs.payloads.association.butler_outputs import ButlerPublisher
 from dmcs.sal.tai import current_tai
 from dmcs.services.prompt_processing.alert_stream import AlertStream
@@ -104,8 +104,10 @@ class PromptProcessingService:
         self._associator = AlertProductionPipeline(
             self.payload.model_dump(mode="json", exclude_none=True), self.work_dir / "outputs"
         )
-        # One thread associates CCDs, one at a time, in the order they finish (APDB writes).
+        # One thread associates CCDs, one at a time, in the order they finish (APDB writes),
+        # and encodes their alerts; another writes each CCD's alert file once it is sent.
         self._association = ThreadPoolExecutor(1, thread_name_prefix="association")
+        self._alert_files = ThreadPoolExecutor(1, thread_name_prefix="alert-files")
         self._visits: dict[str, _Visit] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
@@ -175,6 +177,7 @@ class PromptProcessingService:
                 self._association.submit(self._associator.publisher.retry, force=True)
         self._association.submit(self._associator.close_apdb)
         self._association.shutdown(wait=True)
+        self._alert_files.shutdown(wait=True)
         await self.stream.close()
 
     def pins(self) -> dict[str, int]:
@@ -343,21 +346,35 @@ class PromptProcessingService:
         group = visit.group_id
         loop = asyncio.get_running_loop()
         try:
-            summary = await loop.run_in_executor(
-                self._association, self._associator.finalize_ccd, result
-            )
+            alerts, values = await loop.run_in_executor(self._association, self._associate,
+                                                        result)
         except Exception as error:  # nothing sent yet: the catch-up may try it again
             self._log.exception("%s %s: association failed", group, detector)
             await self._ccds_late(visit, [detector], FAILED, f"association failed: {error}",
                                   from_state=CcdState.ALERTING)
             return
-        sent = await self.stream.send_files([Path(p) for p in summary["alert_files"]])
+        sent = await self.stream.send_encoded(values)
+        self._alert_files.submit(self._write_alert_file, alerts)
         latency = current_tai() - visit.end_of_readout
         self.ledger.claim_ccd(group, detector, [CcdState.ALERTING], CcdState.ALERTED,
                               alerts=sent, latency=latency)
         visit.results[detector] = result
         self._alerts_sent += sent
         metrics.ALERTS.inc(sent)
+
+    def _associate(self, result: dict[str, Any]) -> tuple[CcdAlerts, list[bytes]]:
+        """(In the association thread.) One CCD associated and its alerts encoded: the
+        event loop only hands the bytes to the producer."""
+        alerts = self._associator.associate_ccd(result)
+        return alerts, self.stream.encoded(alerts.packets)
+
+    def _write_alert_file(self, alerts: CcdAlerts) -> None:
+        """(In the alert-file thread, after the alerts went out.) The CCD's alert file."""
+        try:
+            alerts.write()
+        except Exception:
+            self._log.exception("writing alert file %s failed (its alerts were sent)",
+                                alerts.path)
 
     async def _ccds_late(
         self, visit: _Visit, detectors: list[str], kind: str, reason: str,

@@ -24,7 +24,7 @@ from pp_helpers import (
     read_out_visit,
 )
 
-from dmcs.payloads.association.alerts import parsed_schema
+from dmcs.payloads.association.alerts import parsed_schema, read_alerts
 from dmcs.sal.codec import HEADER_LEN
 from dmcs.sal.domain import Domain
 from dmcs.services.ocps.catch_up import CatchUpPipeline
@@ -80,11 +80,36 @@ async def test_visit_is_preloaded_processed_and_alerted_once(
     await _until(lambda: all(  # written by the ranks after the alerts, while idle
         list((outputs / name / "visit_000001").glob(f"{d}*"))
         for name in ("calexp", "src", "diffim") for d in DETECTORS))
+    files = [outputs / "alerts" / f"visit_000001_{d}.avro" for d in DETECTORS]
+    sent_ids = sorted(_source_ids(messages))
+    await _until(lambda: _ids_on_file(files) == sent_ids)  # files written once sent
 
     await pp.end_readout(readouts[-1])  # the camera's event seen again (e.g. a late joiner)
     await asyncio.sleep(1)
     assert len(published.named("visitProcessed")) == 1
     assert len(await alerts_on_stream(domain)) == len(messages), "no visit alerts twice"
+
+
+async def test_alerts_go_out_when_their_file_cannot_be_written(
+    tmp_path: Path, domain: Domain, caplog: pytest.LogCaptureFixture
+) -> None:
+    published = Published()
+    pp = PromptProcessingService(_config(tmp_path), published, AlertStream(domain))
+    blocker = pp.work_dir / "outputs" / "alerts"
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("a file where the alert files' directory should be\n")
+    await pp.start()
+    try:
+        readouts = await asyncio.to_thread(read_out_visit, camera(tmp_path / "daq"), 4)
+        await pp.end_readout(readouts[-1])
+        processed = await published.wait_for("visitProcessed", groupId=group(4))
+    finally:
+        await pp.stop()
+    assert processed["status"] == "ok" and processed["alerts"] > 0
+    assert len(await alerts_on_stream(domain)) == processed["alerts"]
+    failures = [r for r in caplog.records if "writing alert file" in r.getMessage()]
+    assert len(failures) == len(DETECTORS), "each CCD's lost file is logged, naming it"
+    assert all("(its alerts were sent)" in r.getMessage() for r in failures)
 
 
 async def test_restarted_service_never_reprocesses_an_alerted_visit(
@@ -234,6 +259,20 @@ async def test_detectors_are_pinned_to_ranks_and_move_only_while_a_rank_is_lost(
     assert pp.pins() == {DETECTORS[0]: 0, DETECTORS[1]: 1}, "and come back with a new worker"
     await pp.next_visit(next_visit(11))
     await published.wait_for("visitPreloaded", groupId=group(11))
+
+
+def _source_ids(messages: list[bytes]) -> list[int]:
+    packets: list[Any] = [fastavro.schemaless_reader(_body(m), parsed_schema(), None)
+                          for m in messages]
+    return [int(p["diaSourceId"]) for p in packets]
+
+
+def _ids_on_file(files: list[Path]) -> list[int] | None:
+    """The diaSourceIds in these alert files, None while one is missing or being written."""
+    try:
+        return sorted(p["diaSourceId"] for f in files for p in read_alerts(f))
+    except (OSError, ValueError, EOFError):
+        return None
 
 
 async def _until(condition: Callable[[], bool]) -> None:
