@@ -4,13 +4,13 @@ The CSC feeds it ScriptQueue `nextVisit` and camera `endReadout` samples and pub
 it reports through `publish(event_name, **fields)`; a test can drive it directly.
 
 A CCD is the unit of work, as at the observatory (one worker per detector). Each detector is
-pinned to one rank (round robin over the live ranks, so the pins move only when a rank is
-lost or comes back), which alone preloads its calibrations and template when the visit is
-announced — and only once no other visit is being processed, so a preload never runs inside
-another visit's latency window. When the last snap is read out, every CCD goes to its rank;
-each one's DIASources are associated and its alerts sent as soon as it is done, if the ledger
-lets it move the CCD from PROCESSING to ALERTING (encoded in the association thread; the CCD's
-alert file is written after they are sent, off the latency path). A CCD whose data cannot give a result (too
+pinned to one rank (round robin over the live ranks, so the pins move only when a rank is lost
+or comes back), which alone preloads its calibrations and template when the visit is announced
+— and only once no other visit is being processed, so a preload never runs inside another
+visit's latency window. When the last snap is read out, every CCD goes to its rank; each one's
+DIASources are associated and its alerts sent as soon as it is done, if the ledger lets it move
+the CCD from PROCESSING to ALERTING (encoded in the association thread; the CCD's alert file is
+written after they are sent, off the latency path). A CCD whose data cannot give a result (too
 few stars) is recorded as unprocessable; one that fails (a lost rank, an unreadable raw) or is
 still running at the deadline or at `cancelVisit` is reported on its own (`ccdLate`) and left
 to the daytime catch-up. Once every CCD has settled, the visit is alerted with the CCDs that
