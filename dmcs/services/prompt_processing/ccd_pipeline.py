@@ -15,7 +15,8 @@ per 4k CCD then takes only CPU the next CCD and the service's alerts leave), and
 the Butler repository (``butler_repo``) by the rank when the child is done; a CCD whose raws
 the archiver has not ingested yet is tried again when idle, and at the end (``close``).
 The service associates each CCD as it comes (``associate_ccd``: the APDB, the CCD's alert
-packets, sent before its alert file is written); the catch-up uses ``finalize_ccd``.
+packets, sent; the alert files are written once the visit has settled); the catch-up uses
+``finalize_ccd``.
 The simulator is still the instrument model (gains, sky model for the reference catalog);
 only the pixels come from the DAQ.
 """

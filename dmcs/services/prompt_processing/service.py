@@ -10,11 +10,11 @@ or comes back), which alone preloads its calibrations and template when the visi
 visit's latency window. When the last snap is read out, every CCD goes to its rank; each one's
 DIASources are associated and its alerts sent as soon as it is done, if the ledger lets it move
 the CCD from PROCESSING to ALERTING (encoded in the association thread; the CCD's alert file is
-written after they are sent, off the latency path). A CCD whose data cannot give a result (too
-few stars) is recorded as unprocessable; one that fails (a lost rank, an unreadable raw) or is
-still running at the deadline or at `cancelVisit` is reported on its own (`ccdLate`) and left
-to the daytime catch-up. Once every CCD has settled, the visit is alerted with the CCDs that
-made it (`visitProcessed`, with the counts), or late if none did (`visitLate`); see
+written once the visit has settled, off the latency path). A CCD whose data cannot give a
+result (too few stars) is recorded as unprocessable; one that fails (a lost rank, an unreadable
+raw) or is still running at the deadline or at `cancelVisit` is reported on its own (`ccdLate`)
+and left to the daytime catch-up. Once every CCD has settled, the visit is alerted with the
+CCDs that made it (`visitProcessed`, with the counts), or late if none did (`visitLate`); see
 `visit_ledger` for why no CCD can produce alerts twice. With ``butler_repo`` in the payload,
 the ranks publish each CCD's products to the Butler; what had to wait for its raws (and a rank
 that died since) is published by the service's sweep every PUBLISH_SWEEP_S.
@@ -66,6 +66,8 @@ class _Visit:
     preload: asyncio.Task[None] | None = None
     cancel_reason: str = "cancelled"
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Alerts sent whose files are written once the visit has settled (off its latency).
+    unwritten: list[CcdAlerts] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,8 @@ class PromptProcessingService:
             self.payload.model_dump(mode="json", exclude_none=True), self.work_dir / "outputs"
         )
         # One thread associates CCDs, one at a time, in the order they finish (APDB writes),
-        # and encodes their alerts; another writes each CCD's alert file once it is sent.
+        # and encodes their alerts; another writes the CCDs' alert files once their visit has
+        # settled (every CCD alerted or late), outside the visit's latency window.
         self._association = ThreadPoolExecutor(1, thread_name_prefix="association")
         self._alert_files = ThreadPoolExecutor(1, thread_name_prefix="alert-files")
         self._visits: dict[str, _Visit] = {}
@@ -316,7 +319,12 @@ class PromptProcessingService:
                 tasks[detector].cancel()
         # CCDs already sending their alerts finish (a CCD leaves ALERTING only by its sender)
         await asyncio.gather(*tasks.values(), return_exceptions=True)
-        await self._finish(visit)
+        try:
+            await self._finish(visit)
+        finally:
+            for alerts in visit.unwritten:
+                self._alert_files.submit(self._write_alert_file, alerts)
+            visit.unwritten.clear()
         if cancelled:
             raise asyncio.CancelledError
 
@@ -354,7 +362,7 @@ class PromptProcessingService:
                                   from_state=CcdState.ALERTING)
             return
         sent = await self.stream.send_encoded(values)
-        self._alert_files.submit(self._write_alert_file, alerts)
+        visit.unwritten.append(alerts)
         latency = current_tai() - visit.end_of_readout
         self.ledger.claim_ccd(group, detector, [CcdState.ALERTING], CcdState.ALERTED,
                               alerts=sent, latency=latency)
@@ -369,7 +377,7 @@ class PromptProcessingService:
         return alerts, self.stream.encoded(alerts.packets)
 
     def _write_alert_file(self, alerts: CcdAlerts) -> None:
-        """(In the alert-file thread, after the alerts went out.) The CCD's alert file."""
+        """(In the alert-file thread, once the CCD's visit has settled.) Its alert file."""
         try:
             alerts.write()
         except Exception:
