@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 SCRIPT_QUEUE_INDEX = 1
 POOL_START_FAULT = 10
+#: How long `enable` may take, said in its INPROGRESS ack: the science stack's import and the
+#: rank pool's start (each rank imports it too; the pool gives up after 60 s), on a busy host.
+ENABLE_TIMEOUT_S = 90.0
 
 
 class PromptProcessingCsc(ConfigurableCsc):
@@ -42,6 +45,11 @@ class PromptProcessingCsc(ConfigurableCsc):
         except ValueError as error:
             raise ExpectedError(f"payload configuration: {error}") from None
         self.config = config
+
+    async def begin_enable(self, data: Any) -> None:
+        """Enabling starts the rank pool (seconds; more on a busy host): callers are told to
+        wait for it, as salobj's long commands do, rather than give up at their default."""
+        await self.controller.ack_in_progress(data, ENABLE_TIMEOUT_S, "starting the rank pool")
 
     async def handle_summary_state(self) -> None:
         if self.summary_state == State.ENABLED and self.service is None:

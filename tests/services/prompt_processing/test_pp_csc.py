@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from pp_helpers import DETECTORS, SIZE, alerts_on_stream, group
 
-from dmcs.sal.ack import AckError
+from dmcs.sal.ack import AckCode, AckError
 from dmcs.sal.domain import Domain
 from dmcs.sal.interfaces import MT_CAMERA, PROMPT_PROCESSING, SCRIPT_QUEUE
 from dmcs.sal.remote import Remote
 from dmcs.sal.tai import current_tai
-from dmcs.services.prompt_processing.csc import PromptProcessingCsc
+from dmcs.services.prompt_processing.csc import ENABLE_TIMEOUT_S, PromptProcessingCsc
 from dmcs.sims.camera_csc import CameraCsc
 from dmcs.sims.script_queue_csc import ScriptQueueCsc
 from dmcs.sims.site_config import write_site_configs
@@ -85,3 +86,19 @@ async def test_announced_visit_is_alerted_with_its_latency(
 
 async def test_standard_behaviour(domain: Domain, tmp_path: Path, sal_env: dict[str, str]) -> None:
     await check_standard_behaviour(domain, PromptProcessingCsc, tmp_path)
+
+
+async def test_enable_says_it_is_starting_the_rank_pool(domain: Domain, site: Path) -> None:
+    """A caller waits for the pool's start (INPROGRESS with its timeout), not its default."""
+    acks: list[Any] = []
+    async with (
+        PromptProcessingCsc(domain, initial_state=State.DISABLED, config_root=site),
+        Remote(domain, PROMPT_PROCESSING) as pp,
+    ):
+        await pp.cmd("enable").start(timeout=5, on_ack=acks.append)
+        status = await wait_for_sample(pp.tel("processingStatus"), workersAlive=2)
+        assert status.workersAlive == 2
+    codes = [AckCode(a.ack) for a in acks]
+    assert codes[-1] is AckCode.COMPLETE and AckCode.INPROGRESS in codes
+    progress = acks[codes.index(AckCode.INPROGRESS)]
+    assert progress.timeout == ENABLE_TIMEOUT_S and "rank pool" in progress.result
