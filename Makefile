@@ -24,12 +24,14 @@ night: setup night-deps kafka-dist
 	$(VENV)/bin/dmcs night $(NIGHT_ARGS)
 
 # The whole suite runs on Apache Kafka (Tansu where Java is missing); then the Tansu pass:
-# tests/sal and the drill night again on Tansu, so the no-Java fallback keeps working.
+# tests/sal, the alert reader's end of stream, and the drill night again on Tansu, so the
+# no-Java fallback keeps working.
 test: setup system-deps kafka-dist
 ifeq ($(strip $(PYTEST_ARGS)),)
 	$(PY) -m pytest $(PYTEST_WORKERS) $(PYTEST_RERUNS) -m "not solo"
 	$(PY) -m pytest $(PYTEST_RERUNS) -m solo
-	DMCS_BROKER_KIND=tansu $(PY) -m pytest $(PYTEST_WORKERS) $(PYTEST_RERUNS) tests/sal
+	DMCS_BROKER_KIND=tansu $(PY) -m pytest $(PYTEST_WORKERS) $(PYTEST_RERUNS) tests/sal \
+		tests/alerts/test_broker_consumer_ends.py
 	DMCS_BROKER_KIND=tansu $(PY) -m pytest $(PYTEST_RERUNS) -m solo -k survives_kills
 else
 	$(PY) -m pytest $(PYTEST_WORKERS) $(PYTEST_RERUNS) $(PYTEST_ARGS)

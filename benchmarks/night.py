@@ -182,7 +182,7 @@ def main() -> int:
                  if science_readouts and alert_times else {})
     figures: dict[str, object] = {
         "ccds": args.ccds, "ccd_size": args.ccd_size, "visits": args.visits,
-        "accounted_for": result.accounted_for,
+        "accounted_for": result.accounted_for, "problems": result.problems,
         "latency_p50_s": result.latency_p50_s, "latency_p98_s": result.latency_p98_s,
         "latency_p98_over_budget": (result.latency_p98_s / BUDGET_S
                                     if result.latency_p98_s is not None else None),

@@ -21,6 +21,8 @@ from lsst.alert.packet import Schema
 
 _FRAME = struct.Struct(">bI")
 POLL_S = 1.0
+#: Once the end offsets are reached, how long more messages are still taken.
+DRAIN_S = 0.5
 
 
 class MalformedAlert(ValueError):
@@ -103,8 +105,10 @@ class BrokerConsumer:
                  idle_s: float | None = None) -> Iterator[ReceivedAlert | MalformedAlert]:
         """Every message from the beginning: decoded, or the reason it is not an alert.
 
-        Without ``follow`` it stops at the end offsets seen when it started; with it, after
-        ``idle_s`` seconds without a message (never, if None).
+        Without ``follow`` it stops at the end offsets seen when it started, once nothing
+        more comes for DRAIN_S (Tansu reports a partition's end as its last batch's first
+        offset + 1: the rest of that batch comes then); with ``follow``, after ``idle_s``
+        seconds without a message (never, if None).
         """
         partitions = self._partitions()
         ends = {}
@@ -116,11 +120,12 @@ class BrokerConsumer:
         self.consumer.assign([TopicPartition(self.topic, n, OFFSET_BEGINNING)
                               for n in partitions])
         idle = 0.0
-        while follow or ends:
-            message = self.consumer.poll(POLL_S)
+        while True:
+            reached = not follow and not ends
+            message = self.consumer.poll(DRAIN_S if reached else POLL_S)
             if message is None:
                 idle += POLL_S
-                if idle_s is not None and idle >= idle_s:
+                if reached or (idle_s is not None and idle >= idle_s):
                     return
                 continue
             idle = 0.0

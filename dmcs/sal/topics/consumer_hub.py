@@ -109,6 +109,11 @@ class ConsumerHub:
     def topics(self) -> list[str]:
         return sorted(self._topics)
 
+    @property
+    def wait_ms(self) -> int:
+        """The broker wait of the next fetch (on Tansu short only while traffic is expected)."""
+        return self._wait_ms
+
     # --- readers come and go -----------------------------------------------------------
 
     async def add(self, readers: list[TopicReader]) -> None:

@@ -17,6 +17,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_COMMAND_TIMEOUT = 10.0
 LIVENESS_POLL = 0.25
+#: How long after a command is sent, or after its last ack, acks are read with the short
+#: broker wait (Tansu). A command under way for minutes (an INPROGRESS job) would otherwise
+#: keep its process fetching every few ms the whole time; after this its final ack may come
+#: up to one idle wait late.
+EXPECT_ACKS_S = 2.0
 
 AckCallback = Callable[[AckCmdModel], None]
 
@@ -117,6 +122,7 @@ class RemoteCommand:
         origin = self.remote.heartbeat_origin()
         deadline = sent_at + timeout
         last: AckCmdModel | None = None
+        heard_at = sent_at
         while True:
             now = time.monotonic()
             if now >= deadline:
@@ -129,9 +135,10 @@ class RemoteCommand:
             try:
                 ack = await asyncio.wait_for(queue.get(), min(LIVENESS_POLL, deadline - now))
             except TimeoutError:
-                self.remote.expect_acks()
+                if time.monotonic() - heard_at < EXPECT_ACKS_S:
+                    self.remote.expect_acks()
                 continue
-            last = ack
+            last, heard_at = ack, time.monotonic()
             code = AckCode(ack.ack)
             if code.is_final:
                 return self._finish(ack, on_ack)

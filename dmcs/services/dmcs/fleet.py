@@ -21,6 +21,7 @@ from pydantic import Field
 from dmcs.csc.registry import get_interface
 from dmcs.ocs import BUSY_ATTEMPTS, OcsError, walk_to_state
 from dmcs.sal.domain import Domain
+from dmcs.sal.liveness import COMMAND_LIVENESS_SECONDS
 from dmcs.sal.remote import Remote
 from dmcs.sal.tai import current_tai
 from dmcs.state_machines.summary_state import State
@@ -127,6 +128,24 @@ class ServiceFleet:
             return ABSENT
         return int(sample.summaryState)
 
+    def why_unreachable(self, label: str) -> str | None:
+        """Why a walk of the service cannot start (None: it can).
+
+        More patient than :meth:`state_of`: a loaded host can hold every process for a few
+        seconds, so a walk is refused only for a service never heard from, gone OFFLINE, or
+        silent for as long as a command would wait for it (COMMAND_LIVENESS_SECONDS)."""
+        remote = self.remotes[label]
+        beat: Any = remote.evt("heartbeat").get()
+        sample: Any = remote.evt("summaryState").get()
+        if beat is None or sample is None:
+            return "never heard from"
+        silent = current_tai() - beat.private_sndStamp
+        if silent > COMMAND_LIVENESS_SECONDS:
+            return f"no heartbeat for {silent:.0f} s"
+        if sample.summaryState == State.OFFLINE:
+            return "it went OFFLINE"
+        return None
+
     def states(self) -> list[int]:
         return [self.state_of(s.label) for s in self.services]
 
@@ -147,8 +166,9 @@ class ServiceFleet:
 
     async def _walk(self, label: str, target: State) -> None:
         remote = self.remotes[label]
-        if self.state_of(label) == ABSENT:
-            raise ServiceWalkError(f"{label} is not running (no heartbeat)")
+        why = self.why_unreachable(label)
+        if why is not None:
+            raise ServiceWalkError(f"{label} is not running ({why})")
         try:
             await walk_to_state(remote, target, timeout=self.command_timeout,
                                 attempts=BUSY_ATTEMPTS)
